@@ -1,0 +1,119 @@
+# xsl: make builds into build/, make test runs every test (as root).
+# Quiet by default; V=1 prints full commands.
+
+BUILD		:= build
+CC		?= gcc
+CLANG_BPF	?= $(shell command -v clang-19 2>/dev/null || command -v clang 2>/dev/null)
+BPFTOOL		?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
+VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS		?= -O2 -g
+XSL_CFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
+		   -DXSL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+BPF_CFLAGS	:= -target bpf -g -O2 -Wall -Werror -Iinclude -Ibpf \
+		   -I/usr/include/$(MULTIARCH) -D__TARGET_ARCH_x86
+LIBS_BPF	:= -lbpf -lxdp -lelf -lz
+LIBS_AGENT	:= $(LIBS_BPF) -ljansson -lmicrohttpd -lpthread
+LIBS_CTL	:= -ljansson
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS		:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS	:= $(wildcard bpf/*.h) $(wildcard include/xsl/*.h)
+
+# user/: agent_*.c make xsl-agent, ctl_*.c make xslctl, the rest is libxsl.a.
+USER_HDRS	:= $(wildcard user/*.h) $(wildcard include/xsl/*.h)
+AGENT_SRCS	:= $(wildcard user/agent_*.c)
+CTL_SRCS	:= $(wildcard user/ctl_*.c)
+LIB_SRCS	:= $(filter-out $(AGENT_SRCS) $(CTL_SRCS),$(wildcard user/*.c))
+LIB		:= $(BUILD)/libxsl.a
+
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+BPFT_SRCS	:= $(wildcard tests/bpf/test_*.c)
+BPFT_COMMON	:= $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
+BPFT_BINS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+HELPER_SRCS	:= $(wildcard tests/helpers/*.c)
+HELPER_BINS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRCS))
+BENCH_SRCS	:= $(wildcard tests/bench/bench_*.c)
+BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
+
+.PHONY: all clean deps test test-unit test-bpf test-e2e bench demo check-faults
+.DELETE_ON_ERROR:
+
+all: $(BPF_OBJS) $(SKELS) $(BUILD)/xsl-agent $(BUILD)/xslctl
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/helpers $(BUILD)/tests/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG_BPF) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
+
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -c $< -o $@
+
+$(LIB): $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS)) | $(BUILD)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xsl-agent: $(patsubst user/%.c,$(BUILD)/user/%.o,$(AGENT_SRCS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT)
+
+$(BUILD)/xslctl: $(patsubst user/%.c,$(BUILD)/user/%.o,$(CTL_SRCS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_BPF)
+
+# Unit tests link only libxsl.a and cmocka: the registry must need no libbpf.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(USER_HDRS) | $(BUILD)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB) -lcmocka
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bpf
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB) -lcmocka $(LIBS_AGENT)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB) -lcmocka $(LIBS_AGENT)
+
+test: deps all $(UNIT_BINS) $(BPFT_BINS) $(HELPER_BINS)
+	$(Q)bash tests/run.sh $(BUILD)
+
+test-unit: $(UNIT_BINS)
+	$(Q)bash tests/run.sh $(BUILD) unit
+
+test-bpf: all $(BPFT_BINS)
+	$(Q)bash tests/run.sh $(BUILD) bpf
+
+test-e2e: all $(HELPER_BINS)
+	$(Q)bash tests/run.sh $(BUILD) e2e
+
+bench: deps all $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Records the process and socket hooks send to the agent over xsl_events. */
+#ifndef XSL_EVENTS_H
+#define XSL_EVENTS_H
+
+#include <linux/types.h>
+#include "flow.h"
+
+enum xsl_event_type {
+	XSL_EV_FORK = 1,	/* a process forked inside an app cgroup */
+	XSL_EV_EXIT = 2,	/* a process of an app cgroup exited */
+	XSL_EV_JOIN = 3,	/* a process was moved into an app cgroup */
+	XSL_EV_BIND = 4,	/* a socket bound (UDP listener) */
+	XSL_EV_LISTEN = 5,	/* a TCP socket started listening */
+	XSL_EV_RELEASE = 6,	/* a bound socket was released */
+};
+
+struct xsl_event {
+	__u32 type;			/* enum xsl_event_type */
+	__u32 pid;			/* tgid of the process concerned */
+	__u32 ppid;			/* FORK: parent tgid */
+	__u32 app;			/* app index from the cgroup, XSL_NO_APP if unknown */
+	__u64 ts_ns;			/* bpf_ktime_get_ns() at the hook */
+	__u64 cgroup_id;
+	__u64 cookie;			/* socket cookie for BIND/LISTEN/RELEASE */
+	__u64 start_time_ns;		/* process start time */
+	struct xsl_listener_key listener;
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct xsl_event) == 72, "xsl_event layout");
+
+#endif /* XSL_EVENTS_H */

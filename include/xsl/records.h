@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Values of the maps that BPF and the agent share. A reference to an app or
+ * worker is an (index, gen) pair: indexes are reused, and gen is bumped each
+ * time a slot is allocated, so a stale reference never matches a new owner.
+ * gen 0 is never valid.
+ */
+#ifndef XSL_RECORDS_H
+#define XSL_RECORDS_H
+
+#include <linux/types.h>
+#include "limits.h"
+
+enum xsl_policy {
+	XSL_POLICY_REASSIGN = 0,	/* re-pick a worker for orphaned sessions */
+	XSL_POLICY_DROP = 1,		/* drop packets of orphaned sessions */
+};
+
+enum xsl_app_state {
+	XSL_APP_FREE = 0,
+	XSL_APP_LIVE = 1,
+};
+
+#define XSL_APP_F_CPU_STEER	0x01	/* redirect to the worker's CPU */
+#define XSL_APP_F_OWN_CGROUP	0x02	/* the agent made the cgroup */
+
+/* xsl_apps: array indexed by app index. */
+struct xsl_app {
+	__u32 gen;
+	__u8 state;			/* enum xsl_app_state */
+	__u8 policy;			/* enum xsl_policy */
+	__u8 flags;			/* XSL_APP_F_* */
+	__u8 pad0;
+	__u32 idle_timeout_s;
+	__u32 creator_pid;		/* 0: attached by the operator */
+	__u64 cgroup_id;
+	__u16 instance;			/* reserved: graceful-restart instances */
+	__u8 pad1[6];
+	char name[XSL_APP_NAME_LEN];
+};
+_Static_assert(sizeof(struct xsl_app) == 64, "xsl_app layout");
+
+/* xsl_app_cgroups: cgroup id -> app, for the process and socket hooks. */
+struct xsl_app_ref {
+	__u32 app;
+	__u32 gen;
+};
+_Static_assert(sizeof(struct xsl_app_ref) == 8, "xsl_app_ref layout");
+
+enum xsl_worker_state {
+	XSL_WORKER_FREE = 0,
+	XSL_WORKER_LIVE = 1,
+};
+
+/* xsl_workers: array indexed by global worker index. */
+struct xsl_worker {
+	__u32 gen;
+	__u8 state;			/* enum xsl_worker_state */
+	__u8 pad0;
+	__u16 map_index;		/* wrk_map_index within its app, 0 first */
+	__u32 app;
+	__u32 app_gen;
+	__u32 pid;			/* owning process (tgid), 0 if none */
+	__s32 cpu;			/* CPU to steer to, -1 for none */
+	__u64 start_time_ns;		/* owner's start time: a recycled pid differs */
+};
+_Static_assert(sizeof(struct xsl_worker) == 32, "xsl_worker layout");
+
+/* xsl_listeners: hash from struct xsl_listener_key. */
+struct xsl_listener {
+	__u32 index;			/* row in xsl_slots and worker-socket keys */
+	__u32 gen;
+	__u32 app;
+	__u32 app_gen;
+	__u32 n_workers;		/* serving workers; 0: new flows are dropped */
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct xsl_listener) == 24, "xsl_listener layout");
+
+/* One entry of a listener's worker table. */
+struct xsl_slot {
+	__u32 worker;			/* XSL_NO_WORKER when empty */
+	__u32 gen;
+};
+
+/* xsl_slots: array indexed by listener index. */
+struct xsl_slot_table {
+	struct xsl_slot slot[XSL_TABLE_SLOTS];
+};
+_Static_assert(sizeof(struct xsl_slot_table) == 8 * XSL_TABLE_SLOTS, "xsl_slot_table layout");
+
+/* xsl_wsocks: sockhash key of a worker's socket for a listener. */
+struct xsl_wsock_key {
+	__u32 listener;
+	__u32 worker;
+};
+_Static_assert(sizeof(struct xsl_wsock_key) == 8, "xsl_wsock_key layout");
+
+enum xsl_session_state {
+	XSL_SESSION_OPEN = 0,
+	XSL_SESSION_CLOSING = 1,	/* TCP FIN or RST seen: expire after linger */
+};
+
+#define XSL_SESSION_F_ASSURED	0x01	/* reserved: the worker has replied */
+
+/* xsl_sessions: LRU hash from struct xsl_flow_key. */
+struct xsl_session {
+	__u64 last_seen_ns;		/* bpf_ktime_get_ns() of the last packet */
+	__u64 packets;
+	__u64 bytes;
+	__u32 worker;
+	__u32 worker_gen;
+	__u16 listener;
+	__u16 app;
+	__u8 state;			/* enum xsl_session_state */
+	__u8 flags;			/* XSL_SESSION_F_* */
+	__u16 instance;			/* reserved: app instance that owns it */
+};
+_Static_assert(sizeof(struct xsl_session) == 40, "xsl_session layout");
+
+/* xsl_app_stats: per-CPU array indexed by app index. */
+struct xsl_app_stats {
+	__u64 sessions_created;
+	__u64 sessions_reassigned;
+	__u64 drops;
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* xsl_wrk_stats: per-CPU array indexed by worker index; zeroed on reuse. */
+struct xsl_worker_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 sessions_created;
+};
+
+#endif /* XSL_RECORDS_H */

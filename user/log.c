@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "log.h"
+
+enum xsl_log_level xsl_log_level = XSL_LOG_INFO;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void xsl_log(enum xsl_log_level level, const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	if (level > xsl_log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%lld.%03ld %s: ", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+		level_names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+int xsl_log_parse_level(const char *s, enum xsl_log_level *out)
+{
+	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(s, level_names[i])) {
+			*out = (enum xsl_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

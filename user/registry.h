@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The app/worker registry: the VPP session layer's "apps with process
+ * workers" rules, in pure C with no syscalls, so cmocka can test them and the
+ * agent can mirror every change into the BPF maps.
+ *
+ * - An app has an index, a cached name, a creator process (0: attached by
+ *   an operator), a cgroup id, a policy, workers and listeners.
+ * - Attaching with a creator makes worker 0 for the creator and a
+ *   process -> app entry for it. An operator attach makes no worker.
+ * - worker add for a process other than the creator records the process on
+ *   the worker and adds a process -> app entry.
+ * - detach process P removes only P's workers; P == 0 frees the whole app;
+ *   a P without workers in the app is -ENOENT ("no workers for app A pid P").
+ * - worker delete drops the process -> app entry unless it is the creator's
+ *   (or the process still has another worker there), frees the worker, and
+ *   frees the app (its listeners, its entries) when no worker is left.
+ * - Indexes are reused; each allocation bumps the slot's gen (never 0).
+ *
+ * All functions return 0 or a negative errno: -ENOSPC at a capacity limit,
+ * -ENOENT for unknown names/indexes/processes, -EEXIST for duplicates,
+ * -EINVAL for bad arguments. registry__error() describes the last failure.
+ */
+#ifndef XSL_REGISTRY_H
+#define XSL_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "xsl/limits.h"
+#include "xsl/flow.h"
+#include "xsl/records.h"
+#include "table.h"
+
+#define XSL_REG_WORKER_WORDS (XSL_MAX_WORKERS / 64)
+
+struct reg_app {
+	uint32_t gen;
+	bool live;
+	char name[XSL_APP_NAME_LEN];
+	uint32_t creator_pid;		/* 0: operator */
+	uint64_t cgroup_id;
+	uint8_t policy;			/* enum xsl_policy */
+	uint8_t flags;			/* XSL_APP_F_* */
+	uint32_t idle_timeout_s;
+	uint32_t n_workers;
+	uint32_t n_listeners;
+	/* next wrk_map_index is the lowest free one (as VPP's pool) */
+	uint64_t map_index_used[XSL_REG_WORKER_WORDS];
+};
+
+struct reg_worker {
+	uint32_t gen;
+	bool live;
+	uint32_t app;
+	uint32_t map_index;
+	uint32_t pid;
+	uint64_t start_time_ns;
+};
+
+struct reg_listener {
+	uint32_t gen;
+	bool live;
+	uint32_t app;
+	struct xsl_listener_key key;
+	uint32_t n_workers;
+	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
+	struct xsl_table table;
+};
+
+/* process -> app entry */
+struct reg_proc {
+	uint32_t pid;			/* 0: free entry */
+	uint32_t app;
+};
+
+struct xsl_app_opts {
+	uint32_t creator_pid;		/* 0: operator attach, no worker made */
+	uint64_t cgroup_id;
+	uint8_t policy;
+	uint8_t flags;
+	uint32_t idle_timeout_s;	/* 0: XSL_DEFAULT_IDLE_S */
+};
+
+/*
+ * Optional change hooks, so the agent can mirror the registry into the maps.
+ * They are called in a data-path-safe order: a new worker before any table
+ * names it; a table no longer naming a worker before that worker is freed; an
+ * app's workers and listeners before the app is freed.
+ */
+struct xsl_registry_hooks {
+	void *ctx;
+	void (*app_changed)(void *ctx, uint32_t app);
+	void (*worker_changed)(void *ctx, uint32_t worker);
+	void (*listener_changed)(void *ctx, uint32_t listener);
+};
+
+struct xsl_registry {
+	struct xsl_registry_hooks hooks;
+	struct reg_app apps[XSL_MAX_APPS];
+	struct reg_worker workers[XSL_MAX_WORKERS];
+	struct reg_listener listeners[XSL_MAX_LISTENERS];
+	struct reg_proc procs[XSL_MAX_WORKERS];
+	char err[160];
+};
+
+/* Allocate an empty registry (it is large); NULL with errno set on failure. */
+struct xsl_registry *registry__new(void);
+void registry__free(struct xsl_registry *r);
+const char *registry__error(const struct xsl_registry *r);
+
+int registry__attach_app(struct xsl_registry *r, const char *name,
+			 const struct xsl_app_opts *opts, uint32_t *app);
+int registry__app_by_name(const struct xsl_registry *r, const char *name, uint32_t *app);
+/* Only live apps; -ENOENT otherwise. */
+int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app);
+const struct reg_app *registry__app(const struct xsl_registry *r, uint32_t app);
+const char *registry__app_name(const struct xsl_registry *r, uint32_t app);
+
+int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
+			 uint64_t start_time_ns, uint32_t *worker);
+int registry__worker_del(struct xsl_registry *r, uint32_t worker);
+const struct reg_worker *registry__worker(const struct xsl_registry *r, uint32_t worker);
+/* pid 0: operator detach, frees the app. */
+int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid);
+int registry__detach_app(struct xsl_registry *r, uint32_t app);
+
+int registry__listener_add(struct xsl_registry *r, uint32_t app,
+			   const struct xsl_listener_key *key, uint32_t *listener);
+int registry__listener_del(struct xsl_registry *r, uint32_t listener);
+int registry__listener_find(const struct xsl_registry *r, const struct xsl_listener_key *key,
+			    uint32_t *listener);
+const struct reg_listener *registry__listener(const struct xsl_registry *r, uint32_t listener);
+/* Worker starts/stops serving a listener of its app; the table is updated
+ * with minimal movement. -EEXIST / -ENOENT when already / not serving. */
+int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
+int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
+
+#endif /* XSL_REGISTRY_H */
