@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "log.h"
+#include "loader.h"
+#include "mounts.h"
+#include "xsl_xdp.skel.h"
+
+#define XSL_XDP_PROG_NAME "xsl_xdp"
+
+static int library_log(enum xsl_log_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	if (level > xsl_log_level)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	xsl_log(level, "%s", buf);
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	return library_log(lvl == LIBBPF_WARN ? XSL_LOG_INFO : XSL_LOG_DEBUG, fmt, ap);
+}
+
+static int libxdp_log(enum libxdp_print_level lvl, const char *fmt, va_list ap)
+{
+	return library_log(lvl == LIBXDP_WARN ? XSL_LOG_INFO : XSL_LOG_DEBUG, fmt, ap);
+}
+
+void loader__route_library_logs(void)
+{
+	libbpf_set_print(libbpf_log);
+	libxdp_set_print(libxdp_log);
+}
+
+static struct xsl_xdp *open_xdp(const char *pin_root)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+	struct xsl_xdp *skel;
+
+	skel = xsl_xdp__open_opts(&opts);
+	if (!skel)
+		pr_err("open xsl_xdp object: %s\n", strerror(errno));
+	return skel;
+}
+
+int loader__create_maps(const char *pin_root)
+{
+	struct xsl_xdp *skel;
+	int err;
+
+	err = mounts__prepare_pin_root(pin_root);
+	if (err)
+		return err;
+	skel = open_xdp(pin_root);
+	if (!skel)
+		return -errno;
+	/* Loading creates (or reuses) the pinned maps; the program is dropped. */
+	err = xsl_xdp__load(skel);
+	if (err)
+		pr_err("load xsl_xdp object with pin root %s: %s\n", pin_root, strerror(-err));
+	xsl_xdp__destroy(skel);
+	return err;
+}
+
+static int ifindex_of(const char *ifname)
+{
+	unsigned int ifindex = if_nametoindex(ifname);
+
+	if (!ifindex) {
+		pr_err("interface %s: %s\n", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	return (int)ifindex;
+}
+
+int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, popts, .prog_name = XSL_XDP_PROG_NAME);
+	struct xdp_program *prog;
+	struct xsl_xdp *skel;
+	int ifindex, err;
+
+	ifindex = ifindex_of(ifname);
+	if (ifindex < 0)
+		return ifindex;
+	err = loader__xdp_attached(ifname);
+	if (err > 0) {
+		pr_err("attach xdp to %s: xsl is already attached\n", ifname);
+		return -EEXIST;
+	}
+	err = mounts__prepare_pin_root(pin_root);
+	if (err)
+		return err;
+	skel = open_xdp(pin_root);
+	if (!skel)
+		return -errno;
+	popts.obj = skel->obj;
+	prog = xdp_program__create(&popts);
+	err = libxdp_get_error(prog);
+	if (err) {
+		pr_err("create xdp program for %s: %s\n", ifname, strerror(-err));
+		goto out;
+	}
+	err = xdp_program__attach(prog, ifindex,
+				  mode == XSL_XDP_MODE_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+	if (err)
+		pr_err("attach xdp to %s: %s\n", ifname, strerror(-err));
+	xdp_program__close(prog);
+out:
+	xsl_xdp__destroy(skel);
+	return err;
+}
+
+/* Finds xsl's program among those attached (legacy single program or dispatcher). */
+static int find_xsl_prog(struct xdp_multiprog *mp, struct xdp_program **out)
+{
+	struct xdp_program *p;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), XSL_XDP_PROG_NAME)) {
+			*out = p;
+			return 1;
+		}
+		return 0;
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp)) {
+		if (!strcmp(xdp_program__name(p), XSL_XDP_PROG_NAME)) {
+			*out = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct xdp_multiprog *multiprog_of(int ifindex, const char *ifname)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	int err = libxdp_get_error(mp);
+
+	if (err) {
+		/* ENOENT: nothing attached, not worth a message */
+		if (err != -ENOENT)
+			pr_err("query xdp on %s: %s\n", ifname, strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	return mp;
+}
+
+int loader__xdp_attached(const char *ifname)
+{
+	struct xdp_program *p = NULL;
+	struct xdp_multiprog *mp;
+	int ifindex, found;
+
+	ifindex = ifindex_of(ifname);
+	if (ifindex < 0)
+		return ifindex;
+	mp = multiprog_of(ifindex, ifname);
+	if (!mp)
+		return errno == ENOENT ? 0 : -errno;
+	found = find_xsl_prog(mp, &p);
+	xdp_multiprog__close(mp);
+	return found;
+}
+
+int loader__xdp_detach(const char *ifname)
+{
+	struct xdp_program *p = NULL;
+	struct xdp_multiprog *mp;
+	int ifindex, err;
+
+	ifindex = ifindex_of(ifname);
+	if (ifindex < 0)
+		return ifindex;
+	mp = multiprog_of(ifindex, ifname);
+	if (!mp)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (!find_xsl_prog(mp, &p)) {
+		pr_err("detach xdp from %s: xsl is not attached\n", ifname);
+		err = -ENOENT;
+	} else if (xdp_multiprog__is_legacy(mp)) {
+		err = xdp_multiprog__detach(mp);
+	} else {
+		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+	}
+	if (err && err != -ENOENT)
+		pr_err("detach xdp from %s: %s\n", ifname, strerror(-err));
+	xdp_multiprog__close(mp);
+	return err;
+}

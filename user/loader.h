@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Loading and attaching the BPF side. Every object is opened with the pin
+ * root as libbpf's pin_root_path, so its maps are the pinned ones (created on
+ * first load, reused after). Syscalls live here; the registry stays pure.
+ */
+#ifndef XSL_LOADER_H
+#define XSL_LOADER_H
+
+#include <stdbool.h>
+
+enum xsl_xdp_mode {
+	XSL_XDP_MODE_NATIVE,
+	XSL_XDP_MODE_SKB,
+};
+
+/* Makes sure every xsl map is pinned under pin_root (bpffs mounted if need be). */
+int loader__create_maps(const char *pin_root);
+
+/* Attaches the XDP program to ifname through libxdp (multiprog dispatcher). */
+int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode);
+/* Detaches xsl's XDP program from ifname, however it was attached
+ * (libxdp dispatcher or `ip link ... xdp obj`). -ENOENT if not attached. */
+int loader__xdp_detach(const char *ifname);
+/* Is xsl's XDP program attached to ifname? 1, 0 or a negative errno. */
+int loader__xdp_attached(const char *ifname);
+
+/* Routes libbpf and libxdp messages into our log, one level lower. */
+void loader__route_library_logs(void);
+
+#endif /* XSL_LOADER_H */
