@@ -15,7 +15,14 @@
  * - worker delete drops the process -> app entry unless it is the creator's
  *   (or the process still has another worker there), frees the worker, and
  *   frees the app (its listeners, its entries) when no worker is left.
- * - Indexes are reused; each allocation bumps the slot's gen (never 0).
+ * - Indexes are reused (lowest free first); each allocation bumps the slot's
+ *   gen (never 0).
+ * - A pid has at most one process -> app entry: adding a worker (or
+ *   attaching with a creator) for a pid that belongs to another app is
+ *   -EEXIST. pid 0 on worker add makes a worker with no process (no entry).
+ * - App names: 1..XSL_APP_NAME_LEN-1 characters of [A-Za-z0-9_.-], not
+ *   starting with '.' or '-' (they name a cgroup directory); unique.
+ *   A non-zero cgroup id belongs to at most one app (-EEXIST).
  *
  * All functions return 0 or a negative errno: -ENOSPC at a capacity limit,
  * -ENOENT for unknown names/indexes/processes, -EEXIST for duplicates,
@@ -67,7 +74,10 @@ struct reg_listener {
 	struct xsl_table table;
 };
 
-/* process -> app entry */
+/* process -> app entry; each pid is a creator or owns a worker, so they
+ * never outnumber workers + apps. */
+#define XSL_REG_MAX_PROCS (XSL_MAX_WORKERS + XSL_MAX_APPS)
+
 struct reg_proc {
 	uint32_t pid;			/* 0: free entry */
 	uint32_t app;
@@ -79,6 +89,7 @@ struct xsl_app_opts {
 	uint8_t policy;
 	uint8_t flags;
 	uint32_t idle_timeout_s;	/* 0: XSL_DEFAULT_IDLE_S */
+	uint64_t creator_start_time_ns;	/* recorded on worker 0 */
 };
 
 /*
@@ -86,6 +97,21 @@ struct xsl_app_opts {
  * They are called in a data-path-safe order: a new worker before any table
  * names it; a table no longer naming a worker before that worker is freed; an
  * app's workers and listeners before the app is freed.
+ *
+ * Exactly, for each operation:
+ * - attach: app_changed(app), then (with a creator) worker_changed(worker 0).
+ * - worker add: worker_changed(worker).
+ * - worker delete / detach process: for each listener it served,
+ *   listener_changed(l) (the table no longer names it); then
+ *   worker_changed(worker); when it was the app's last worker, the app is
+ *   freed as below.
+ * - app free (operator detach or last worker): listener_changed for each of
+ *   its listeners (freed), worker_changed for each remaining worker (freed),
+ *   app_changed(app) last.
+ * - listener add / del / add_worker / del_worker: listener_changed(l).
+ * A hook sees the registry already changed. For a freed object the
+ * registry__app/worker/listener getters return NULL; the raw record
+ * (r->apps[i] etc.) still holds its index and the gen it had, live false.
  */
 struct xsl_registry_hooks {
 	void *ctx;
@@ -99,7 +125,7 @@ struct xsl_registry {
 	struct reg_app apps[XSL_MAX_APPS];
 	struct reg_worker workers[XSL_MAX_WORKERS];
 	struct reg_listener listeners[XSL_MAX_LISTENERS];
-	struct reg_proc procs[XSL_MAX_WORKERS];
+	struct reg_proc procs[XSL_REG_MAX_PROCS];
 	char err[160];
 };
 
@@ -108,14 +134,20 @@ struct xsl_registry *registry__new(void);
 void registry__free(struct xsl_registry *r);
 const char *registry__error(const struct xsl_registry *r);
 
+/* opts may be NULL (operator attach, defaults); app may be NULL. An unknown
+ * policy is -EINVAL. */
 int registry__attach_app(struct xsl_registry *r, const char *name,
 			 const struct xsl_app_opts *opts, uint32_t *app);
 int registry__app_by_name(const struct xsl_registry *r, const char *name, uint32_t *app);
 /* Only live apps; -ENOENT otherwise. */
 int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app);
+/* cgroup id 0 never matches. */
+int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t *app);
+/* The getters return NULL for an index out of range or not live. */
 const struct reg_app *registry__app(const struct xsl_registry *r, uint32_t app);
 const char *registry__app_name(const struct xsl_registry *r, uint32_t app);
 
+/* worker may be NULL. */
 int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			 uint64_t start_time_ns, uint32_t *worker);
 int registry__worker_del(struct xsl_registry *r, uint32_t worker);
@@ -124,14 +156,18 @@ const struct reg_worker *registry__worker(const struct xsl_registry *r, uint32_t
 int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid);
 int registry__detach_app(struct xsl_registry *r, uint32_t app);
 
+/* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
+ * -EEXIST when any app has that exact key. listener may be NULL. */
 int registry__listener_add(struct xsl_registry *r, uint32_t app,
 			   const struct xsl_listener_key *key, uint32_t *listener);
 int registry__listener_del(struct xsl_registry *r, uint32_t listener);
+/* Exact key match (the wildcard fallback is the data path's job). */
 int registry__listener_find(const struct xsl_registry *r, const struct xsl_listener_key *key,
 			    uint32_t *listener);
 const struct reg_listener *registry__listener(const struct xsl_registry *r, uint32_t listener);
 /* Worker starts/stops serving a listener of its app; the table is updated
- * with minimal movement. -EEXIST / -ENOENT when already / not serving. */
+ * with minimal movement. -EEXIST / -ENOENT when already / not serving,
+ * -EINVAL for a worker of another app. */
 int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
 int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
 

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The app/worker registry (see registry.h for the rules and the hook order).
+ *
+ * Everything lives in fixed arrays inside struct xsl_registry; lookups are
+ * linear scans over them, which is cheap at these sizes. Each operation
+ * checks every way it can fail before changing anything, so a failed call
+ * leaves the registry as it was.
+ */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "registry.h"
+
+#define IPPROTO_TCP_NUM 6
+#define IPPROTO_UDP_NUM 17
+
+static void set_err(struct xsl_registry *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_err(struct xsl_registry *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Failing with an errno and a message naming the object: return fail(...). */
+#define fail(r, err, ...) (set_err(r, __VA_ARGS__), (err))
+
+static void hook_app(struct xsl_registry *r, uint32_t app)
+{
+	if (r->hooks.app_changed)
+		r->hooks.app_changed(r->hooks.ctx, app);
+}
+
+static void hook_worker(struct xsl_registry *r, uint32_t worker)
+{
+	if (r->hooks.worker_changed)
+		r->hooks.worker_changed(r->hooks.ctx, worker);
+}
+
+static void hook_listener(struct xsl_registry *r, uint32_t listener)
+{
+	if (r->hooks.listener_changed)
+		r->hooks.listener_changed(r->hooks.ctx, listener);
+}
+
+/* The next gen of a slot being allocated: bumped, never 0. */
+static uint32_t next_gen(uint32_t gen)
+{
+	return gen + 1 ? gen + 1 : 1;
+}
+
+static bool bit_test(const uint64_t *map, uint32_t i)
+{
+	return map[i / 64] & (1ull << (i % 64));
+}
+
+static void bit_set(uint64_t *map, uint32_t i)
+{
+	map[i / 64] |= 1ull << (i % 64);
+}
+
+static void bit_clear(uint64_t *map, uint32_t i)
+{
+	map[i / 64] &= ~(1ull << (i % 64));
+}
+
+struct xsl_registry *registry__new(void)
+{
+	struct xsl_registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	for (unsigned int i = 0; i < XSL_MAX_LISTENERS; i++)
+		table__clear(&r->listeners[i].table);
+	return r;
+}
+
+void registry__free(struct xsl_registry *r)
+{
+	free(r);
+}
+
+const char *registry__error(const struct xsl_registry *r)
+{
+	return r->err;
+}
+
+/* ---- lookups ---- */
+
+static bool app_live(const struct xsl_registry *r, uint32_t app)
+{
+	return app < XSL_MAX_APPS && r->apps[app].live;
+}
+
+static bool worker_live(const struct xsl_registry *r, uint32_t worker)
+{
+	return worker < XSL_MAX_WORKERS && r->workers[worker].live;
+}
+
+static bool listener_live(const struct xsl_registry *r, uint32_t listener)
+{
+	return listener < XSL_MAX_LISTENERS && r->listeners[listener].live;
+}
+
+const struct reg_app *registry__app(const struct xsl_registry *r, uint32_t app)
+{
+	return app_live(r, app) ? &r->apps[app] : NULL;
+}
+
+const char *registry__app_name(const struct xsl_registry *r, uint32_t app)
+{
+	return app_live(r, app) ? r->apps[app].name : NULL;
+}
+
+const struct reg_worker *registry__worker(const struct xsl_registry *r, uint32_t worker)
+{
+	return worker_live(r, worker) ? &r->workers[worker] : NULL;
+}
+
+const struct reg_listener *registry__listener(const struct xsl_registry *r, uint32_t listener)
+{
+	return listener_live(r, listener) ? &r->listeners[listener] : NULL;
+}
+
+int registry__app_by_name(const struct xsl_registry *r, const char *name, uint32_t *app)
+{
+	if (!name)
+		return -EINVAL;
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		if (r->apps[i].live && !strncmp(r->apps[i].name, name, XSL_APP_NAME_LEN)) {
+			if (app)
+				*app = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t *app)
+{
+	if (!cgroup_id)
+		return -ENOENT;
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		if (r->apps[i].live && r->apps[i].cgroup_id == cgroup_id) {
+			if (app)
+				*app = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The process -> app entry of pid, or NULL (pid 0 has none). */
+static struct reg_proc *proc_find(const struct xsl_registry *r, uint32_t pid)
+{
+	if (!pid)
+		return NULL;
+	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
+		if (r->procs[i].pid == pid)
+			return (struct reg_proc *)&r->procs[i];
+	}
+	return NULL;
+}
+
+static struct reg_proc *proc_unused(struct xsl_registry *r)
+{
+	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
+		if (!r->procs[i].pid)
+			return &r->procs[i];
+	}
+	return NULL;
+}
+
+int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app)
+{
+	const struct reg_proc *p = proc_find(r, pid);
+
+	/* Entries go with their app; checking liveness is the contract anyway. */
+	if (!p || !app_live(r, p->app))
+		return -ENOENT;
+	if (app)
+		*app = p->app;
+	return 0;
+}
+
+int registry__listener_find(const struct xsl_registry *r, const struct xsl_listener_key *key,
+			    uint32_t *listener)
+{
+	if (!key)
+		return -EINVAL;
+	for (uint32_t i = 0; i < XSL_MAX_LISTENERS; i++) {
+		if (r->listeners[i].live && !memcmp(&r->listeners[i].key, key, sizeof(*key))) {
+			if (listener)
+				*listener = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- allocation ---- */
+
+static int app_unused(const struct xsl_registry *r)
+{
+	for (int i = 0; i < XSL_MAX_APPS; i++) {
+		if (!r->apps[i].live)
+			return i;
+	}
+	return -1;
+}
+
+static int worker_unused(const struct xsl_registry *r)
+{
+	for (int i = 0; i < XSL_MAX_WORKERS; i++) {
+		if (!r->workers[i].live)
+			return i;
+	}
+	return -1;
+}
+
+static int listener_unused(const struct xsl_registry *r)
+{
+	for (int i = 0; i < XSL_MAX_LISTENERS; i++) {
+		if (!r->listeners[i].live)
+			return i;
+	}
+	return -1;
+}
+
+/* Lowest wrk_map_index not in use in the app (one always is while a worker
+ * slot is free: an app never has more than XSL_MAX_WORKERS workers). */
+static uint32_t map_index_unused(const struct reg_app *a)
+{
+	for (uint32_t w = 0; w < XSL_REG_WORKER_WORDS; w++) {
+		if (~a->map_index_used[w])
+			return w * 64 + __builtin_ctzll(~a->map_index_used[w]);
+	}
+	return XSL_NO_WORKER;
+}
+
+/* Makes worker w of app (all checks done). */
+static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32_t pid,
+			uint64_t start_time_ns)
+{
+	struct reg_app *a = &r->apps[app];
+	struct reg_worker *wk = &r->workers[w];
+
+	wk->gen = next_gen(wk->gen);
+	wk->live = true;
+	wk->app = app;
+	wk->map_index = map_index_unused(a);
+	wk->pid = pid;
+	wk->start_time_ns = start_time_ns;
+	bit_set(a->map_index_used, wk->map_index);
+	a->n_workers++;
+	hook_worker(r, w);
+}
+
+/* ---- apps ---- */
+
+static bool name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.';
+}
+
+static int check_name(struct xsl_registry *r, const char *name)
+{
+	size_t len;
+
+	if (!name || !*name)
+		return fail(r, -EINVAL, "app name is empty");
+	len = strnlen(name, XSL_APP_NAME_LEN);
+	if (len >= XSL_APP_NAME_LEN)
+		return fail(r, -EINVAL, "app name '%.*s...' is longer than %d characters",
+			    XSL_APP_NAME_LEN - 1, name, XSL_APP_NAME_LEN - 1);
+	if (name[0] == '.' || name[0] == '-')
+		return fail(r, -EINVAL, "app name '%s' must not start with '%c'", name, name[0]);
+	for (size_t i = 0; i < len; i++) {
+		if (!name_char_ok(name[i]))
+			return fail(r, -EINVAL,
+				    "app name '%s': only letters, digits, '_', '-', '.' allowed",
+				    name);
+	}
+	return 0;
+}
+
+int registry__attach_app(struct xsl_registry *r, const char *name,
+			 const struct xsl_app_opts *opts, uint32_t *app)
+{
+	static const struct xsl_app_opts operator_opts;
+	struct reg_proc *creator_entry = NULL;
+	const struct reg_proc *owner;
+	int a, w = -1, err;
+	uint32_t other;
+	struct reg_app *ra;
+
+	if (!opts)
+		opts = &operator_opts;
+	err = check_name(r, name);
+	if (err)
+		return err;
+	if (!registry__app_by_name(r, name, NULL))
+		return fail(r, -EEXIST, "app %s: already attached", name);
+	if (opts->policy > XSL_POLICY_DROP)
+		return fail(r, -EINVAL, "app %s: unknown policy %u", name, opts->policy);
+	if (!registry__app_by_cgroup(r, opts->cgroup_id, &other))
+		return fail(r, -EEXIST, "app %s: cgroup %llu already belongs to app %s", name,
+			    (unsigned long long)opts->cgroup_id, r->apps[other].name);
+	owner = proc_find(r, opts->creator_pid);
+	if (owner)
+		return fail(r, -EEXIST, "app %s: pid %u already belongs to app %s", name,
+			    opts->creator_pid, r->apps[owner->app].name);
+	a = app_unused(r);
+	if (a < 0)
+		return fail(r, -ENOSPC, "app %s: all %d app slots in use", name, XSL_MAX_APPS);
+	if (opts->creator_pid) {
+		w = worker_unused(r);
+		if (w < 0)
+			return fail(r, -ENOSPC, "app %s: all %d worker slots in use", name,
+				    XSL_MAX_WORKERS);
+		creator_entry = proc_unused(r);
+		if (!creator_entry)
+			return fail(r, -ENOSPC, "app %s: all %d process entries in use", name,
+				    XSL_REG_MAX_PROCS);
+	}
+
+	ra = &r->apps[a];
+	*ra = (struct reg_app){
+		.gen = next_gen(ra->gen),
+		.live = true,
+		.creator_pid = opts->creator_pid,
+		.cgroup_id = opts->cgroup_id,
+		.policy = opts->policy,
+		.flags = opts->flags,
+		.idle_timeout_s = opts->idle_timeout_s ? opts->idle_timeout_s : XSL_DEFAULT_IDLE_S,
+	};
+	/* The name is computed once, here, and cached for every later use. */
+	memcpy(ra->name, name, strlen(name) + 1);
+	if (app)
+		*app = a;
+	/* The app exists before anything that refers to it. */
+	hook_app(r, a);
+	if (opts->creator_pid) {
+		creator_entry->pid = opts->creator_pid;
+		creator_entry->app = a;
+		worker_make(r, a, w, opts->creator_pid, opts->creator_start_time_ns);
+	}
+	return 0;
+}
+
+/* ---- listeners: serving sets and tables ---- */
+
+/* The workers serving listener l, except worker index skip. */
+static unsigned int serving_workers(const struct xsl_registry *r, uint32_t l, uint32_t skip,
+				    struct xsl_table_worker *out)
+{
+	const struct reg_listener *ln = &r->listeners[l];
+	unsigned int n = 0;
+
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		if (w != skip && bit_test(ln->serving, w))
+			out[n++] = (struct xsl_table_worker){ .index = w, .gen = r->workers[w].gen };
+	}
+	return n;
+}
+
+/* Worker w stops serving listener l (it does serve it). */
+static int listener_drop_worker(struct xsl_registry *r, uint32_t l, uint32_t w)
+{
+	struct xsl_table_worker rest[XSL_MAX_WORKERS];
+	struct reg_listener *ln = &r->listeners[l];
+	unsigned int n = serving_workers(r, l, w, rest);
+	int err;
+
+	err = table__del(&ln->table, w, rest, n);
+	if (err)
+		return fail(r, err, "listener %u: cannot remove worker %u from its table", l, w);
+	bit_clear(ln->serving, w);
+	ln->n_workers--;
+	hook_listener(r, l);
+	return 0;
+}
+
+static void listener_free(struct xsl_registry *r, uint32_t l)
+{
+	struct reg_listener *ln = &r->listeners[l];
+
+	ln->live = false;
+	ln->n_workers = 0;
+	memset(ln->serving, 0, sizeof(ln->serving));
+	table__clear(&ln->table);
+	r->apps[ln->app].n_listeners--;
+	hook_listener(r, l);
+}
+
+/* ---- freeing ---- */
+
+/*
+ * Frees app a with everything it has: its listeners first (no table names
+ * a worker any more), then its workers, its process entries (the creator's
+ * too), and the app last.
+ */
+static void app_free(struct xsl_registry *r, uint32_t a)
+{
+	struct reg_app *ra = &r->apps[a];
+
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		if (r->listeners[l].live && r->listeners[l].app == a)
+			listener_free(r, l);
+	}
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		struct reg_worker *wk = &r->workers[w];
+
+		if (wk->live && wk->app == a) {
+			wk->live = false;
+			bit_clear(ra->map_index_used, wk->map_index);
+			ra->n_workers--;
+			hook_worker(r, w);
+		}
+	}
+	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
+		if (r->procs[i].pid && r->procs[i].app == a)
+			r->procs[i] = (struct reg_proc){ 0 };
+	}
+	ra->live = false;
+	ra->n_listeners = 0;
+	memset(ra->map_index_used, 0, sizeof(ra->map_index_used));
+	hook_app(r, a);
+}
+
+static bool pid_has_other_worker(const struct xsl_registry *r, uint32_t a, uint32_t pid,
+				 uint32_t except)
+{
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *wk = &r->workers[w];
+
+		if (w != except && wk->live && wk->app == a && wk->pid == pid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Removes worker w but never its app: it leaves every listener it serves,
+ * its process entry goes unless it is the creator's or the process still
+ * has another worker here, and the worker is freed last.
+ */
+static int worker_remove(struct xsl_registry *r, uint32_t w)
+{
+	struct reg_worker *wk = &r->workers[w];
+	struct reg_app *ra = &r->apps[wk->app];
+	int err;
+
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		if (r->listeners[l].live && bit_test(r->listeners[l].serving, w)) {
+			err = listener_drop_worker(r, l, w);
+			if (err)
+				return err;
+		}
+	}
+	if (wk->pid && wk->pid != ra->creator_pid &&
+	    !pid_has_other_worker(r, wk->app, wk->pid, w)) {
+		struct reg_proc *p = proc_find(r, wk->pid);
+
+		if (p)
+			*p = (struct reg_proc){ 0 };
+	}
+	wk->live = false;
+	bit_clear(ra->map_index_used, wk->map_index);
+	ra->n_workers--;
+	hook_worker(r, w);
+	return 0;
+}
+
+/* ---- workers ---- */
+
+int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
+			 uint64_t start_time_ns, uint32_t *worker)
+{
+	struct reg_proc *entry = NULL;
+	const struct reg_proc *owner;
+	const char *name;
+	int w;
+
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "worker for app %u pid %u: no such app", app, pid);
+	name = r->apps[app].name;
+	owner = proc_find(r, pid);
+	if (owner && owner->app != app)
+		return fail(r, -EEXIST, "worker for app %s: pid %u already belongs to app %s",
+			    name, pid, r->apps[owner->app].name);
+	w = worker_unused(r);
+	if (w < 0)
+		return fail(r, -ENOSPC, "worker for app %s pid %u: all %d worker slots in use",
+			    name, pid, XSL_MAX_WORKERS);
+	/* The creator, or a process already here, has its entry already. */
+	if (pid && !owner) {
+		entry = proc_unused(r);
+		if (!entry)
+			return fail(r, -ENOSPC,
+				    "worker for app %s pid %u: all %d process entries in use",
+				    name, pid, XSL_REG_MAX_PROCS);
+		entry->pid = pid;
+		entry->app = app;
+	}
+	worker_make(r, app, w, pid, start_time_ns);
+	if (worker)
+		*worker = w;
+	return 0;
+}
+
+int registry__worker_del(struct xsl_registry *r, uint32_t worker)
+{
+	uint32_t a;
+	int err;
+
+	if (!worker_live(r, worker))
+		return fail(r, -ENOENT, "worker %u: no such worker", worker);
+	a = r->workers[worker].app;
+	err = worker_remove(r, worker);
+	if (err)
+		return err;
+	if (!r->apps[a].n_workers)
+		app_free(r, a);
+	return 0;
+}
+
+int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
+{
+	bool found = false;
+	int err;
+
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "detach app %u pid %u: no such app", app, pid);
+	if (!pid) {
+		app_free(r, app);
+		return 0;
+	}
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *wk = &r->workers[w];
+
+		if (wk->live && wk->app == app && wk->pid == pid) {
+			err = worker_remove(r, w);
+			if (err)
+				return err;
+			found = true;
+		}
+	}
+	if (!found)
+		return fail(r, -ENOENT, "no workers for app %s pid %u", r->apps[app].name, pid);
+	if (!r->apps[app].n_workers)
+		app_free(r, app);
+	return 0;
+}
+
+int registry__detach_app(struct xsl_registry *r, uint32_t app)
+{
+	return registry__detach_process(r, app, 0);
+}
+
+/* ---- listeners ---- */
+
+static const char *key_str(const struct xsl_listener_key *k, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	const char *proto = k->proto == IPPROTO_TCP_NUM ? "tcp" :
+			    k->proto == IPPROTO_UDP_NUM ? "udp" : "proto?";
+
+	inet_ntop(k->family == XSL_AF_INET6 ? AF_INET6 : AF_INET, k->addr, addr, sizeof(addr));
+	snprintf(buf, len, k->family == XSL_AF_INET6 ? "%s [%s]:%u" : "%s %s:%u", proto, addr,
+		 ntohs(k->port));
+	return buf;
+}
+
+int registry__listener_add(struct xsl_registry *r, uint32_t app,
+			   const struct xsl_listener_key *key, uint32_t *listener)
+{
+	struct reg_listener *ln;
+	char ks[80];
+	uint32_t other;
+	int l;
+
+	if (!key)
+		return fail(r, -EINVAL, "listener for app %u: no key", app);
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "listener for app %u: no such app", app);
+	if ((key->family != XSL_AF_INET && key->family != XSL_AF_INET6) ||
+	    (key->proto != IPPROTO_TCP_NUM && key->proto != IPPROTO_UDP_NUM))
+		return fail(r, -EINVAL, "listener for app %s: bad family %u or proto %u",
+			    r->apps[app].name, key->family, key->proto);
+	if (!registry__listener_find(r, key, &other))
+		return fail(r, -EEXIST, "listener %s: already owned by app %s",
+			    key_str(key, ks, sizeof(ks)),
+			    r->apps[r->listeners[other].app].name);
+	l = listener_unused(r);
+	if (l < 0)
+		return fail(r, -ENOSPC, "listener %s: all %d listener slots in use",
+			    key_str(key, ks, sizeof(ks)), XSL_MAX_LISTENERS);
+
+	ln = &r->listeners[l];
+	ln->gen = next_gen(ln->gen);
+	ln->live = true;
+	ln->app = app;
+	ln->key = *key;
+	ln->n_workers = 0;
+	memset(ln->serving, 0, sizeof(ln->serving));
+	table__clear(&ln->table);
+	r->apps[app].n_listeners++;
+	if (listener)
+		*listener = l;
+	hook_listener(r, l);
+	return 0;
+}
+
+int registry__listener_del(struct xsl_registry *r, uint32_t listener)
+{
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "listener %u: no such listener", listener);
+	listener_free(r, listener);
+	return 0;
+}
+
+int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker)
+{
+	struct xsl_table_worker cur[XSL_MAX_WORKERS];
+	struct reg_listener *ln;
+	const struct reg_worker *wk;
+	unsigned int n;
+	int err;
+
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "listener %u: no such listener", listener);
+	if (!worker_live(r, worker))
+		return fail(r, -ENOENT, "listener %u: no such worker %u", listener, worker);
+	ln = &r->listeners[listener];
+	wk = &r->workers[worker];
+	if (wk->app != ln->app)
+		return fail(r, -EINVAL, "listener %u of app %s: worker %u belongs to app %s",
+			    listener, r->apps[ln->app].name, worker, r->apps[wk->app].name);
+	if (bit_test(ln->serving, worker))
+		return fail(r, -EEXIST, "listener %u: worker %u already serves it", listener,
+			    worker);
+
+	n = serving_workers(r, listener, XSL_NO_WORKER, cur);
+	err = table__add(&ln->table, cur, n,
+			 (struct xsl_table_worker){ .index = worker, .gen = wk->gen });
+	if (err)
+		return fail(r, err, "listener %u: cannot add worker %u to its table", listener,
+			    worker);
+	bit_set(ln->serving, worker);
+	ln->n_workers++;
+	hook_listener(r, listener);
+	return 0;
+}
+
+int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker)
+{
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "listener %u: no such listener", listener);
+	if (worker >= XSL_MAX_WORKERS || !bit_test(r->listeners[listener].serving, worker))
+		return fail(r, -ENOENT, "listener %u: worker %u does not serve it", listener,
+			    worker);
+	return listener_drop_worker(r, listener, worker);
+}
