@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Sessions, listeners and worker choice, on a struct xsl_flow_key that the
+ * caller has built (XDP from the packet, sk_lookup from struct bpf_sk_lookup).
+ * No packet parsing here, and no verdicts: functions return 0 or a negative
+ * errno and the hook decides what that means for its packet.
+ *
+ * Errors shared by these functions:
+ *   -ENOENT     no live worker serves the listener (drop reason NO_WORKER)
+ *   -ESHUTDOWN  the session's worker is gone and its app's policy is DROP
+ *               (drop reason WORKER_GONE)
+ *   -ESTALE     the session's app is gone: the session is garbage, the caller
+ *               deletes it and handles the flow as new
+ *   -EEXIST     session create raced with another CPU: look it up again
+ *
+ * A worker "serves" an app when its slot in xsl_workers is LIVE and both its
+ * own gen and its (app, app_gen) match the reference being checked; indexes
+ * are reused, so a stale (index, gen) never matches the new owner.
+ *
+ * The session counters (SESSION_CREATED, SESSION_REASSIGNED, per app and per
+ * worker) are counted here so every hook counts them the same way; per-packet
+ * counters are left to the hook.
+ */
+#ifndef XSL_BPF_SESSION_H
+#define XSL_BPF_SESSION_H
+
+#include <linux/errno.h>
+#include "maps.h"
+#include "stats.h"
+#include "xsl/hash.h"
+
+/* Slots probed after the hashed one before giving up on a new flow. */
+#define XSL_PICK_PROBES	8
+
+/* One load of a field userspace or another CPU may rewrite meanwhile. */
+#define XSL_READ_ONCE(x)	(*(volatile typeof(x) *)&(x))
+
+/* The worker a session is (or will be) delivered to. */
+struct xsl_target {
+	struct xsl_worker *w;	/* its xsl_workers value */
+	__u32 worker;		/* its index */
+	__u32 gen;		/* its gen as validated */
+};
+
+static __always_inline __u32 xsl_session_hash(const struct xsl_flow_key *k)
+{
+	return xsl_flow_hash(k);
+}
+
+/* The listener for the key's local side: exact address first, then wildcard. */
+static __always_inline struct xsl_listener *xsl_listener_find(const struct xsl_flow_key *k)
+{
+	struct xsl_listener_key lk;
+	struct xsl_listener *l;
+
+	lk.family = k->family;
+	lk.proto = k->proto;
+	lk.port = k->lport;
+	lk.addr[0] = k->laddr[0];
+	lk.addr[1] = k->laddr[1];
+	lk.addr[2] = k->laddr[2];
+	lk.addr[3] = k->laddr[3];
+	l = bpf_map_lookup_elem(&xsl_listeners, &lk);
+	if (l)
+		return l;
+	__builtin_memset(lk.addr, 0, sizeof(lk.addr));
+	return bpf_map_lookup_elem(&xsl_listeners, &lk);
+}
+
+/* The app if it is LIVE with this gen, else NULL. */
+static __always_inline struct xsl_app *xsl_app_get(__u32 app, __u32 gen)
+{
+	struct xsl_app *a = bpf_map_lookup_elem(&xsl_apps, &app);
+
+	if (!a || a->state != XSL_APP_LIVE || a->gen != gen)
+		return NULL;
+	return a;
+}
+
+/* The worker if it is LIVE with this gen, else NULL. */
+static __always_inline struct xsl_worker *xsl_worker_get(__u32 worker, __u32 gen)
+{
+	struct xsl_worker *w = bpf_map_lookup_elem(&xsl_workers, &worker);
+
+	if (!w || w->state != XSL_WORKER_LIVE || w->gen != gen)
+		return NULL;
+	return w;
+}
+
+/* The worker if it is live and belongs to (app, app_gen), else NULL. */
+static __always_inline struct xsl_worker *xsl_worker_serving(__u32 worker, __u32 gen,
+							     __u32 app, __u32 app_gen)
+{
+	struct xsl_worker *w = xsl_worker_get(worker, gen);
+
+	if (!w || w->app != app || w->app_gen != app_gen)
+		return NULL;
+	return w;
+}
+
+/*
+ * Picks the worker for a flow hash from a listener's table: the slot
+ * hash % XSL_TABLE_SLOTS, or when that one names no serving worker (a worker
+ * died and the agent has not rebuilt the table yet) the next XSL_PICK_PROBES
+ * slots. Returns 0 with *t filled, or -ENOENT.
+ */
+static __always_inline int xsl_worker_pick(__u32 listener, __u32 app, __u32 app_gen,
+					   __u32 hash, struct xsl_target *t)
+{
+	struct xsl_slot_table *tab = bpf_map_lookup_elem(&xsl_slots, &listener);
+	__u32 base = hash % XSL_TABLE_SLOTS;
+	int i;
+
+	if (!tab)
+		return -ENOENT;
+	for (i = 0; i <= XSL_PICK_PROBES; i++) {
+		__u32 idx = base + i;
+		struct xsl_worker *w;
+		__u32 worker, gen;
+
+		if (idx >= XSL_TABLE_SLOTS)
+			idx -= XSL_TABLE_SLOTS;
+		/* The verifier does not bound a modulo: say it again. */
+		if (idx >= XSL_TABLE_SLOTS)
+			return -ENOENT;
+
+		/* The agent rewrites slots live: read each field once. */
+		worker = XSL_READ_ONCE(tab->slot[idx].worker);
+		gen = XSL_READ_ONCE(tab->slot[idx].gen);
+		w = xsl_worker_serving(worker, gen, app, app_gen);
+		if (w) {
+			t->w = w;
+			t->worker = worker;
+			t->gen = gen;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Counts packets on a session; other CPUs update it too, hence atomics. */
+static __always_inline void xsl_session_touch(struct xsl_session *s, __u64 packets, __u64 bytes,
+					      __u64 now)
+{
+	__sync_fetch_and_add(&s->packets, packets);
+	__sync_fetch_and_add(&s->bytes, bytes);
+	s->last_seen_ns = now;
+}
+
+/*
+ * Creates the session of a new flow to listener l, whose app the caller has
+ * checked is live: picks a worker with the flow hash and inserts the session
+ * (BPF_NOEXIST) with its first packets/bytes already counted. Returns 0 with
+ * *t filled, -ENOENT when no worker serves l, -EEXIST when another CPU
+ * created it first, or the map update's error.
+ */
+static __always_inline int xsl_session_create(struct xsl_stats *st, const struct xsl_flow_key *k,
+					      const struct xsl_listener *l, __u32 hash, __u64 now,
+					      __u64 packets, __u64 bytes, struct xsl_target *t)
+{
+	__u32 index = l->index, app = l->app, app_gen = l->app_gen;
+	struct xsl_session s;
+	int err;
+
+	if (!l->n_workers)
+		return -ENOENT;
+	err = xsl_worker_pick(index, app, app_gen, hash, t);
+	if (err)
+		return err;
+
+	__builtin_memset(&s, 0, sizeof(s));
+	s.last_seen_ns = now;
+	s.packets = packets;
+	s.bytes = bytes;
+	s.worker = t->worker;
+	s.worker_gen = t->gen;
+	s.listener = (__u16)index;
+	s.app = (__u16)app;
+	s.state = XSL_SESSION_OPEN;
+	err = bpf_map_update_elem(&xsl_sessions, k, &s, BPF_NOEXIST);
+	if (err)
+		return err;
+	xsl_count_created(st, app, t->worker);
+	return 0;
+}
+
+/*
+ * Resolves the worker of a found session. A live worker is returned as is.
+ * A gone one (FREE, or its index reused with another gen) is handled per the
+ * app's policy: REASSIGN re-picks from the session's listener table with the
+ * flow hash and moves the session there (counted), DROP fails with
+ * -ESHUTDOWN. Returns 0 with *t filled, or -ESHUTDOWN, -ENOENT, -ESTALE.
+ *
+ * The session stores no app gen, so the app is checked by index: LIVE is
+ * enough, and a re-picked worker must belong to the app's current gen.
+ */
+static __always_inline int xsl_session_resolve(struct xsl_stats *st, const struct xsl_flow_key *k,
+					       struct xsl_session *s, struct xsl_target *t)
+{
+	__u32 worker = XSL_READ_ONCE(s->worker), gen = XSL_READ_ONCE(s->worker_gen);
+	__u32 app = s->app, listener = s->listener;
+	struct xsl_worker *w = xsl_worker_get(worker, gen);
+	struct xsl_app *a;
+	int err;
+
+	if (w) {
+		t->w = w;
+		t->worker = worker;
+		t->gen = gen;
+		return 0;
+	}
+	a = bpf_map_lookup_elem(&xsl_apps, &app);
+	if (!a || a->state != XSL_APP_LIVE)
+		return -ESTALE;
+	if (a->policy != XSL_POLICY_REASSIGN)
+		return -ESHUTDOWN;
+	err = xsl_worker_pick(listener, app, a->gen, xsl_session_hash(k), t);
+	if (err)
+		return err;
+	/* Racing CPUs pick the same worker from the same hash: benign. */
+	s->worker = t->worker;
+	s->worker_gen = t->gen;
+	xsl_count_reassigned(st, app);
+	return 0;
+}
+
+#endif /* XSL_BPF_SESSION_H */
