@@ -3,6 +3,7 @@
  * Global data-path counters (per-CPU, one struct in xsl_stats[0]). Each list
  * is an X-macro so the enum and the metric label names come from one place.
  * The first five counters are indexed by XDP action (XDP_ABORTED..XDP_REDIRECT).
+ * drop[] counts drops of every hook by reason: sum(drop) == XDP_DROP + SK_DROP.
  */
 #ifndef XSL_STATS_H
 #define XSL_STATS_H
@@ -26,6 +27,7 @@
 	X(SK_NO_SOCKET, "sk_no_socket")				\
 	X(SK_NOT_OURS, "sk_not_ours")				\
 	X(SK_REPICKED, "sk_repicked")				\
+	X(SK_DROP, "sk_drop")					\
 	X(EVENTS_LOST, "events_lost")
 
 #define XSL_DROP_LIST(X)					\
