@@ -5,18 +5,18 @@
  * Everything lives in fixed arrays inside struct xsl_registry; lookups are
  * linear scans over them, which is cheap at these sizes. Each operation
  * checks every way it can fail before changing anything, so a failed call
- * leaves the registry as it was.
+ * leaves the registry as it was (table errors aside, which a consistent
+ * registry never has). No syscalls: arpa/inet.h is only used to format
+ * listener keys in messages.
  */
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "registry.h"
-
-#define IPPROTO_TCP_NUM 6
-#define IPPROTO_UDP_NUM 17
 
 static void set_err(struct xsl_registry *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -572,8 +572,8 @@ int registry__detach_app(struct xsl_registry *r, uint32_t app)
 static const char *key_str(const struct xsl_listener_key *k, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN] = "?";
-	const char *proto = k->proto == IPPROTO_TCP_NUM ? "tcp" :
-			    k->proto == IPPROTO_UDP_NUM ? "udp" : "proto?";
+	const char *proto = k->proto == IPPROTO_TCP ? "tcp" :
+			    k->proto == IPPROTO_UDP ? "udp" : "proto?";
 
 	inet_ntop(k->family == XSL_AF_INET6 ? AF_INET6 : AF_INET, k->addr, addr, sizeof(addr));
 	snprintf(buf, len, k->family == XSL_AF_INET6 ? "%s [%s]:%u" : "%s %s:%u", proto, addr,
@@ -594,7 +594,7 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 	if (!app_live(r, app))
 		return fail(r, -ENOENT, "listener for app %u: no such app", app);
 	if ((key->family != XSL_AF_INET && key->family != XSL_AF_INET6) ||
-	    (key->proto != IPPROTO_TCP_NUM && key->proto != IPPROTO_UDP_NUM))
+	    (key->proto != IPPROTO_TCP && key->proto != IPPROTO_UDP))
 		return fail(r, -EINVAL, "listener for app %s: bad family %u or proto %u",
 			    r->apps[app].name, key->family, key->proto);
 	if (!registry__listener_find(r, key, &other))

@@ -5,7 +5,8 @@
  * listener add/delete, listener worker add/delete) is applied both to the
  * registry and to a deliberately plain model written here, and after every
  * operation the return code, the allocated index and the whole state are
- * compared, and the registry's invariants are checked.
+ * compared, and the registry's invariants are checked; the change hooks
+ * check that the data path would never see a freed worker or app.
  *
  * The seed is fixed and printed; XSL_SEED=<n> replays another one, and
  * XSL_OPS=<n> changes the number of operations.
@@ -183,6 +184,8 @@ struct run {
 	unsigned int n_live;
 	bool is_live[XSL_MAX_WORKERS];
 	int last_rc;
+	unsigned int hook_calls, unsafe;	/* hook calls that saw an unsafe state */
+	char unsafe_what[96];
 	unsigned int max_workers, max_serving;
 	uint32_t hw;			/* above the highest live worker index */
 	uint32_t seed, rng;
@@ -671,8 +674,77 @@ static void check_listeners(struct run *t)
 	}
 }
 
+/*
+ * The hooks check what a data path mirroring the registry would see at that
+ * moment: a freed worker named by no table, a changed table naming only live
+ * workers, a freed app with no live worker or listener left.
+ */
+static void unsafe(struct run *t, const char *what, uint32_t index)
+{
+	if (!t->unsafe++)
+		snprintf(t->unsafe_what, sizeof(t->unsafe_what), "%s %u", what, index);
+}
+
+static void on_app(void *ctx, uint32_t app)
+{
+	struct run *t = ctx;
+
+	t->hook_calls++;
+	if (registry__app(t->r, app))
+		return;
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *wk = registry__worker(t->r, w);
+
+		if (wk && wk->app == app)
+			unsafe(t, "freed app still has a worker: app", app);
+	}
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *ln = registry__listener(t->r, l);
+
+		if (ln && ln->app == app)
+			unsafe(t, "freed app still has a listener: app", app);
+	}
+}
+
+static void on_worker(void *ctx, uint32_t worker)
+{
+	struct run *t = ctx;
+
+	t->hook_calls++;
+	if (registry__worker(t->r, worker))
+		return;
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *ln = registry__listener(t->r, l);
+
+		if (ln && table__load(&ln->table, worker))
+			unsafe(t, "freed worker still in a table: worker", worker);
+	}
+}
+
+static void on_listener(void *ctx, uint32_t listener)
+{
+	struct run *t = ctx;
+	const struct reg_listener *ln = registry__listener(t->r, listener);
+
+	t->hook_calls++;
+	if (!ln)
+		return;
+	if (!registry__app(t->r, ln->app))
+		unsafe(t, "listener of a freed app: listener", listener);
+	for (unsigned int s = 0; s < S; s++) {
+		uint32_t w = ln->table.slot[s];
+
+		if (w != XSL_NO_WORKER && !registry__worker(t->r, w)) {
+			unsafe(t, "table names a freed worker: listener", listener);
+			break;
+		}
+	}
+}
+
 static void check_all(struct run *t)
 {
+	CHECK(t, !t->unsafe, "%u hook calls saw an unsafe state, first: %s", t->unsafe,
+	      t->unsafe_what);
 	t->n_live = 0;
 	t->hw = 0;
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
@@ -712,6 +784,9 @@ static void test_registry_matches_model_over_random_ops(void **state)
 	t->m = &model;
 	t->r = registry__new();
 	assert_non_null(t->r);
+	t->r->hooks = (struct xsl_registry_hooks){ .ctx = t, .app_changed = on_app,
+						   .worker_changed = on_worker,
+						   .listener_changed = on_listener };
 	t->seed = env_u32("XSL_SEED", DEFAULT_SEED);
 	t->rng = t->seed ? t->seed : 1;
 	print_message("seed %u (XSL_SEED=%u replays it), %u ops\n", t->seed, t->seed, ops);
@@ -747,10 +822,11 @@ static void test_registry_matches_model_over_random_ops(void **state)
 	print_message("succeeded/run: attach+creator %u/%u, attach %u/%u, worker add %u/%u, "
 		      "worker del %u/%u, detach process %u/%u, operator detach %u/%u, "
 		      "listener add %u/%u, del %u/%u, listener add worker %u/%u, "
-		      "del worker %u/%u; peak %u live workers, %u serving one listener\n",
+		      "del worker %u/%u; peak %u live workers, %u serving one listener; %u hook calls\n",
 		      ok[0], counts[0], ok[1], counts[1], ok[2], counts[2], ok[3], counts[3],
 		      ok[4], counts[4], ok[5], counts[5], ok[6], counts[6], ok[7], counts[7],
-		      ok[8], counts[8], ok[9], counts[9], t->max_workers, t->max_serving);
+		      ok[8], counts[8], ok[9], counts[9], t->max_workers, t->max_serving,
+		      t->hook_calls);
 	registry__free(t->r);
 }
 
