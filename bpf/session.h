@@ -138,6 +138,17 @@ static __always_inline int xsl_worker_pick(__u32 listener, __u32 app, __u32 app_
 	return -ENOENT;
 }
 
+/*
+ * The time for last_seen_ns: CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
+ * and of clock_gettime(CLOCK_MONOTONIC), at tick resolution (1-10 ms, a
+ * little behind). The precise clock reads the TSC, which costs about as much
+ * as the whole session lookup on a VM; idle timeouts are in seconds.
+ */
+static __always_inline __u64 xsl_now_ns(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* Counts packets on a session; other CPUs update it too, hence atomics. */
 static __always_inline void xsl_session_touch(struct xsl_session *s, __u64 packets, __u64 bytes,
 					      __u64 now)

@@ -142,7 +142,7 @@ static __always_inline void xsl_tcp_track(struct xsl_stats *st, struct xsl_sessi
 }
 
 static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
-				      struct xsl_session *s, __u64 now)
+				      struct xsl_session *s)
 {
 	struct xsl_target t;
 	__u32 app = s->app;
@@ -159,14 +159,14 @@ static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
 	if (err)
 		return xsl_drop(st, XSL_DROP_NO_WORKER, app);
 
-	xsl_session_touch(s, 1, p->bytes, now);
+	xsl_session_touch(s, 1, p->bytes, xsl_now_ns());
 	if (p->key.proto == IPPROTO_TCP)
 		xsl_tcp_track(st, s, p->tcp_flags);
 	xsl_count_delivery(app, t.worker, p->bytes);
 	return xsl_deliver(&t, app, NULL);
 }
 
-static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p, __u64 now)
+static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 {
 	struct xsl_listener *l;
 	struct xsl_target t;
@@ -193,7 +193,8 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p, 
 		return XDP_PASS;
 	}
 
-	err = xsl_session_create(st, &p->key, l, xsl_session_hash(&p->key), now, 1, p->bytes, &t);
+	err = xsl_session_create(st, &p->key, l, xsl_session_hash(&p->key), xsl_now_ns(), 1,
+				 p->bytes, &t);
 	if (err == -EEXIST)
 		return XSL_RETRY;
 	if (err == -ENOENT)
@@ -208,7 +209,6 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 {
 	struct xsl_session *s;
 	struct xsl_pkt p;
-	__u64 now;
 	int err, act, i;
 
 	__builtin_memset(&p, 0, sizeof(p));
@@ -218,15 +218,14 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 		return XDP_PASS;
 	}
 
-	now = bpf_ktime_get_ns();
 	/* Two rounds: a stale session removed, or a create race lost. */
 #pragma unroll
 	for (i = 0; i < 2; i++) {
 		s = bpf_map_lookup_elem(&xsl_sessions, &p.key);
 		if (s)
-			act = xsl_on_hit(st, &p, s, now);
+			act = xsl_on_hit(st, &p, s);
 		else
-			act = xsl_on_miss(st, &p, now);
+			act = xsl_on_miss(st, &p);
 		if (act != XSL_RETRY)
 			return act;
 	}

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -97,7 +98,9 @@ static void test_udp4_first_packet_creates_session(void **state)
 	struct xsl_app_stats as;
 	struct xsl_stats st;
 	struct xsl_session s;
+	struct timespec ts;
 	struct fx_pkt p;
+	__u64 now;
 	__u32 w;
 
 	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 53, 4, XSL_POLICY_REASSIGN), 0);
@@ -112,7 +115,12 @@ static void test_udp4_first_packet_creates_session(void **state)
 	assert_int_equal(s.state, XSL_SESSION_OPEN);
 	assert_int_equal(s.packets, 1);
 	assert_int_equal(s.bytes, pkt_len(&p));
+	/* CLOCK_MONOTONIC, at tick resolution. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	assert_true(s.last_seen_ns > 0);
+	assert_true(s.last_seen_ns <= now);
+	assert_true(now - s.last_seen_ns < 1000000000ull);
 
 	st = get_stats(fx);
 	assert_int_equal(st.stat[XSL_STAT_XDP_PASS], 1);
