@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "mirror.h"
+#include "records.h"
 
 static int keep(struct xsl_mirror *mi, int err, const char *what, uint32_t index)
 {
@@ -29,25 +30,15 @@ static int delete(int fd, const void *key)
 
 int mirror__app(struct xsl_mirror *mi, uint32_t app)
 {
-	const struct reg_app *ra = &mi->r->apps[app];
-	struct xsl_app rec = {};
-	struct xsl_app_ref ref = { .app = app, .gen = ra->gen };
-	uint64_t cgid = ra->cgroup_id;
+	struct xsl_app rec;
+	struct xsl_app_ref ref;
+	uint64_t cgid;
 	int err = 0;
 
-	if (app >= XSL_MAX_APPS)
+	if (records__app(mi->r, app, &rec, &ref))
 		return -EINVAL;
-	rec.gen = ra->gen;
-	rec.state = ra->live ? XSL_APP_LIVE : XSL_APP_FREE;
-	rec.policy = ra->policy;
-	rec.flags = ra->flags;
-	rec.idle_timeout_s = ra->idle_timeout_s;
-	rec.creator_pid = ra->creator_pid;
-	rec.cgroup_id = cgid;
-	memcpy(rec.name, ra->name, sizeof(rec.name));
-	rec.name[sizeof(rec.name) - 1] = '\0';
-
-	if (ra->live) {
+	cgid = rec.cgroup_id;
+	if (rec.state == XSL_APP_LIVE) {
 		err = update(mi->m->apps, &app, &rec);
 		if (!err && cgid)
 			err = update(mi->m->app_cgroups, &cgid, &ref);
@@ -80,22 +71,13 @@ static int zero_worker_stats(struct xsl_mirror *mi, uint32_t worker)
 
 int mirror__worker(struct xsl_mirror *mi, uint32_t worker)
 {
-	const struct reg_worker *rw = &mi->r->workers[worker];
-	struct xsl_worker rec = {}, old = {};
+	struct xsl_worker rec, old = {};
 	int err = 0;
 
-	if (worker >= XSL_MAX_WORKERS)
+	if (records__worker(mi->r, worker, &rec))
 		return -EINVAL;
-	rec.gen = rw->gen;
-	rec.state = rw->live ? XSL_WORKER_LIVE : XSL_WORKER_FREE;
-	rec.map_index = (uint16_t)rw->map_index;
-	rec.app = rw->app;
-	rec.app_gen = mi->r->apps[rw->app].gen;
-	rec.pid = rw->pid;
-	rec.cpu = -1;
-	rec.start_time_ns = rw->start_time_ns;
-
-	if (rw->live && (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen))
+	if (rec.state == XSL_WORKER_LIVE &&
+	    (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen))
 		err = zero_worker_stats(mi, worker);
 	if (!err)
 		err = update(mi->m->workers, &worker, &rec);
@@ -104,34 +86,24 @@ int mirror__worker(struct xsl_mirror *mi, uint32_t worker)
 
 int mirror__listener(struct xsl_mirror *mi, uint32_t listener)
 {
-	const struct reg_listener *rl = &mi->r->listeners[listener];
 	static struct xsl_slot_table tab;
-	struct xsl_listener rec = {};
+	struct xsl_listener_key key;
+	struct xsl_listener rec;
 	int err;
 
 	if (listener >= XSL_MAX_LISTENERS)
 		return -EINVAL;
-	if (!rl->live) {
-		err = delete(mi->m->listeners, &rl->key);
+	if (!mi->r->listeners[listener].live) {
+		records__listener(mi->r, listener, &key, &rec, NULL);
+		err = delete(mi->m->listeners, &key);
 		return keep(mi, err, "listener", listener);
 	}
 	/* The table before the listener: a new listener is only found once
 	 * its table is complete. */
-	for (unsigned int i = 0; i < XSL_TABLE_SLOTS; i++) {
-		uint32_t w = rl->table.slot[i];
-
-		tab.slot[i].worker = w;
-		tab.slot[i].gen = w < XSL_MAX_WORKERS ? mi->r->workers[w].gen : 0;
-	}
+	records__listener(mi->r, listener, &key, &rec, &tab);
 	err = update(mi->m->slots, &listener, &tab);
-	if (!err) {
-		rec.index = listener;
-		rec.gen = rl->gen;
-		rec.app = rl->app;
-		rec.app_gen = mi->r->apps[rl->app].gen;
-		rec.n_workers = rl->n_workers;
-		err = update(mi->m->listeners, &rl->key, &rec);
-	}
+	if (!err)
+		err = update(mi->m->listeners, &key, &rec);
 	return keep(mi, err, "listener", listener);
 }
 

@@ -671,3 +671,208 @@ int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uin
 			    worker);
 	return listener_drop_worker(r, listener, worker);
 }
+
+/* ---- restore (see registry.h: exact indexes and gens, no hooks) ---- */
+
+int registry__restore_gen(struct xsl_registry *r, enum xsl_reg_kind kind, uint32_t index,
+			  uint32_t gen)
+{
+	uint32_t *g;
+	bool live;
+
+	switch (kind) {
+	case XSL_REG_APP:
+		if (index >= XSL_MAX_APPS)
+			return fail(r, -EINVAL, "restore app %u: index out of range", index);
+		g = &r->apps[index].gen;
+		live = r->apps[index].live;
+		break;
+	case XSL_REG_WORKER:
+		if (index >= XSL_MAX_WORKERS)
+			return fail(r, -EINVAL, "restore worker %u: index out of range", index);
+		g = &r->workers[index].gen;
+		live = r->workers[index].live;
+		break;
+	case XSL_REG_LISTENER:
+		if (index >= XSL_MAX_LISTENERS)
+			return fail(r, -EINVAL, "restore listener %u: index out of range", index);
+		g = &r->listeners[index].gen;
+		live = r->listeners[index].live;
+		break;
+	default:
+		return fail(r, -EINVAL, "restore gen: unknown kind %d", kind);
+	}
+	if (live)
+		return fail(r, -EBUSY, "restore gen of %u: slot is live", index);
+	if (gen > *g)
+		*g = gen;
+	return 0;
+}
+
+int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl_app *rec)
+{
+	struct reg_proc *entry = NULL;
+	const struct reg_proc *owner;
+	struct reg_app *ra;
+	uint32_t other;
+	int err;
+
+	if (app >= XSL_MAX_APPS)
+		return fail(r, -EINVAL, "restore app %u: index out of range", app);
+	if (rec->state != XSL_APP_LIVE || !rec->gen)
+		return fail(r, -EINVAL, "restore app %u: record state %u gen %u is not live", app,
+			    rec->state, rec->gen);
+	if (r->apps[app].live)
+		return fail(r, -EBUSY, "restore app %u: slot already live", app);
+	/* check_name never reads past XSL_APP_NAME_LEN: a full array is too long */
+	err = check_name(r, rec->name);
+	if (err) {
+		char why[sizeof(r->err)];
+
+		memcpy(why, r->err, sizeof(why));
+		return fail(r, err, "restore app %u: %s", app, why);
+	}
+	if (rec->policy > XSL_POLICY_DROP)
+		return fail(r, -EINVAL, "restore app %s: unknown policy %u", rec->name,
+			    rec->policy);
+	if (!registry__app_by_name(r, rec->name, &other))
+		return fail(r, -EEXIST, "restore app %s: name already used by app %u", rec->name,
+			    other);
+	if (!registry__app_by_cgroup(r, rec->cgroup_id, &other))
+		return fail(r, -EEXIST, "restore app %s: cgroup %llu already belongs to app %s",
+			    rec->name, (unsigned long long)rec->cgroup_id, r->apps[other].name);
+	owner = proc_find(r, rec->creator_pid);
+	if (owner)
+		return fail(r, -EEXIST, "restore app %s: pid %u already belongs to app %s",
+			    rec->name, rec->creator_pid, r->apps[owner->app].name);
+	if (rec->creator_pid) {
+		entry = proc_unused(r);
+		if (!entry)
+			return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
+				    rec->name, XSL_REG_MAX_PROCS);
+	}
+
+	ra = &r->apps[app];
+	*ra = (struct reg_app){
+		.gen = rec->gen,
+		.live = true,
+		.creator_pid = rec->creator_pid,
+		.cgroup_id = rec->cgroup_id,
+		.policy = rec->policy,
+		.flags = rec->flags,
+		.idle_timeout_s = rec->idle_timeout_s ? rec->idle_timeout_s : XSL_DEFAULT_IDLE_S,
+	};
+	memcpy(ra->name, rec->name, strlen(rec->name) + 1);
+	if (entry) {
+		entry->pid = rec->creator_pid;
+		entry->app = app;
+	}
+	return 0;
+}
+
+int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec)
+{
+	struct reg_proc *entry = NULL;
+	const struct reg_proc *owner;
+	struct reg_worker *wk;
+	struct reg_app *ra;
+
+	if (worker >= XSL_MAX_WORKERS)
+		return fail(r, -EINVAL, "restore worker %u: index out of range", worker);
+	if (rec->state != XSL_WORKER_LIVE || !rec->gen)
+		return fail(r, -EINVAL, "restore worker %u: record state %u gen %u is not live",
+			    worker, rec->state, rec->gen);
+	if (r->workers[worker].live)
+		return fail(r, -EBUSY, "restore worker %u: slot already live", worker);
+	if (!app_live(r, rec->app) || r->apps[rec->app].gen != rec->app_gen)
+		return fail(r, -ENOENT, "restore worker %u: app %u gen %u is gone", worker,
+			    rec->app, rec->app_gen);
+	ra = &r->apps[rec->app];
+	if (rec->map_index >= XSL_MAX_WORKERS)
+		return fail(r, -EINVAL, "restore worker %u of app %s: map index %u out of range",
+			    worker, ra->name, rec->map_index);
+	if (bit_test(ra->map_index_used, rec->map_index))
+		return fail(r, -EEXIST, "restore worker %u of app %s: map index %u already used",
+			    worker, ra->name, rec->map_index);
+	owner = proc_find(r, rec->pid);
+	if (owner && owner->app != rec->app)
+		return fail(r, -EEXIST, "restore worker %u of app %s: pid %u belongs to app %s",
+			    worker, ra->name, rec->pid, r->apps[owner->app].name);
+	if (rec->pid && !owner) {
+		entry = proc_unused(r);
+		if (!entry)
+			return fail(r, -ENOSPC,
+				    "restore worker %u of app %s: all %d process entries in use",
+				    worker, ra->name, XSL_REG_MAX_PROCS);
+		entry->pid = rec->pid;
+		entry->app = rec->app;
+	}
+
+	wk = &r->workers[worker];
+	*wk = (struct reg_worker){
+		.gen = rec->gen,
+		.live = true,
+		.app = rec->app,
+		.map_index = rec->map_index,
+		.pid = rec->pid,
+		.start_time_ns = rec->start_time_ns,
+	};
+	bit_set(ra->map_index_used, rec->map_index);
+	ra->n_workers++;
+	return 0;
+}
+
+int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener_key *key,
+			       const struct xsl_listener *val, const struct xsl_table *table)
+{
+	uint64_t serving[XSL_REG_WORKER_WORDS] = { 0 };
+	uint32_t l = val->index, n = 0;
+	unsigned int empty = 0;
+	struct reg_listener *ln;
+	char ks[80];
+
+	if (l >= XSL_MAX_LISTENERS || !val->gen)
+		return fail(r, -EINVAL, "restore listener %u: index out of range or gen 0", l);
+	if (r->listeners[l].live)
+		return fail(r, -EBUSY, "restore listener %u: slot already live", l);
+	if ((key->family != XSL_AF_INET && key->family != XSL_AF_INET6) ||
+	    (key->proto != IPPROTO_TCP && key->proto != IPPROTO_UDP))
+		return fail(r, -EINVAL, "restore listener %u: bad family %u or proto %u", l,
+			    key->family, key->proto);
+	if (!app_live(r, val->app) || r->apps[val->app].gen != val->app_gen)
+		return fail(r, -ENOENT, "restore listener %s: app %u gen %u is gone",
+			    key_str(key, ks, sizeof(ks)), val->app, val->app_gen);
+	if (!registry__listener_find(r, key, NULL))
+		return fail(r, -EEXIST, "restore listener %s: key already taken",
+			    key_str(key, ks, sizeof(ks)));
+	for (unsigned int i = 0; i < XSL_TABLE_SLOTS; i++) {
+		uint32_t w = table->slot[i];
+
+		if (w == XSL_NO_WORKER) {
+			empty++;
+			continue;
+		}
+		if (!worker_live(r, w) || r->workers[w].app != val->app)
+			return fail(r, -EINVAL, "restore listener %s: slot %u names worker %u, "
+				    "not a live worker of app %s", key_str(key, ks, sizeof(ks)),
+				    i, w, r->apps[val->app].name);
+		if (!bit_test(serving, w)) {
+			bit_set(serving, w);
+			n++;
+		}
+	}
+	if (empty && empty != XSL_TABLE_SLOTS)
+		return fail(r, -EINVAL, "restore listener %s: %u empty slots next to full ones",
+			    key_str(key, ks, sizeof(ks)), empty);
+
+	ln = &r->listeners[l];
+	ln->gen = val->gen;
+	ln->live = true;
+	ln->app = val->app;
+	ln->key = *key;
+	ln->n_workers = n;
+	memcpy(ln->serving, serving, sizeof(serving));
+	ln->table = *table;
+	r->apps[val->app].n_listeners++;
+	return 0;
+}

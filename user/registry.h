@@ -171,4 +171,40 @@ const struct reg_listener *registry__listener(const struct xsl_registry *r, uint
 int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
 int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker);
 
+/*
+ * Restore primitives: rebuilding a registry from the map records after an
+ * agent restart (see restore.h, which drives them). Each puts one object at
+ * an exact index with the exact gen it had, calls no hook (the maps hold it
+ * already), checks the same rules as the normal calls and, when it fails,
+ * changes nothing and says why in registry__error().
+ */
+enum xsl_reg_kind {
+	XSL_REG_APP,
+	XSL_REG_WORKER,
+	XSL_REG_LISTENER,
+};
+
+/* A free slot keeps at least gen, so its next allocation gets a higher one
+ * (a gen the data path may still hold is never handed out again). -EINVAL
+ * for an index out of range, -EBUSY for a live slot. */
+int registry__restore_gen(struct xsl_registry *r, enum xsl_reg_kind kind, uint32_t index,
+			  uint32_t gen);
+/* A LIVE xsl_apps record at its index: -EINVAL for a bad record (not LIVE,
+ * gen 0, bad name, unknown policy), -EBUSY for a live slot, -EEXIST for a
+ * name, cgroup id or creator pid already taken. The creator gets its
+ * process entry; an idle timeout of 0 becomes XSL_DEFAULT_IDLE_S. */
+int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl_app *rec);
+/* A LIVE xsl_workers record at its index: -ENOENT unless its app is live
+ * with rec->app_gen; -EINVAL for a bad record (gen 0, map_index out of
+ * range); -EEXIST for a map_index already used in the app or a pid of
+ * another app. The process entry is made as by worker add. */
+int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec);
+/* An xsl_listeners entry at val->index with val->gen, and its worker table:
+ * -ENOENT unless the app is live with val->app_gen; -EINVAL for a bad key,
+ * gen 0, or a table slot naming anything but a live worker of the app (or
+ * empty slots next to full ones); -EEXIST for a key already taken. The
+ * serving set is the workers the table names (val->n_workers is ignored). */
+int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener_key *key,
+			       const struct xsl_listener *val, const struct xsl_table *table);
+
 #endif /* XSL_REGISTRY_H */
