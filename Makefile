@@ -82,10 +82,10 @@ $(BUILD)/xslctl: $(patsubst user/%.c,$(BUILD)/user/%.o,$(CTL_SRCS)) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_BPF)
 
-# Unit tests link only libxsl.a and cmocka: the registry must need no libbpf.
+# Unit tests link only libxsl.a, cmocka and jansson (the CLI's JSON): no libbpf.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(USER_HDRS) | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB) -lcmocka -ljansson
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bpf
 	$(call msg,CC,$@)
