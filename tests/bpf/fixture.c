@@ -360,7 +360,7 @@ int fx_build(const struct fx_pkt *p, __u8 *buf, size_t cap, struct fx_layout *la
 		memset(lay, 0, sizeof(*lay));
 	l4_len = p->proto == IPPROTO_TCP ? 20 : p->proto == IPPROTO_UDP ? 8 : 0;
 	need = 14 + 4 * p->n_vlans + 40 + 40 + 24 * p->n_ext + l4_len + p->payload;
-	if (need > cap || p->n_vlans > 4 || p->n_ext > 4 || p->ip_opt_len > 40 || p->payload < 0)
+	if (need > cap || p->n_vlans > 4 || p->n_ext > 8 || p->ip_opt_len > 40 || p->payload < 0)
 		return -EMSGSIZE;
 	memset(buf, 0, need);
 

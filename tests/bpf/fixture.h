@@ -77,7 +77,7 @@ struct fx_pkt {
 	int ihl;
 	__u16 frag_off;		/* IPv4 frag_off (host order: 0x2000 MF | offset) */
 	int n_ext;		/* IPv6 extension headers, in order */
-	__u8 ext[4];		/* IPPROTO_HOPOPTS/ROUTING/DSTOPTS/FRAGMENT */
+	__u8 ext[8];		/* IPPROTO_HOPOPTS/ROUTING/DSTOPTS/FRAGMENT */
 	__u16 frag6_off;	/* fragment header's offset+M field, host order */
 	int payload;		/* L4 payload bytes */
 };
@@ -92,7 +92,7 @@ struct fx_layout {
 	struct {
 		size_t end;
 		int parse;	/* enum xsl_parse_error */
-	} seg[12];
+	} seg[16];
 };
 
 /* Builds the frame into buf; returns its length or a negative errno. */

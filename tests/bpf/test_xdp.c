@@ -418,6 +418,28 @@ static void test_ipv6_ext_headers(void **state)
 	assert_int_equal(fx_sum_parse(&st), 0);
 }
 
+/* The walk is bounded: a longer chain passes, counted, never aborts. */
+static void test_ipv6_ext_chain_too_long(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_stats st;
+	struct fx_pkt p;
+	int i;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	fx_pkt_init(&p, XSL_AF_INET6, IPPROTO_UDP, "fd00::5", 5061, "fd00::1", 53);
+	p.n_ext = 8;
+	for (i = 0; i < p.n_ext; i++)
+		p.ext[i] = IPPROTO_DSTOPTS;
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	assert_no_session(fx, &p);
+	st = get_stats(fx);
+	assert_int_equal(st.parse[XSL_PARSE_IPV6_EXT], 1);
+	/* Six are walked. */
+	p.n_ext = 6;
+	create_ok(fx, &p);
+}
+
 static void test_ipv4_fragment_passes(void **state)
 {
 	static const __u16 frags[] = { 0x2000, 0x0010, 0x2010 };
@@ -1030,6 +1052,7 @@ int main(void)
 		T(test_ipv4_bad_ihl),
 		T(test_ipv4_ihl_past_end),
 		T(test_ipv6_ext_headers),
+		T(test_ipv6_ext_chain_too_long),
 		T(test_ipv4_fragment_passes),
 		T(test_ipv6_fragment_passes),
 		cmocka_unit_test(test_truncated_every_length),
