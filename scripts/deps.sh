@@ -7,7 +7,7 @@ PKGS=(
 	make gcc clang clang-19 llvm-19 libc6-dev linux-libc-dev pkg-config
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libcmocka-dev libmicrohttpd-dev libjansson-dev
-	prometheus iproute2 socat iperf3 nginx wrk procps psmisc
+	prometheus iproute2 socat iperf3 nginx wrk procps psmisc jq curl util-linux
 )
 
 missing=()

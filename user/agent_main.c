@@ -1,22 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xsl-agent: owns the pinned maps, the registry, cleanup and GC. */
+/*
+ * xsl-agent: owns the pinned maps, the registry, cleanup and GC.
+ *
+ * Start: bpffs and cgroup2 found (mounted if missing), maps opened or
+ * created under the pin root, the registry rebuilt from them (restart
+ * recovery), the process hooks and sk_lookup attached with pinned links, the
+ * control socket and metrics endpoint opened, a reconcile pass run. Then one
+ * epoll loop until SIGINT/SIGTERM, which leave the pinned state in place for
+ * the next start; --reset removes it on purpose.
+ */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+#include "hooks.h"
+#include "loader.h"
 #include "log.h"
+#include "metrics.h"
+#include "mounts.h"
+#include "recover.h"
 #include "xsl/maps.h"
+#include "xsl/stats.h"
 
 #define XSL_SOCKET_DEFAULT "/run/xsl/xsl.sock"
 #define XSL_METRICS_DEFAULT "127.0.0.1:9477"
-
-struct agent_opts {
-	const char *pin_root;
-	const char *socket_path;
-	const char *metrics;
-	const char *cgroup_root;
-};
+#define TICK_MS 100
 
 static void usage(FILE *f)
 {
@@ -27,18 +45,32 @@ static void usage(FILE *f)
 		"registers app workers, cleans up after them and serves xslctl.\n"
 		"\n"
 		"Options:\n"
-		"  --pin-root DIR      bpffs directory of the pinned maps (default %s)\n"
-		"  --socket PATH       control socket (default %s)\n"
-		"  --metrics ADDR:PORT Prometheus endpoint (default %s)\n"
-		"  --cgroup-root DIR   cgroup v2 directory for app cgroups (default: found\n"
-		"                      in /proc/mounts, then xsl/ below it)\n"
-		"  --log-level LEVEL   error, warn, info or debug (default info)\n"
-		"  -h, --help          show this help\n"
-		"  -V, --version       show the version\n",
+		"  --pin-root DIR        bpffs directory of the pinned maps (default %s)\n"
+		"  --socket PATH         control socket (default %s)\n"
+		"  --metrics ADDR:PORT   Prometheus endpoint, \"none\" to disable (default %s)\n"
+		"  --cgroup-root DIR     directory for app cgroups (default: xsl/ below the\n"
+		"                        cgroup v2 mount found in /proc/mounts)\n"
+		"  --log-level LEVEL     error, warn, info or debug (default info)\n"
+		"  --reconcile-ms N      reconcile pass period (default 1000)\n"
+		"  --gc-ms N             session GC tick period (default 1000)\n"
+		"  --reset               remove all pinned xsl state (maps, links) and exit\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n",
 		XSL_PIN_ROOT_DEFAULT, XSL_SOCKET_DEFAULT, XSL_METRICS_DEFAULT);
 }
 
-int main(int argc, char **argv)
+static int parse_ms(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s == '\0' || *end || v < 10 || v > 3600000)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "pin-root", required_argument, NULL, 'p' },
@@ -46,40 +78,307 @@ int main(int argc, char **argv)
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "cgroup-root", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "reconcile-ms", required_argument, NULL, 'r' },
+		{ "gc-ms", required_argument, NULL, 'g' },
+		{ "reset", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct agent_opts o = {
+	int c;
+
+	*o = (struct agent_opts){
 		.pin_root = XSL_PIN_ROOT_DEFAULT,
 		.socket_path = XSL_SOCKET_DEFAULT,
 		.metrics = XSL_METRICS_DEFAULT,
+		.reconcile_ms = 1000,
+		.gc_ms = 1000,
 	};
-	int c;
-
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.pin_root = optarg; break;
-		case 's': o.socket_path = optarg; break;
-		case 'm': o.metrics = optarg; break;
-		case 'c': o.cgroup_root = optarg; break;
+		case 'p': o->pin_root = optarg; break;
+		case 's': o->socket_path = optarg; break;
+		case 'm': o->metrics = optarg; break;
+		case 'c': o->cgroup_root = optarg; break;
+		case 'R': o->reset = true; break;
 		case 'l':
 			if (xsl_log_parse_level(optarg, &xsl_log_level)) {
 				fprintf(stderr, "xsl-agent: bad --log-level '%s'\n", optarg);
-				usage(stderr);
-				return 2;
+				goto bad;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("xsl-agent %s\n", XSL_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'r':
+		case 'g':
+			if (parse_ms(optarg, c == 'r' ? &o->reconcile_ms : &o->gc_ms)) {
+				fprintf(stderr, "xsl-agent: bad --%s '%s' (10..3600000)\n",
+					c == 'r' ? "reconcile-ms" : "gc-ms", optarg);
+				goto bad;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("xsl-agent %s\n", XSL_VERSION); exit(0);
+		default: goto bad;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "xsl-agent: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
+		goto bad;
 	}
-	pr_err("agent: not implemented yet (pin root %s)\n", o.pin_root);
-	return 1;
+	return 0;
+bad:
+	usage(stderr);
+	return -EINVAL;
+}
+
+int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = AGENT_EV(tag, idx) };
+
+	if (tag == TAG_CLIENT)
+		ev.events |= EPOLLRDHUP;
+	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int setup_cgroups(struct agent *a)
+{
+	int err = mounts__cgroup2(a->cgroup2, sizeof(a->cgroup2));
+
+	if (err) {
+		pr_err("cgroup v2: %s\n", strerror(-err));
+		return err;
+	}
+	if (snprintf(a->cgroup_root, sizeof(a->cgroup_root), "%s%s",
+		     a->o.cgroup_root ? a->o.cgroup_root : a->cgroup2,
+		     a->o.cgroup_root ? "" : "/xsl") >= (int)sizeof(a->cgroup_root))
+		return -ENAMETOOLONG;
+	err = mounts__mkdir_p(a->cgroup_root, 0755);
+	if (err)
+		pr_err("create cgroup root %s: %s\n", a->cgroup_root, strerror(-err));
+	return err;
+}
+
+static int setup_bpf(struct agent *a)
+{
+	int netns, err;
+
+	err = loader__create_maps(a->o.pin_root);
+	if (err)
+		return err;
+	err = xsl_maps__open(&a->maps, a->o.pin_root);
+	if (err)
+		return err;
+	err = hooks__load(&a->hooks, a->o.pin_root);
+	if (!err)
+		err = hooks__attach_tracepoints(a->hooks, a->o.pin_root);
+	if (err) {
+		pr_err("process hooks: %s\n", strerror(-err));
+		return err;
+	}
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return -errno;
+	err = loader__sklookup_attach(a->o.pin_root, netns);
+	close(netns);
+	if (err)
+		return err;
+	a->rb = ring_buffer__new(a->maps.events, events__handle, a, NULL);
+	if (!a->rb) {
+		err = -errno;
+		pr_err("ring buffer %s: %s\n", XSL_MAP_EVENTS, strerror(-err));
+		return err;
+	}
+	return agent__epoll_add(a, ring_buffer__epoll_fd(a->rb), TAG_RINGBUF, 0);
+}
+
+static int setup_loop(struct agent *a)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = 0, .tv_nsec = TICK_MS * 1000000L },
+		.it_value = { .tv_sec = 0, .tv_nsec = TICK_MS * 1000000L },
+	};
+	sigset_t mask;
+	int err;
+
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->epfd < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->sigfd < 0 || a->timerfd < 0 || timerfd_settime(a->timerfd, 0, &its, NULL))
+		return -errno;
+	err = agent__epoll_add(a, a->sigfd, TAG_SIGNAL, 0);
+	if (!err)
+		err = agent__epoll_add(a, a->timerfd, TAG_TIMER, 0);
+	return err;
+}
+
+/* Lost ring buffer records show up in the kernel counter: reconcile now. */
+static bool events_were_lost(struct agent *a)
+{
+	struct xsl_stats s;
+
+	if (agent__read_stats(a, &s) || s.stat[XSL_STAT_EVENTS_LOST] == a->c.events_lost_seen)
+		return false;
+	pr_warn("events: %llu lost (ring buffer full), reconciling\n",
+		(unsigned long long)(s.stat[XSL_STAT_EVENTS_LOST] - a->c.events_lost_seen));
+	a->c.events_lost_seen = s.stat[XSL_STAT_EVENTS_LOST];
+	return true;
+}
+
+static void on_tick(struct agent *a)
+{
+	static unsigned int since_reconcile, since_gc;
+	uint64_t expirations;
+
+	if (read(a->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	since_reconcile += TICK_MS;
+	since_gc += TICK_MS;
+	if (since_reconcile >= a->o.reconcile_ms || events_were_lost(a)) {
+		since_reconcile = 0;
+		/* first drain what is queued, so reconcile sees the events' effects */
+		ring_buffer__consume(a->rb);
+		procs__reconcile(a);
+	}
+	if (since_gc >= a->o.gc_ms) {
+		since_gc = 0;
+		gc__tick(a);
+	}
+	metrics__run(a);	/* MHD times out idle clients only when it runs */
+}
+
+static void on_signal(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			pr_info("signal %u: shutting down, pinned state kept\n", si.ssi_signo);
+			a->exiting = true;
+		}
+	}
+}
+
+static int run(struct agent *a)
+{
+	struct epoll_event evs[64];
+
+	while (!a->exiting) {
+		int n = epoll_wait(a->epfd, evs, 64, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+
+			switch (tag) {
+			case TAG_RINGBUF: ring_buffer__consume(a->rb); break;
+			case TAG_CTL: ctl__accept(a); break;
+			case TAG_CLIENT: ctl__client_io(a, idx, evs[i].events); break;
+			case TAG_PIDFD:
+				/* the exit event may be queued: handle it first */
+				ring_buffer__consume(a->rb);
+				procs__pidfd_ready(a, idx);
+				break;
+			case TAG_SIGNAL: on_signal(a); break;
+			case TAG_TIMER: on_tick(a); break;
+			case TAG_METRICS: metrics__run(a); break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int reset_state(struct agent *a)
+{
+	int err = mounts__prepare_pin_root(a->o.pin_root);
+
+	if (err)
+		return err;
+	err = recover__unpin_all(a->o.pin_root);
+	if (!err)
+		pr_info("removed the pinned xsl state under %s\n", a->o.pin_root);
+	return err;
+}
+
+static void cleanup(struct agent *a)
+{
+	metrics__stop(a);
+	ctl__close(a);
+	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
+		if (a->procs[i].pid && a->procs[i].pidfd >= 0)
+			close(a->procs[i].pidfd);
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		if (a->apps[i].cgroup_fd >= 0)
+			close(a->apps[i].cgroup_fd);
+	ring_buffer__free(a->rb);
+	hooks__destroy(a->hooks);
+	xsl_maps__close(&a->maps);
+	gc__free(a);
+	registry__free(a->reg);
+	if (a->epfd >= 0)
+		close(a->epfd);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->timerfd >= 0)
+		close(a->timerfd);
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent a;
+	int err;
+
+	if (parse_opts(argc, argv, &a.o))
+		return 2;
+	a.epfd = a.sigfd = a.timerfd = a.ctl_fd = -1;
+	xsl_maps__init(&a.maps);
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		a.apps[i].cgroup_fd = -1;
+	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
+		a.procs[i].pidfd = -1;
+	a.start_time = (uint64_t)time(NULL);
+	loader__route_library_logs();
+	if (a.o.reset)
+		return reset_state(&a) ? 1 : 0;
+
+	a.reg = registry__new();
+	err = a.reg ? gc__init(&a) : -ENOMEM;
+	if (!err)
+		err = setup_loop(&a);
+	if (!err)
+		err = setup_cgroups(&a);
+	if (!err)
+		err = setup_bpf(&a);
+	if (!err) {
+		mirror__install(&a.mirror, a.reg, &a.maps);
+		err = recover__registry(&a);
+	}
+	if (!err)
+		err = ctl__open(&a);
+	if (!err)
+		err = metrics__start(&a);
+	if (err)
+		goto out;
+	ring_buffer__consume(a.rb);
+	procs__reconcile(&a);
+	gc__tick(&a);
+	pr_info("xsl-agent %s ready: pin root %s, socket %s, cgroups %s\n", XSL_VERSION,
+		a.o.pin_root, a.o.socket_path, a.cgroup_root);
+	err = run(&a);
+out:
+	if (err)
+		pr_err("xsl-agent: %s\n", strerror(-err));
+	cleanup(&a);
+	return err ? 1 : 0;
 }

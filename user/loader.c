@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include "log.h"
 #include "loader.h"
 #include "mounts.h"
+#include "xsl_sklookup.skel.h"
 #include "xsl_xdp.skel.h"
 
 #define XSL_XDP_PROG_NAME "xsl_xdp"
@@ -197,4 +200,62 @@ int loader__xdp_detach(const char *ifname)
 		pr_err("detach xdp from %s: %s\n", ifname, strerror(-err));
 	xdp_multiprog__close(mp);
 	return err;
+}
+
+#define SKLOOKUP_LINK "xsl_link_sklookup"
+
+int loader__sklookup_attach(const char *pin_root, int netns_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+	struct xsl_sklookup *skel;
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/" SKLOOKUP_LINK, pin_root);
+	skel = xsl_sklookup__open_opts(&opts);
+	if (!skel) {
+		err = -errno;
+		pr_err("open xsl_sklookup object: %s\n", strerror(-err));
+		return err;
+	}
+	err = xsl_sklookup__load(skel);
+	if (err) {
+		pr_err("load xsl_sklookup object with pin root %s: %s\n", pin_root, strerror(-err));
+		goto out;
+	}
+	link = access(path, F_OK) ? NULL : bpf_link__open(path);
+	if (link) {
+		/* an earlier agent's link: keep it, running this build's program */
+		err = bpf_link__update_program(link, skel->progs.xsl_sk_lookup);
+		if (err)
+			pr_err("update sk_lookup link %s: %s\n", path, strerror(-err));
+		bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+		goto out;
+	}
+	link = bpf_program__attach_netns(skel->progs.xsl_sk_lookup, netns_fd);
+	if (!link) {
+		err = -errno;
+		pr_err("attach sk_lookup to netns: %s\n", strerror(-err));
+		goto out;
+	}
+	err = bpf_link__pin(link, path);
+	if (err)
+		pr_err("pin sk_lookup link at %s: %s\n", path, strerror(-err));
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+out:
+	xsl_sklookup__destroy(skel);
+	return err;
+}
+
+int loader__sklookup_detach(const char *pin_root)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" SKLOOKUP_LINK, pin_root);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
 }

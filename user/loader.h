@@ -25,6 +25,15 @@ int loader__xdp_detach(const char *ifname);
 /* Is xsl's XDP program attached to ifname? 1, 0 or a negative errno. */
 int loader__xdp_attached(const char *ifname);
 
+/*
+ * Attaches sk_lookup to the network namespace netns_fd and pins the link at
+ * <pin_root>/xsl_link_sklookup, so delivery goes on while the agent is
+ * down. An existing pinned link is kept and given this build's program.
+ */
+int loader__sklookup_attach(const char *pin_root, int netns_fd);
+/* Unpins (and so detaches) the sk_lookup link. */
+int loader__sklookup_detach(const char *pin_root);
+
 /* Routes libbpf and libxdp messages into our log, one level lower. */
 void loader__route_library_logs(void);
 

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A small forking test server: the master forks N workers; each worker binds
+ * its own UDP socket and TCP listener (SO_REUSEPORT) on ADDR:PORT and
+ * answers every datagram and every connection with "pid <its pid>\n". The
+ * master binds nothing. SIGUSR1 to the master forks one more worker,
+ * SIGUSR2 makes it fork --storm N short-lived children (default 1) as fast
+ * as it can (fork storms), SIGTERM stops everyone. Worker pids are printed as "worker <pid>" lines.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 1024
+
+static volatile sig_atomic_t more, storm, stop;
+static pid_t pids[MAX_WORKERS];
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		more++;
+	else if (sig == SIGUSR2)
+		storm++;
+	else
+		stop = 1;
+}
+
+static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t len, int v6)
+{
+	int one = 1, zero = 0, fd = socket(ss->ss_family, type, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (const struct sockaddr *)ss, len) || (type == SOCK_STREAM && listen(fd, 128))) {
+		perror("xsl_testsrv: bind");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6)
+{
+	int u = bound_socket(SOCK_DGRAM, ss, len, v6), t = bound_socket(SOCK_STREAM, ss, len, v6);
+	char reply[32], buf[2048];
+	int n = snprintf(reply, sizeof(reply), "pid %d\n", getpid());
+	struct pollfd p[2] = { { .fd = u, .events = POLLIN }, { .fd = t, .events = POLLIN } };
+
+	if (u < 0 || t < 0)
+		_exit(1);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			struct sockaddr_storage from;
+			socklen_t flen = sizeof(from);
+
+			if (recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) >= 0)
+				sendto(u, reply, (size_t)n, 0, (struct sockaddr *)&from, flen);
+		}
+		if (p[1].revents & POLLIN) {
+			int c = accept(t, NULL, NULL);
+
+			if (c >= 0) {
+				if (write(c, reply, (size_t)n) < 0)
+					perror("xsl_testsrv: write");
+				close(c);
+			}
+		}
+	}
+}
+
+static pid_t spawn(const struct sockaddr_storage *ss, socklen_t len, int v6)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		worker(ss, len, v6);
+	if (pid > 0) {
+		for (int i = 0; i < MAX_WORKERS; i++) {
+			if (!pids[i]) {
+				pids[i] = pid;
+				break;
+			}
+		}
+		printf("worker %d\n", pid);
+		fflush(stdout);
+	}
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_storage ss = {};
+	const char *addr = "0.0.0.0";
+	int workers = 2, port = 0, v6 = 0, storm_n = 1;
+	struct sigaction sa = { .sa_handler = on_signal };
+	socklen_t len;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--port") && i + 1 < argc)
+			port = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
+			workers = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--addr") && i + 1 < argc)
+			addr = argv[++i];
+		else if (!strcmp(argv[i], "--storm") && i + 1 < argc)
+			storm_n = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: xsl_testsrv --port P [--workers N] [--addr A] "
+					"[--storm N]\n");
+			return 2;
+		}
+	}
+	if (port <= 0 || port > 65535 || workers < 0) {
+		fprintf(stderr, "xsl_testsrv: bad --port or --workers\n");
+		return 2;
+	}
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in6);
+		v6 = 1;
+	} else {
+		fprintf(stderr, "xsl_testsrv: bad --addr %s\n", addr);
+		return 2;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("master %d\n", getpid());
+	fflush(stdout);
+	for (int i = 0; i < workers; i++)
+		spawn(&ss, len, v6);
+	while (!stop) {
+		pid_t pid;
+
+		while (more > 0) {
+			more--;
+			spawn(&ss, len, v6);
+		}
+		while (storm > 0) {
+			storm--;
+			for (int i = 0; i < storm_n; i++) {
+				if (fork() == 0)
+					_exit(0);
+			}
+			printf("storm %d\n", storm_n);
+			fflush(stdout);
+		}
+		pid = waitpid(-1, NULL, 0);
+		if (pid < 0 && errno == ECHILD)
+			pause();
+		for (int i = 0; pid > 0 && i < MAX_WORKERS; i++)
+			if (pids[i] == pid)
+				pids[i] = 0;
+	}
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (pids[i])
+			kill(pids[i], SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	return 0;
+}

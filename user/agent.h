@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The agent's state, shared by the agent_*.c files. One thread: an epoll loop
+ * over the ring buffer, the control socket and its clients, one pidfd per
+ * worker process, a signalfd, a timerfd (reconcile, GC) and the metrics
+ * server. The registry is the truth for apps/workers/listeners; the mirror
+ * writes each change into the maps as it happens.
+ */
+#ifndef XSL_AGENT_H
+#define XSL_AGENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "maps.h"
+#include "mirror.h"
+#include "registry.h"
+
+struct ring_buffer;
+struct xsl_hooks;
+struct json_t;
+
+#define AGENT_MAX_CLIENTS	64
+#define AGENT_MAX_LINE		(64 * 1024)
+#define AGENT_MAX_OUT		(32 * 1024 * 1024)
+#define AGENT_MAX_SOCKS		(XSL_MAX_WORKERS * 4)
+
+enum reg_cause { CAUSE_FORK, CAUSE_JOIN, CAUSE_API, CAUSE_RECONCILE, CAUSE__MAX };
+enum detach_cause { DETACH_EXIT, DETACH_API, DETACH_RECONCILE, DETACH__MAX };
+
+struct agent_opts {
+	const char *pin_root;
+	const char *socket_path;
+	const char *metrics;
+	const char *cgroup_root;	/* NULL: <cgroup2 mount>/xsl */
+	bool reset;
+	unsigned int reconcile_ms;
+	unsigned int gc_ms;
+};
+
+/* A process owning workers: its pidfd tells us when it is gone. */
+struct agent_proc {
+	uint32_t pid;			/* 0: free */
+	int pidfd;
+	uint64_t start_ns;
+	uint32_t app;
+};
+
+/* A worker's socket for a listener, as inserted into xsl_wsocks. */
+struct agent_sock {
+	uint64_t cookie;		/* 0: free */
+	uint32_t listener;
+	uint32_t worker;
+};
+
+struct agent_client {
+	int fd;				/* -1: free */
+	uint32_t pid, uid;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off;
+	bool closing;			/* close once out is flushed */
+};
+
+/* Per-app agent-side facts the registry does not keep. */
+struct agent_app {
+	char cgroup[PATH_MAX];		/* the app's cgroup directory */
+	int cgroup_fd;
+	bool own_cgroup;		/* made by us: removed with the app */
+	uint64_t registrations[CAUSE__MAX];
+	uint64_t detaches[DETACH__MAX];
+	uint64_t sessions;		/* from the last GC pass */
+	uint64_t expired[3];		/* idle, closed, app gone */
+};
+
+#define LAT_BUCKETS 12
+struct agent_counters {
+	uint64_t events[8];		/* by enum xsl_event_type */
+	uint64_t events_lost_seen;	/* kernel-side EVENTS_LOST at last read */
+	uint64_t reconcile_runs;
+	uint64_t gc_runs;
+	uint64_t ctl_requests, ctl_errors, ctl_bad;
+	uint64_t sock_attach_fail;
+	/* fork -> registration latency, seconds buckets (cumulative at export) */
+	uint64_t lat_bucket[LAT_BUCKETS];
+	uint64_t lat_count;
+	double lat_sum;
+};
+
+extern const double agent_lat_bounds[LAT_BUCKETS];
+
+struct agent {
+	struct agent_opts o;
+	struct xsl_registry *reg;
+	struct xsl_maps maps;
+	struct xsl_mirror mirror;
+	struct xsl_hooks *hooks;
+	struct ring_buffer *rb;
+	int epfd, sigfd, timerfd, ctl_fd;
+	char cgroup2[PATH_MAX];
+	char cgroup_root[PATH_MAX];
+	uint64_t start_time;		/* unix seconds */
+	bool exiting;
+	struct agent_app apps[XSL_MAX_APPS];
+	struct agent_proc procs[XSL_REG_MAX_PROCS];
+	struct agent_sock socks[AGENT_MAX_SOCKS];
+	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
+	struct agent_client clients[AGENT_MAX_CLIENTS];
+	struct agent_counters c;
+	struct xsl_gc_state *gc;
+	void *metrics;			/* struct MHD_Daemon * */
+};
+
+/* epoll tags: the high 32 bits say what, the low 32 bits which one. */
+enum agent_tag {
+	TAG_RINGBUF = 1, TAG_CTL, TAG_CLIENT, TAG_PIDFD, TAG_SIGNAL, TAG_TIMER, TAG_METRICS,
+};
+#define AGENT_EV(tag, idx) (((uint64_t)(tag) << 32) | (uint32_t)(idx))
+
+int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
+
+/* agent_procs.c: processes, cgroups, registration and cleanup */
+int procs__start_time(uint32_t pid, uint64_t *start_ns);
+int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
+		      const struct xsl_app_opts *opts, uint32_t *app);
+int procs__app_detach(struct agent *a, uint32_t app);
+int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
+		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
+int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
+int procs__join(struct agent *a, uint32_t app, uint32_t pid);
+void procs__pidfd_ready(struct agent *a, uint32_t idx);
+int procs__reconcile(struct agent *a);
+/* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
+int procs__cgroup_of(uint32_t pid, char *out, size_t len);
+
+/* agent_socks.c: listener sockets of worker processes */
+int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
+		 const struct xsl_listener_key *key);
+int socks__released(struct agent *a, uint64_t cookie);
+void socks__worker_gone(struct agent *a, uint32_t worker);
+int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid);
+int socks__count(const struct agent *a, uint32_t listener);
+
+/* agent_events.c */
+int events__handle(void *ctx, void *data, size_t len);
+
+/* agent_ctl.c: control socket */
+int ctl__open(struct agent *a);
+void ctl__accept(struct agent *a);
+void ctl__client_io(struct agent *a, uint32_t idx, uint32_t events);
+void ctl__close(struct agent *a);
+
+/* agent_cmds.c: one request -> one reply (a new json_t, never NULL) */
+struct json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl,
+			      struct json_t *req);
+
+/* agent_gc.c: session expiry (in bounded steps per tick) and per-app and
+ * per-worker session counts from the last complete pass */
+int gc__init(struct agent *a);
+void gc__tick(struct agent *a);
+void gc__free(struct agent *a);
+/* Deletes every session of app now. */
+int gc__flush_app(struct agent *a, uint32_t app);
+uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
+/* Appends up to limit sessions (of app, or all with XSL_NO_APP) to arr;
+ * *total counts all that match. */
+int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
+		      uint64_t *total);
+
+/* agent_cmds.c: xsl_stats summed over CPUs */
+struct xsl_stats;
+int agent__read_stats(struct agent *a, struct xsl_stats *sum);
+
+#endif /* XSL_AGENT_H */

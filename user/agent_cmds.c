@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Control requests (docs/protocol.md) -> registry, processes, maps; each
+ * returns a reply object {"ok": true, "data": ...} or {"ok": false, "error",
+ * "errno"}. Root may do everything; other peers may read (show.*) and
+ * join/leave themselves in an app whose cgroup they are already in.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include "agent.h"
+#include "loader.h"
+#include "log.h"
+#include "xsl/maps.h"
+#include "xsl/stats.h"
+
+typedef json_t *(*cmd_fn)(struct agent *a, const struct agent_client *cl, json_t *req);
+
+static json_t *fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *fail(int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno", err < 0 ? -err : err);
+}
+
+static json_t *ok(json_t *data)
+{
+	return json_pack("{s:b, s:o}", "ok", 1, "data", data ? data : json_object());
+}
+
+static const char *str_arg(json_t *req, const char *key)
+{
+	json_t *v = json_object_get(req, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* 0, -ENOENT when absent, -EINVAL when not an integer in [min, max]. */
+static int int_arg(json_t *req, const char *key, long long min, long long max, long long *out)
+{
+	json_t *v = json_object_get(req, key);
+
+	if (!v)
+		return -ENOENT;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return -EINVAL;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static bool is_root(const struct agent_client *cl)
+{
+	return cl->uid == 0;
+}
+
+static int app_arg(struct agent *a, json_t *req, uint32_t *app, const char **name)
+{
+	*name = str_arg(req, "name");
+	if (!*name)
+		return -EINVAL;
+	return registry__app_by_name(a->reg, *name, app);
+}
+
+/* ---- objects ---- */
+
+static const char *policy_name(uint8_t p)
+{
+	return p == XSL_POLICY_DROP ? "drop" : "reassign";
+}
+
+static void key_addr(const struct xsl_listener_key *k, char *buf, size_t len)
+{
+	inet_ntop(k->family == XSL_AF_INET ? AF_INET : AF_INET6, k->addr, buf, (socklen_t)len);
+}
+
+static uint64_t percpu_sum(const uint64_t *vals, int ncpus, size_t stride_words, size_t word)
+{
+	uint64_t sum = 0;
+
+	for (int c = 0; c < ncpus; c++)
+		sum += vals[(size_t)c * stride_words + word];
+	return sum;
+}
+
+static void worker_counters(struct agent *a, uint32_t w, uint64_t *packets, uint64_t *bytes)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct xsl_worker_stats per[ncpus > 0 ? ncpus : 1];
+
+	*packets = *bytes = 0;
+	if (ncpus <= 0 || bpf_map_lookup_elem(a->maps.wrk_stats, &w, per))
+		return;
+	*packets = percpu_sum((uint64_t *)per, ncpus, sizeof(per[0]) / 8, 0);
+	*bytes = percpu_sum((uint64_t *)per, ncpus, sizeof(per[0]) / 8, 1);
+}
+
+static json_t *app_json(struct agent *a, uint32_t app)
+{
+	const struct reg_app *ra = registry__app(a->reg, app);
+	const struct agent_app *aa = &a->apps[app];
+	json_t *o;
+
+	o = json_pack("{s:i, s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:i, s:i, s:I}",
+			 "index", app, "gen", ra->gen, "name", ra->name, "creator_pid",
+			 ra->creator_pid, "cgroup", a->apps[app].cgroup, "cgroup_id",
+			 (json_int_t)ra->cgroup_id, "policy", policy_name(ra->policy),
+			 "idle_timeout", ra->idle_timeout_s, "cpu_steer",
+			 !!(ra->flags & XSL_APP_F_CPU_STEER), "workers", ra->n_workers,
+			 "listeners", ra->n_listeners, "sessions",
+			 (json_int_t)a->apps[app].sessions);
+	json_object_set_new(o, "registrations",
+			    json_pack("{s:I, s:I, s:I, s:I}", "fork",
+				      (json_int_t)aa->registrations[CAUSE_FORK], "join",
+				      (json_int_t)aa->registrations[CAUSE_JOIN], "api",
+				      (json_int_t)aa->registrations[CAUSE_API], "reconcile",
+				      (json_int_t)aa->registrations[CAUSE_RECONCILE]));
+	json_object_set_new(o, "detaches",
+			    json_pack("{s:I, s:I, s:I}", "exit",
+				      (json_int_t)aa->detaches[DETACH_EXIT], "api",
+				      (json_int_t)aa->detaches[DETACH_API], "reconcile",
+				      (json_int_t)aa->detaches[DETACH_RECONCILE]));
+	return o;
+}
+
+static json_t *worker_json(struct agent *a, uint32_t w)
+{
+	const struct reg_worker *rw = registry__worker(a->reg, w);
+	uint64_t packets, bytes;
+
+	worker_counters(a, w, &packets, &bytes);
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I}", "index", w, "gen",
+			 rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index", rw->app,
+			 "map_index", rw->map_index, "pid", rw->pid, "state", "live", "sessions",
+			 (json_int_t)gc__worker_sessions(a, w), "packets", (json_int_t)packets,
+			 "bytes", (json_int_t)bytes);
+}
+
+static json_t *listener_json(struct agent *a, uint32_t l)
+{
+	const struct reg_listener *rl = registry__listener(a->reg, l);
+	char addr[INET6_ADDRSTRLEN];
+
+	key_addr(&rl->key, addr, sizeof(addr));
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b}", "index", l, "app",
+			 registry__app_name(a->reg, rl->app), "proto",
+			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
+			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
+			 socks__count(a, l), "static", a->listener_static[l]);
+}
+
+/* ---- app commands ---- */
+
+static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
+	const char *name = str_arg(req, "name"), *policy = str_arg(req, "policy");
+	json_t *steer = json_object_get(req, "cpu_steer");
+	long long idle;
+	uint32_t app;
+	int err;
+
+	if (!is_root(cl))
+		return fail(EPERM, "app attach: only root may attach apps");
+	if (!name)
+		return fail(EINVAL, "app attach: missing name");
+	if (policy && !strcmp(policy, "drop"))
+		o.policy = XSL_POLICY_DROP;
+	else if (policy && strcmp(policy, "reassign"))
+		return fail(EINVAL, "app attach %s: unknown policy '%s'", name, policy);
+	err = int_arg(req, "idle_timeout", 1, 86400 * 365, &idle);
+	if (err == -EINVAL)
+		return fail(EINVAL, "app attach %s: bad idle_timeout", name);
+	if (!err)
+		o.idle_timeout_s = (uint32_t)idle;
+	if (json_is_true(steer))
+		o.flags |= XSL_APP_F_CPU_STEER;
+	err = procs__app_attach(a, name, str_arg(req, "cgroup"), &o, &app);
+	if (err == -EEXIST)
+		return fail(err, "app attach %s: name (or cgroup) already in use", name);
+	if (err == -EXDEV)
+		return fail(err, "app attach %s: cgroup %s is not below the cgroup v2 mount %s",
+			    name, str_arg(req, "cgroup"), a->cgroup2);
+	if (err == -EINVAL)
+		return fail(err, "app attach %s: %s", name, registry__error(a->reg));
+	if (err)
+		return fail(err, "app attach %s: %s", name, strerror(-err));
+	return ok(json_pack("{s:o}", "app", app_json(a, app)));
+}
+
+static json_t *do_app_detach(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name;
+	uint32_t app;
+
+	if (!is_root(cl))
+		return fail(EPERM, "app detach: only root may detach apps");
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "app detach %s: no such app", name ? name : "");
+	procs__app_detach(a, app);
+	return ok(NULL);
+}
+
+/* Is the peer inside the app's cgroup (or below it)? */
+static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t app)
+{
+	const char *cg = a->apps[app].cgroup;
+	size_t root = strlen(a->cgroup2), n = strlen(cg);
+	char rel[PATH_MAX];
+
+	/* rel is the peer's cgroup below the mount: compare it with ours */
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || n < root ||
+	    strncmp(cg, a->cgroup2, root))
+		return false;
+	cg += root;
+	n -= root;
+	return !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/');
+}
+
+static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name;
+	long long pid;
+	uint32_t app, w;
+	int err;
+
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "app join %s: no such app", name ? name : "");
+	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
+		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
+		return fail(EPERM, "app join %s: pid %lld may only join an app whose cgroup it is in",
+			    name, pid);
+	if (is_root(cl)) {
+		err = procs__join(a, app, (uint32_t)pid);
+		if (err)
+			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
+				    a->apps[app].cgroup, strerror(-err));
+	}
+	err = procs__register(a, app, (uint32_t)pid, 0, CAUSE_API, 0, &w);
+	if (err == -EEXIST) {
+		for (w = 0; w < XSL_MAX_WORKERS; w++) {
+			const struct reg_worker *rw = registry__worker(a->reg, w);
+
+			if (rw && rw->app == app && rw->pid == (uint32_t)pid)
+				break;
+		}
+		err = 0;
+	}
+	if (err)
+		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
+	socks__scan_process(a, app, (uint32_t)pid);
+	return ok(json_pack("{s:o}", "worker", worker_json(a, w)));
+}
+
+static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name;
+	long long pid;
+	uint32_t app;
+	int err, before;
+
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
+	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
+		return fail(EINVAL, "app leave %s: missing or bad pid", name);
+	if (!is_root(cl) && (uint32_t)pid != cl->pid)
+		return fail(EPERM, "app leave %s: pid %u may only detach itself", name, cl->pid);
+	before = (int)registry__app(a->reg, app)->n_workers;
+	err = procs__detach(a, app, (uint32_t)pid, DETACH_API);
+	if (err)
+		return fail(err, "app leave %s: %s", name, registry__error(a->reg));
+	return ok(json_pack("{s:i}", "removed",
+			    before - (registry__app(a->reg, app) ?
+				      (int)registry__app(a->reg, app)->n_workers : 0)));
+}
+
+/* "udp"/"tcp", address text, port -> key */
+static int parse_listener(json_t *req, struct xsl_listener_key *k)
+{
+	const char *proto = str_arg(req, "proto"), *addr = str_arg(req, "addr");
+	long long port;
+
+	memset(k, 0, sizeof(*k));
+	if (!proto || !addr || int_arg(req, "port", 1, 65535, &port))
+		return -EINVAL;
+	if (!strcmp(proto, "tcp"))
+		k->proto = 6;
+	else if (!strcmp(proto, "udp"))
+		k->proto = 17;
+	else
+		return -EINVAL;
+	k->port = htons((uint16_t)port);
+	if (!strcmp(addr, "*") || inet_pton(AF_INET, addr, k->addr) == 1)
+		k->family = XSL_AF_INET;
+	else if (inet_pton(AF_INET6, addr, k->addr) == 1)
+		k->family = XSL_AF_INET6;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static json_t *do_listen(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	struct xsl_listener_key k;
+	const char *name;
+	uint32_t app, l;
+	int err;
+
+	if (!is_root(cl))
+		return fail(EPERM, "listen: only root may add listeners");
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "listen %s: no such app", name ? name : "");
+	if (parse_listener(req, &k))
+		return fail(EINVAL, "listen %s: bad proto, addr or port", name);
+	err = registry__listener_find(a->reg, &k, &l);
+	if (!err && a->reg->listeners[l].app != app)
+		return fail(EADDRINUSE, "listen %s: listener belongs to app %s", name,
+			    registry__app_name(a->reg, a->reg->listeners[l].app));
+	if (err)
+		err = registry__listener_add(a->reg, app, &k, &l);
+	if (err)
+		return fail(err, "listen %s: %s", name, registry__error(a->reg));
+	a->listener_static[l] = true;
+	return ok(json_pack("{s:o}", "listener", listener_json(a, l)));
+}
+
+/* ---- show ---- */
+
+static json_t *do_show_apps(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	json_t *arr = json_array();
+
+	(void)cl;
+	(void)req;
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
+		if (registry__app(a->reg, app))
+			json_array_append_new(arr, app_json(a, app));
+	return ok(json_pack("{s:o}", "apps", arr));
+}
+
+static json_t *workers_array(struct agent *a, int64_t app)
+{
+	json_t *arr = json_array();
+
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
+
+		if (rw && (app < 0 || rw->app == (uint32_t)app))
+			json_array_append_new(arr, worker_json(a, w));
+	}
+	return arr;
+}
+
+static json_t *listeners_array(struct agent *a, int64_t app)
+{
+	json_t *arr = json_array();
+
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = registry__listener(a->reg, l);
+
+		if (rl && (app < 0 || rl->app == (uint32_t)app))
+			json_array_append_new(arr, listener_json(a, l));
+	}
+	return arr;
+}
+
+static json_t *do_show_app(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name;
+	uint32_t app;
+
+	(void)cl;
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "show app %s: no such app", name ? name : "");
+	return ok(json_pack("{s:o, s:o, s:o}", "app", app_json(a, app), "workers",
+			    workers_array(a, app), "listeners", listeners_array(a, app)));
+}
+
+static json_t *do_show_workers(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name = str_arg(req, "name");
+	uint32_t app;
+
+	(void)cl;
+	if (name && registry__app_by_name(a->reg, name, &app))
+		return fail(ENOENT, "show workers %s: no such app", name);
+	return ok(json_pack("{s:o}", "workers", workers_array(a, name ? (int64_t)app : -1)));
+}
+
+static json_t *do_show_listeners(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	(void)cl;
+	(void)req;
+	return ok(json_pack("{s:o}", "listeners", listeners_array(a, -1)));
+}
+
+static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *name = str_arg(req, "name");
+	long long limit = 100;
+	uint32_t app = XSL_NO_APP;
+	json_t *arr;
+	uint64_t total;
+	int err;
+
+	(void)cl;
+	if (name && registry__app_by_name(a->reg, name, &app))
+		return fail(ENOENT, "show sessions %s: no such app", name);
+	if (int_arg(req, "limit", 1, 1000000, &limit) == -EINVAL)
+		return fail(EINVAL, "show sessions: bad limit");
+	arr = json_array();
+	err = gc__list_sessions(a, app, (uint32_t)limit, arr, &total);
+	if (err) {
+		json_decref(arr);
+		return fail(err, "show sessions: read %s: %s", XSL_MAP_SESSIONS, strerror(-err));
+	}
+	return ok(json_pack("{s:o, s:I}", "sessions", arr, "total", (json_int_t)total));
+}
+
+static const char *const stat_names[] = {
+#define XSL__NAME(n, s) s,
+	XSL_STAT_LIST(XSL__NAME)
+};
+static const char *const drop_names[] = { XSL_DROP_LIST(XSL__NAME) };
+static const char *const parse_names[] = { XSL_PARSE_LIST(XSL__NAME) };
+#undef XSL__NAME
+
+int agent__read_stats(struct agent *a, struct xsl_stats *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct xsl_stats *per;
+	uint32_t zero = 0;
+	int err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0)
+		return -EINVAL;
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(a->maps.stats, &zero, per))
+		err = -errno;
+	for (int c = 0; !err && c < ncpus; c++) {
+		for (int i = 0; i < XSL_STAT__MAX; i++)
+			sum->stat[i] += per[c].stat[i];
+		for (int i = 0; i < XSL_DROP__MAX; i++)
+			sum->drop[i] += per[c].drop[i];
+		for (int i = 0; i < XSL_PARSE__MAX; i++)
+			sum->parse[i] += per[c].parse[i];
+	}
+	free(per);
+	return err;
+}
+
+static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	json_t *stats = json_object(), *drops = json_object(), *parse = json_object();
+	struct xsl_stats s;
+	int err;
+
+	(void)cl;
+	(void)req;
+	err = agent__read_stats(a, &s);
+	if (err) {
+		json_decref(stats);
+		json_decref(drops);
+		json_decref(parse);
+		return fail(err, "show stats: read %s: %s", XSL_MAP_STATS, strerror(-err));
+	}
+	for (int i = 0; i < XSL_STAT__MAX; i++)
+		json_object_set_new(stats, stat_names[i], json_integer((json_int_t)s.stat[i]));
+	for (int i = 0; i < XSL_DROP__MAX; i++)
+		json_object_set_new(drops, drop_names[i], json_integer((json_int_t)s.drop[i]));
+	for (int i = 0; i < XSL_PARSE__MAX; i++)
+		json_object_set_new(parse, parse_names[i], json_integer((json_int_t)s.parse[i]));
+	return ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "stats", stats,
+			    "drops", drops, "parse_errors", parse, "agent", "reconcile_runs",
+			    (json_int_t)a->c.reconcile_runs, "gc_runs", (json_int_t)a->c.gc_runs,
+			    "ctl_requests", (json_int_t)a->c.ctl_requests, "ctl_errors",
+			    (json_int_t)a->c.ctl_errors, "events_lost",
+			    (json_int_t)s.stat[XSL_STAT_EVENTS_LOST], "start_time",
+			    (json_int_t)a->start_time));
+}
+
+/* ---- xdp ---- */
+
+static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *dev = str_arg(req, "dev"), *mode = str_arg(req, "mode");
+	enum xsl_xdp_mode m = XSL_XDP_MODE_NATIVE;
+	int err;
+
+	if (!is_root(cl))
+		return fail(EPERM, "xdp attach: only root may attach XDP");
+	if (!dev)
+		return fail(EINVAL, "xdp attach: missing dev");
+	if (mode && !strcmp(mode, "skb"))
+		m = XSL_XDP_MODE_SKB;
+	else if (mode && strcmp(mode, "native"))
+		return fail(EINVAL, "xdp attach %s: unknown mode '%s'", dev, mode);
+	err = loader__xdp_attach(a->o.pin_root, dev, m);
+	if (err == -EEXIST)
+		return fail(err, "xdp attach %s: xsl is already attached", dev);
+	if (err)
+		return fail(err, "attach xdp to %s: %s", dev, strerror(-err));
+	return ok(NULL);
+}
+
+static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *dev = str_arg(req, "dev");
+	int err;
+
+	(void)a;
+	if (!is_root(cl))
+		return fail(EPERM, "xdp detach: only root may detach XDP");
+	if (!dev)
+		return fail(EINVAL, "xdp detach: missing dev");
+	err = loader__xdp_detach(dev);
+	if (err == -ENOENT)
+		return fail(err, "detach xdp from %s: xsl is not attached", dev);
+	if (err)
+		return fail(err, "detach xdp from %s: %s", dev, strerror(-err));
+	return ok(NULL);
+}
+
+static const struct {
+	const char *name;
+	cmd_fn fn;
+} commands[] = {
+	{ "app.attach", do_app_attach },
+	{ "app.detach", do_app_detach },
+	{ "app.join", do_app_join },
+	{ "app.leave", do_app_leave },
+	{ "listen", do_listen },
+	{ "show.apps", do_show_apps },
+	{ "show.app", do_show_app },
+	{ "show.workers", do_show_workers },
+	{ "show.listeners", do_show_listeners },
+	{ "show.sessions", do_show_sessions },
+	{ "show.stats", do_show_stats },
+	{ "xdp.attach", do_xdp_attach },
+	{ "xdp.detach", do_xdp_detach },
+};
+
+json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	const char *cmd = str_arg(req, "cmd");
+
+	if (!cmd)
+		return fail(EINVAL, "bad request: missing \"cmd\"");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, cmd))
+			return commands[i].fn(a, cl, req);
+	return fail(EOPNOTSUPP, "unknown command '%.64s'", cmd);
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Ring buffer events -> registry: FORK/JOIN register the process as a
+ * worker, EXIT detaches exactly its workers, BIND/LISTEN adopt its socket,
+ * RELEASE drops it. The app comes from the event's cgroup, checked against
+ * the registry (an event queued before an app was freed names a dead app).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "agent.h"
+#include "log.h"
+#include "xsl/events.h"
+
+/* The live app an event belongs to, or -ENOENT. */
+static int event_app(struct agent *a, const struct xsl_event *e, uint32_t *app)
+{
+	if (!registry__app_by_cgroup(a->reg, e->cgroup_id, app))
+		return 0;
+	if (e->app < XSL_MAX_APPS && registry__app(a->reg, e->app)) {
+		*app = e->app;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int events__handle(void *ctx, void *data, size_t len)
+{
+	struct agent *a = ctx;
+	const struct xsl_event *e = data;
+	uint32_t app;
+
+	if (len < sizeof(*e)) {
+		pr_warn("events: short record (%zu bytes)\n", len);
+		return 0;
+	}
+	if (e->type < sizeof(a->c.events) / sizeof(a->c.events[0]))
+		a->c.events[e->type]++;
+	if (event_app(a, e, &app)) {
+		/* EXIT of a process whose app is gone: nothing left to do */
+		pr_debug("events: type %u pid %u: no live app for cgroup %llu\n", e->type, e->pid,
+			 (unsigned long long)e->cgroup_id);
+		return 0;
+	}
+	switch (e->type) {
+	case XSL_EV_FORK:
+		procs__register(a, app, e->pid, 0, CAUSE_FORK, e->ts_ns, NULL);
+		break;
+	case XSL_EV_JOIN:
+		procs__register(a, app, e->pid, 0, CAUSE_JOIN, 0, NULL);
+		break;
+	case XSL_EV_EXIT:
+		procs__detach(a, app, e->pid, DETACH_EXIT);
+		break;
+	case XSL_EV_BIND:
+		if (e->listener.proto != 6)
+			socks__bound(a, app, e->pid, e->cookie, &e->listener);
+		break;
+	case XSL_EV_LISTEN:
+		socks__bound(a, app, e->pid, e->cookie, &e->listener);
+		break;
+	case XSL_EV_RELEASE:
+		socks__released(a, e->cookie);
+		break;
+	default:
+		pr_warn("events: unknown type %u\n", e->type);
+	}
+	return 0;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Session GC. Each tick walks at most GC_BUDGET sessions with
+ * bpf_map_lookup_batch, continuing from where the previous tick stopped, so
+ * a large table never stalls event handling. A session expires when its app
+ * is gone, when it is a closing TCP session idle past XSL_TCP_LINGER_S, or
+ * when it is idle past its app's idle timeout. A completed pass publishes
+ * the per-app and per-worker session counts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <jansson.h>
+#include "agent.h"
+#include "log.h"
+#include "xsl/maps.h"
+
+#define GC_BATCH	4096
+#define GC_BUDGET	(16 * GC_BATCH)
+
+enum { EXPIRE_IDLE, EXPIRE_CLOSED, EXPIRE_APP_GONE };
+
+struct xsl_gc_state {
+	bool mid_pass;
+	uint32_t cursor;
+	uint64_t app_count[XSL_MAX_APPS];
+	uint32_t wrk_count[XSL_MAX_WORKERS];
+	uint32_t wrk_published[XSL_MAX_WORKERS];
+	struct xsl_flow_key keys[GC_BATCH];
+	struct xsl_session vals[GC_BATCH];
+	struct xsl_flow_key dead[GC_BATCH];
+};
+
+int gc__init(struct agent *a)
+{
+	a->gc = calloc(1, sizeof(*a->gc));
+	return a->gc ? 0 : -ENOMEM;
+}
+
+void gc__free(struct agent *a)
+{
+	free(a->gc);
+	a->gc = NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker)
+{
+	return a->gc && worker < XSL_MAX_WORKERS ? a->gc->wrk_published[worker] : 0;
+}
+
+/*
+ * Reads the next batch after *cursor (first: from the start). Returns the
+ * number of entries, *last set when the map has no more after them, or a
+ * negative errno.
+ */
+static int read_batch(int fd, bool first, uint32_t *cursor, struct xsl_flow_key *keys,
+		      struct xsl_session *vals, bool *last)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = GC_BATCH, out = 0;
+	int err;
+
+	err = bpf_map_lookup_batch(fd, first ? NULL : cursor, &out, keys, vals, &count, &opts);
+	if (err && errno != ENOENT)
+		return -errno;
+	*cursor = out;
+	*last = err != 0;
+	return (int)count;
+}
+
+/* Why s should expire now, or -1. */
+static int expiry(struct agent *a, const struct xsl_session *s, uint64_t now)
+{
+	const struct reg_app *ra = registry__app(a->reg, s->app);
+	uint64_t idle = now > s->last_seen_ns ? now - s->last_seen_ns : 0;
+
+	if (!ra)
+		return EXPIRE_APP_GONE;
+	if (s->state == XSL_SESSION_CLOSING && idle > XSL_TCP_LINGER_S * 1000000000ull)
+		return EXPIRE_CLOSED;
+	if (idle > (uint64_t)ra->idle_timeout_s * 1000000000ull)
+		return EXPIRE_IDLE;
+	return -1;
+}
+
+static void delete_keys(struct agent *a, struct xsl_flow_key *keys, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n;
+
+	if (!n)
+		return;
+	if (bpf_map_delete_batch(a->maps.sessions, keys, &count, &opts)) {
+		/* one already gone (LRU or XDP) stops the batch: finish one by one */
+		for (__u32 i = count; i < n; i++)
+			bpf_map_delete_elem(a->maps.sessions, &keys[i]);
+	}
+}
+
+/* Handles n entries of a batch: counts the live, deletes the expired. */
+static void gc_entries(struct agent *a, int n, uint64_t now)
+{
+	struct xsl_gc_state *g = a->gc;
+	__u32 ndead = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct xsl_session *s = &g->vals[i];
+		int why = expiry(a, s, now);
+
+		if (why < 0) {
+			if (s->app < XSL_MAX_APPS)
+				g->app_count[s->app]++;
+			if (s->worker < XSL_MAX_WORKERS)
+				g->wrk_count[s->worker]++;
+			continue;
+		}
+		if (why != EXPIRE_APP_GONE && s->app < XSL_MAX_APPS)
+			a->apps[s->app].expired[why]++;
+		g->dead[ndead++] = g->keys[i];
+	}
+	delete_keys(a, g->dead, ndead);
+}
+
+static void publish(struct agent *a)
+{
+	struct xsl_gc_state *g = a->gc;
+
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
+		a->apps[app].sessions = g->app_count[app];
+	memcpy(g->wrk_published, g->wrk_count, sizeof(g->wrk_published));
+	memset(g->app_count, 0, sizeof(g->app_count));
+	memset(g->wrk_count, 0, sizeof(g->wrk_count));
+	a->c.gc_runs++;
+}
+
+void gc__tick(struct agent *a)
+{
+	struct xsl_gc_state *g = a->gc;
+	uint64_t now = mono_ns();
+	int done = 0;
+
+	if (!g)
+		return;
+	while (done < GC_BUDGET) {
+		bool last;
+		int n = read_batch(a->maps.sessions, !g->mid_pass, &g->cursor, g->keys, g->vals,
+				   &last);
+
+		if (n < 0) {
+			pr_warn("gc: read %s: %s\n", XSL_MAP_SESSIONS, strerror(-n));
+			g->mid_pass = false;
+			return;
+		}
+		gc_entries(a, n, now);
+		done += n;
+		if (last) {
+			publish(a);
+			g->mid_pass = false;
+			return;
+		}
+		g->mid_pass = true;
+	}
+}
+
+/* Calls fn on every session, batch by batch. */
+static int for_each_session(struct agent *a,
+			    void (*fn)(struct agent *a, const struct xsl_flow_key *k,
+				       const struct xsl_session *s, void *ctx),
+			    void *ctx)
+{
+	struct xsl_gc_state *g = a->gc;
+	bool first = true;
+	uint32_t cursor = 0;
+
+	for (;;) {
+		bool last;
+		int n = read_batch(a->maps.sessions, first, &cursor, g->keys, g->vals, &last);
+
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++)
+			fn(a, &g->keys[i], &g->vals[i], ctx);
+		if (last)
+			return 0;
+		first = false;
+	}
+}
+
+struct flush_ctx {
+	uint32_t app;
+	__u32 n;
+};
+
+static void flush_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
+		      void *ctx)
+{
+	struct flush_ctx *f = ctx;
+
+	if (s->app != f->app)
+		return;
+	a->gc->dead[f->n++] = *k;
+	if (f->n == GC_BATCH) {
+		delete_keys(a, a->gc->dead, f->n);
+		f->n = 0;
+	}
+}
+
+int gc__flush_app(struct agent *a, uint32_t app)
+{
+	struct flush_ctx f = { .app = app };
+	int err;
+
+	if (!a->gc)
+		return -EINVAL;
+	/* a pass in progress would count the flushed sessions: restart it */
+	a->gc->mid_pass = false;
+	memset(a->gc->app_count, 0, sizeof(a->gc->app_count));
+	memset(a->gc->wrk_count, 0, sizeof(a->gc->wrk_count));
+	err = for_each_session(a, flush_one, &f);
+	delete_keys(a, a->gc->dead, f.n);
+	a->apps[app].sessions = 0;
+	return err;
+}
+
+struct list_ctx {
+	uint32_t app, limit;
+	json_t *arr;
+	uint64_t total, now;
+};
+
+static void endpoint(uint8_t family, const uint32_t *addr, uint16_t port, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (family == XSL_AF_INET) {
+		inet_ntop(AF_INET, addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(port));
+	} else {
+		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
+	}
+}
+
+static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
+		     void *ctx)
+{
+	struct list_ctx *l = ctx;
+	const struct reg_worker *rw;
+	char remote[64], local[64];
+	const char *app;
+
+	if (l->app != XSL_NO_APP && s->app != l->app)
+		return;
+	l->total++;
+	if (json_array_size(l->arr) >= l->limit)
+		return;
+	endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
+	endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
+	app = registry__app_name(a->reg, s->app);
+	rw = registry__worker(a->reg, s->worker);
+	json_array_append_new(
+		l->arr,
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I}", "proto",
+			  k->proto == 6 ? "tcp" : "udp", "remote", remote, "local", local, "app",
+			  app ? app : "-", "worker", s->worker, "map_index",
+			  rw && rw->gen == s->worker_gen ? (int)rw->map_index : -1, "pid",
+			  rw && rw->gen == s->worker_gen ? (int)rw->pid : 0, "state",
+			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "packets",
+			  (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "idle_ms",
+			  (json_int_t)(l->now > s->last_seen_ns ?
+					       (l->now - s->last_seen_ns) / 1000000 : 0)));
+}
+
+int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, json_t *arr, uint64_t *total)
+{
+	struct list_ctx l = { .app = app, .limit = limit, .arr = arr, .now = mono_ns() };
+	int err;
+
+	if (!a->gc)
+		return -EINVAL;
+	/* listing reuses the GC buffers: the pass in progress starts over */
+	a->gc->mid_pass = false;
+	memset(a->gc->app_count, 0, sizeof(a->gc->app_count));
+	memset(a->gc->wrk_count, 0, sizeof(a->gc->wrk_count));
+	err = for_each_session(a, list_one, &l);
+	*total = l.total;
+	return err;
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Processes and cgroups: app cgroups made or adopted at attach, worker
+ * registration for a process (held by a pidfd, so a recycled pid is never
+ * taken for it), cleanup of exactly a process's workers, and the reconcile
+ * pass that converges the registry to the processes really in each app
+ * cgroup when events were lost or the agent was away.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "hooks.h"
+#include "log.h"
+#include "mounts.h"
+
+const double agent_lat_bounds[LAT_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+};
+
+int procs__start_time(uint32_t pid, uint64_t *start_ns)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* the command may hold spaces and parens: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* field 3 (state) follows ") "; starttime is field 22 */
+	p += 2;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (sscanf(p, "%llu", &ticks) != 1 || hz <= 0)
+		return -EINVAL;
+	*start_ns = ticks * (1000000000ull / (unsigned long long)hz);
+	return 0;
+}
+
+int procs__cgroup_of(uint32_t pid, char *out, size_t len)
+{
+	char path[64], line[PATH_MAX + 8];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* the v2 hierarchy is the "0::/path" line */
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strlen(line + 3) >= len) {
+				err = -ENAMETOOLONG;
+				break;
+			}
+			strcpy(out, line + 3);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+static struct agent_proc *proc_find(struct agent *a, uint32_t pid, uint32_t *idx)
+{
+	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++) {
+		if (a->procs[i].pid == pid) {
+			if (idx)
+				*idx = i;
+			return &a->procs[i];
+		}
+	}
+	return NULL;
+}
+
+static void proc_forget(struct agent *a, struct agent_proc *p)
+{
+	if (p->pidfd >= 0) {
+		epoll_ctl(a->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+		close(p->pidfd);
+	}
+	*p = (struct agent_proc){ .pidfd = -1 };
+}
+
+/* Does pid still own a worker in app? */
+static bool pid_has_worker(const struct agent *a, uint32_t app, uint32_t pid)
+{
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
+
+		if (rw && rw->app == app && rw->pid == pid)
+			return true;
+	}
+	return false;
+}
+
+/* Tracks pid with a pidfd; -ESRCH when it is already gone or is not the
+ * process that started at start_ns (its pid was recycled). */
+static int proc_track(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns)
+{
+	struct agent_proc *p;
+	uint64_t now_start;
+	uint32_t idx;
+	int fd, err;
+
+	p = proc_find(a, pid, NULL);
+	if (p)
+		return 0;
+	fd = pidfd_open((pid_t)pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* checked after the pidfd is held: that process can't be replaced now */
+	err = procs__start_time(pid, &now_start);
+	if (err || (start_ns && now_start != start_ns)) {
+		close(fd);
+		return -ESRCH;
+	}
+	p = proc_find(a, 0, &idx);
+	if (!p) {
+		close(fd);
+		return -ENOSPC;
+	}
+	*p = (struct agent_proc){ .pid = pid, .pidfd = fd, .start_ns = now_start, .app = app };
+	err = agent__epoll_add(a, fd, TAG_PIDFD, idx);
+	if (err) {
+		proc_forget(a, p);
+		return err;
+	}
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void observe_latency(struct agent *a, uint64_t event_ts_ns)
+{
+	uint64_t now = mono_ns();
+	double s;
+
+	if (!event_ts_ns || now < event_ts_ns)
+		return;
+	s = (double)(now - event_ts_ns) / 1e9;
+	for (int i = 0; i < LAT_BUCKETS; i++) {
+		if (s <= agent_lat_bounds[i]) {
+			a->c.lat_bucket[i]++;
+			break;
+		}
+	}
+	a->c.lat_count++;
+	a->c.lat_sum += s;
+}
+
+static const char *const reg_cause_names[] = { "fork", "join", "api", "reconcile" };
+static const char *const detach_cause_names[] = { "exit", "api", "reconcile" };
+
+/* Frees what the agent keeps for an app the registry has just freed. */
+static void app_gone(struct agent *a, uint32_t app)
+{
+	struct agent_app *aa = &a->apps[app];
+	const struct reg_app *raw = &a->reg->apps[app];
+
+	pr_info("app %s (index %u) freed\n", raw->name, app);
+	hooks__detach_cgroup(raw->cgroup_id, a->o.pin_root);
+	gc__flush_app(a, app);
+	if (aa->cgroup_fd >= 0)
+		close(aa->cgroup_fd);
+	if (aa->own_cgroup && aa->cgroup[0] && rmdir(aa->cgroup) && errno != ENOENT)
+		pr_warn("remove cgroup %s of app %s: %s\n", aa->cgroup, raw->name,
+			strerror(errno));
+	*aa = (struct agent_app){ .cgroup_fd = -1 };
+}
+
+/* Workers of app owned by pid (all of the app's when pid is 0). */
+static unsigned int workers_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *out)
+{
+	unsigned int n = 0;
+
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
+
+		if (rw && rw->app == app && (!pid || rw->pid == pid))
+			out[n++] = w;
+	}
+	return n;
+}
+
+/* After workers were removed: their sockets, their processes' pidfds. */
+static void workers_gone(struct agent *a, uint32_t app, const uint32_t *ws, const uint32_t *pids,
+			 unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct agent_proc *p;
+
+		socks__worker_gone(a, ws[i]);
+		p = proc_find(a, pids[i], NULL);
+		if (p && p->pid && (!registry__app(a->reg, app) || !pid_has_worker(a, app, pids[i])))
+			proc_forget(a, p);
+	}
+	if (!registry__app(a->reg, app))
+		app_gone(a, app);
+}
+
+int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause)
+{
+	static uint32_t ws[XSL_MAX_WORKERS], pids[XSL_MAX_WORKERS];
+	char name[XSL_APP_NAME_LEN];
+	unsigned int n;
+	int err;
+
+	if (!registry__app(a->reg, app))
+		return -ENOENT;
+	snprintf(name, sizeof(name), "%s", registry__app_name(a->reg, app));
+	n = workers_of(a, app, pid, ws);
+	for (unsigned int i = 0; i < n; i++)
+		pids[i] = a->reg->workers[ws[i]].pid;
+	err = registry__detach_process(a->reg, app, pid);
+	if (err)
+		return err;
+	a->apps[app].detaches[cause] += n;
+	if (pid)
+		pr_info("app %s: detached pid %u (%u worker%s, %s)\n", name, pid, n,
+			n == 1 ? "" : "s", detach_cause_names[cause]);
+	else
+		pr_info("app %s: operator detach (%u workers)\n", name, n);
+	workers_gone(a, app, ws, pids, n);
+	return 0;
+}
+
+int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
+		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker)
+{
+	uint32_t w;
+	int err;
+
+	if (!registry__app(a->reg, app))
+		return -ENOENT;
+	if (pid_has_worker(a, app, pid))
+		return -EEXIST;
+	err = proc_track(a, app, pid, start_ns);
+	if (err == -ESRCH || err == -ENOENT) {
+		/* Gone before we saw it: its whole life is already over. */
+		pr_debug("app %s: pid %u exited before registration\n",
+			 registry__app_name(a->reg, app), pid);
+		a->apps[app].registrations[cause]++;
+		a->apps[app].detaches[DETACH_EXIT]++;
+		return -ESRCH;
+	}
+	if (err)
+		return err;
+	err = registry__worker_add(a->reg, app, pid, proc_find(a, pid, NULL)->start_ns, &w);
+	if (err) {
+		pr_warn("app %s: register pid %u: %s\n", registry__app_name(a->reg, app), pid,
+			registry__error(a->reg));
+		proc_forget(a, proc_find(a, pid, NULL));
+		return err;
+	}
+	a->apps[app].registrations[cause]++;
+	if (cause == CAUSE_FORK)
+		observe_latency(a, event_ts_ns);
+	pr_info("app %s: worker %u (map-index %u) for pid %u (%s)\n",
+		registry__app_name(a->reg, app), w, a->reg->workers[w].map_index, pid,
+		reg_cause_names[cause]);
+	if (worker)
+		*worker = w;
+	return 0;
+}
+
+void procs__pidfd_ready(struct agent *a, uint32_t idx)
+{
+	struct agent_proc *p;
+
+	if (idx >= XSL_REG_MAX_PROCS)
+		return;
+	p = &a->procs[idx];
+	if (!p->pid)
+		return;
+	if (procs__detach(a, p->app, p->pid, DETACH_EXIT))
+		proc_forget(a, p);
+}
+
+int procs__join(struct agent *a, uint32_t app, uint32_t pid)
+{
+	char path[PATH_MAX + 16], buf[16];
+	int fd, n, err = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", a->apps[app].cgroup);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%u", pid);
+	if (write(fd, buf, (size_t)n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Calls fn for every pid in the cgroup tree at dir. */
+static int walk_procs(const char *dir, int depth, void (*fn)(void *ctx, uint32_t pid), void *ctx)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	unsigned int pid;
+	FILE *f;
+	DIR *d;
+
+	if (depth > 32)
+		return -ELOOP;
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%u", &pid) == 1)
+		fn(ctx, pid);
+	fclose(f);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		walk_procs(path, depth + 1, fn, ctx);
+	}
+	closedir(d);
+	return 0;
+}
+
+struct pid_set {
+	uint32_t *pids;
+	unsigned int n, cap;
+};
+
+static void pid_set_add(void *ctx, uint32_t pid)
+{
+	struct pid_set *s = ctx;
+
+	if (s->n < s->cap)
+		s->pids[s->n++] = pid;
+}
+
+static bool pid_set_has(const struct pid_set *s, uint32_t pid)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (s->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static int app_cgroup_pids(struct agent *a, uint32_t app, struct pid_set *s)
+{
+	s->n = 0;
+	return walk_procs(a->apps[app].cgroup, 0, pid_set_add, s);
+}
+
+int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
+		      const struct xsl_app_opts *opts, uint32_t *app_out)
+{
+	static uint32_t pidbuf[XSL_MAX_WORKERS];
+	struct pid_set s = { .pids = pidbuf, .cap = XSL_MAX_WORKERS };
+	struct xsl_app_opts o = opts ? *opts : (struct xsl_app_opts){ 0 };
+	char path[PATH_MAX];
+	bool own = false;
+	struct stat st;
+	uint32_t app;
+	int err, fd;
+
+	if (registry__app_by_name(a->reg, name, &app) == 0)
+		return -EEXIST;
+	if (cgroup) {
+		if (!realpath(cgroup, path))
+			return -errno;
+		if (strncmp(path, a->cgroup2, strlen(a->cgroup2)) ||
+		    path[strlen(a->cgroup2)] != '/')
+			return -EXDEV;
+	} else {
+		if (snprintf(path, sizeof(path), "%s/%s", a->cgroup_root, name) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		own = true;
+	}
+	if (stat(path, &st))
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	o.cgroup_id = st.st_ino;
+	if (own)
+		o.flags |= XSL_APP_F_OWN_CGROUP;
+	err = registry__attach_app(a->reg, name, &o, &app);
+	if (err) {
+		close(fd);
+		if (own)
+			rmdir(path);
+		return err;
+	}
+	a->apps[app] = (struct agent_app){ .cgroup_fd = fd, .own_cgroup = own };
+	snprintf(a->apps[app].cgroup, sizeof(a->apps[app].cgroup), "%s", path);
+	err = hooks__attach_cgroup(a->hooks, fd, st.st_ino, a->o.pin_root);
+	if (err) {
+		pr_err("app %s: attach socket hooks to %s: %s\n", name, path, strerror(-err));
+		procs__detach(a, app, 0, DETACH_API);
+		return err;
+	}
+	pr_info("app %s attached (index %u, cgroup %s)\n", name, app, path);
+	/* an adopted cgroup may already hold processes: each is a worker */
+	if (!app_cgroup_pids(a, app, &s)) {
+		for (unsigned int i = 0; i < s.n; i++) {
+			procs__register(a, app, s.pids[i], 0, CAUSE_JOIN, 0, NULL);
+			socks__scan_process(a, app, s.pids[i]);
+		}
+	}
+	if (app_out)
+		*app_out = app;
+	return 0;
+}
+
+int procs__app_detach(struct agent *a, uint32_t app)
+{
+	return procs__detach(a, app, 0, DETACH_API);
+}
+
+/* One app: drop workers whose process left or died, add processes that
+ * are in the cgroup without a worker. */
+static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
+{
+	static uint32_t ws[XSL_MAX_WORKERS];
+	unsigned int n;
+	struct stat st;
+
+	if (stat(a->apps[app].cgroup, &st) || st.st_ino != a->reg->apps[app].cgroup_id) {
+		pr_warn("app %s: cgroup %s is gone, freeing the app\n",
+			registry__app_name(a->reg, app), a->apps[app].cgroup);
+		a->apps[app].own_cgroup = false;
+		procs__detach(a, app, 0, DETACH_RECONCILE);
+		return;
+	}
+	if (app_cgroup_pids(a, app, s))
+		return;
+	n = workers_of(a, app, 0, ws);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct reg_worker *rw = registry__worker(a->reg, ws[i]);
+		uint64_t start;
+
+		if (!rw || !rw->pid)
+			continue;
+		if (!pid_set_has(s, rw->pid) || procs__start_time(rw->pid, &start) ||
+		    start != rw->start_time_ns) {
+			if (procs__detach(a, app, rw->pid, DETACH_RECONCILE) ||
+			    !registry__app(a->reg, app))
+				return;
+		} else if (!proc_find(a, rw->pid, NULL)) {
+			/* restored from the maps: hold it by a pidfd again */
+			proc_track(a, app, rw->pid, rw->start_time_ns);
+		}
+	}
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (!pid_has_worker(a, app, s->pids[i]) &&
+		    !procs__register(a, app, s->pids[i], 0, CAUSE_RECONCILE, 0, NULL))
+			socks__scan_process(a, app, s->pids[i]);
+	}
+}
+
+int procs__reconcile(struct agent *a)
+{
+	static uint32_t pidbuf[XSL_MAX_WORKERS];
+	struct pid_set s = { .pids = pidbuf, .cap = XSL_MAX_WORKERS };
+
+	a->c.reconcile_runs++;
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
+		if (registry__app(a->reg, app))
+			reconcile_app(a, app, &s);
+	}
+	return 0;
+}

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Listener sockets of worker processes. A BIND (UDP) or LISTEN (TCP) event
+ * names a socket by its cookie; the agent finds it among the process's fds
+ * (pidfd_getfd on each socket fd, compared by SO_COOKIE), inserts it into
+ * xsl_wsocks for (listener, worker), closes its duplicate at once, and puts
+ * the worker into the listener's table. Listeners learned this way go away
+ * with their last socket; those made by `xslctl listen` stay.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "agent.h"
+#include "log.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
+{
+	struct agent_sock *free_slot = NULL;
+
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
+		struct agent_sock *s = &a->socks[i];
+
+		if (s->cookie && s->listener == listener && s->worker == worker)
+			return s;
+		if (!s->cookie && !free_slot)
+			free_slot = s;
+	}
+	return free_slot;
+}
+
+int socks__count(const struct agent *a, uint32_t listener)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++)
+		if (a->socks[i].cookie && a->socks[i].listener == listener)
+			n++;
+	return n;
+}
+
+/* A learned listener with no socket left is removed. */
+static void listener_maybe_gone(struct agent *a, uint32_t listener)
+{
+	if (!registry__listener(a->reg, listener) || a->listener_static[listener] ||
+	    socks__count(a, listener))
+		return;
+	registry__listener_del(a->reg, listener);
+}
+
+static void sock_drop(struct agent *a, struct agent_sock *s)
+{
+	struct xsl_wsock_key k = { .listener = s->listener, .worker = s->worker };
+	uint64_t cookie = 0;
+
+	/* only our socket: the worker may have put a new one there since */
+	if (!bpf_map_lookup_elem(a->maps.wsocks, &k, &cookie) && cookie == s->cookie)
+		bpf_map_delete_elem(a->maps.wsocks, &k);
+	*s = (struct agent_sock){ 0 };
+}
+
+static int sock_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) ? -errno : 0;
+}
+
+/* The listener key a socket serves, or -ENOTSOCK/-EINVAL when it serves
+ * none (not bound, connected, TCP not listening). *dual: a v6 wildcard
+ * socket that also takes IPv4. */
+static int sock_listener_key(int fd, struct xsl_listener_key *k, bool *dual)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len = sizeof(ss), plen = sizeof(peer);
+	int proto, listening = 0, v6only = 1;
+	socklen_t olen = sizeof(proto);
+
+	*dual = false;
+	memset(k, 0, sizeof(*k));
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &olen))
+		return -ENOTSOCK;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return -EINVAL;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -errno;
+	if (proto == IPPROTO_TCP) {
+		olen = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) || !listening)
+			return -EINVAL;
+	} else if (!getpeername(fd, (struct sockaddr *)&peer, &plen)) {
+		return -EINVAL;		/* a connected UDP socket is a client's */
+	}
+	k->proto = (uint8_t)proto;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		k->family = XSL_AF_INET;
+		k->port = s4->sin_port;
+		k->addr[0] = s4->sin_addr.s_addr;
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		k->family = XSL_AF_INET6;
+		k->port = s6->sin6_port;
+		memcpy(k->addr, &s6->sin6_addr, sizeof(k->addr));
+		olen = sizeof(v6only);
+		getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen);
+		*dual = !v6only && IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+	} else {
+		return -EINVAL;
+	}
+	return k->port ? 0 : -EINVAL;
+}
+
+static int worker_of_pid(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker)
+{
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
+
+		if (rw && rw->app == app && rw->pid == pid) {
+			*worker = w;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Puts socket fd in for (listener of key, worker). */
+static int sock_insert(struct agent *a, uint32_t app, uint32_t worker, int fd, uint64_t cookie,
+		       const struct xsl_listener_key *key)
+{
+	struct xsl_wsock_key wk;
+	struct agent_sock *s;
+	uint64_t value = (uint64_t)fd;
+	uint32_t l;
+	int err;
+
+	err = registry__listener_find(a->reg, key, &l);
+	if (err == -ENOENT)
+		err = registry__listener_add(a->reg, app, key, &l);
+	if (err)
+		return err;
+	if (a->reg->listeners[l].app != app)
+		return -EADDRINUSE;
+	s = sock_slot(a, l, worker);
+	if (!s)
+		return -ENOSPC;
+	wk = (struct xsl_wsock_key){ .listener = l, .worker = worker };
+	if (bpf_map_update_elem(a->maps.wsocks, &wk, &value, BPF_ANY)) {
+		err = -errno;
+		listener_maybe_gone(a, l);
+		return err;
+	}
+	*s = (struct agent_sock){ .cookie = cookie, .listener = l, .worker = worker };
+	err = registry__listener_add_worker(a->reg, l, worker);
+	return err == -EEXIST ? 0 : err;
+}
+
+/* Adopts socket fd (a duplicate in our fd table) for worker. */
+static int sock_adopt(struct agent *a, uint32_t app, uint32_t worker, int fd, uint64_t cookie)
+{
+	struct xsl_listener_key k;
+	bool dual;
+	int err;
+
+	err = sock_listener_key(fd, &k, &dual);
+	if (err)
+		return err;
+	err = sock_insert(a, app, worker, fd, cookie, &k);
+	if (!err && dual) {
+		/* IPv4 to a dual-stack [::] socket: a v4 wildcard listener too */
+		memset(&k.addr, 0, sizeof(k.addr));
+		k.family = XSL_AF_INET;
+		err = sock_insert(a, app, worker, fd, cookie, &k);
+	}
+	if (err)
+		pr_warn("app %s: socket cookie %llu of worker %u: %s\n",
+			registry__app_name(a->reg, app), (unsigned long long)cookie, worker,
+			strerror(-err));
+	return err;
+}
+
+/*
+ * Calls fn on a duplicate of every socket fd of pid (closed after fn);
+ * fn returns non-zero to stop.
+ */
+static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
+{
+	char dir[64], link[320], target[64];
+	struct dirent *de;
+	int pidfd, ret = 0;
+	DIR *d;
+
+	pidfd = pidfd_open((pid_t)pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
+	d = opendir(dir);
+	if (!d) {
+		ret = -errno;
+		close(pidfd);
+		return ret;
+	}
+	while (!ret && (de = readdir(d))) {
+		uint64_t cookie;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "socket:", 7))
+			continue;
+		fd = pidfd_getfd(pidfd, atoi(de->d_name), 0);
+		if (fd < 0)
+			continue;
+		if (!sock_cookie(fd, &cookie))
+			ret = fn(ctx, fd, cookie);
+		close(fd);
+	}
+	closedir(d);
+	close(pidfd);
+	return ret < 0 ? ret : 0;
+}
+
+struct bound_ctx {
+	struct agent *a;
+	uint32_t app, worker;
+	uint64_t cookie;
+	int err;
+};
+
+static int adopt_if_cookie(void *ctx, int fd, uint64_t cookie)
+{
+	struct bound_ctx *b = ctx;
+
+	if (cookie != b->cookie)
+		return 0;
+	b->err = sock_adopt(b->a, b->app, b->worker, fd, cookie);
+	return 1;
+}
+
+int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
+		 const struct xsl_listener_key *key)
+{
+	struct bound_ctx b = { .a = a, .app = app, .cookie = cookie, .err = -ENOENT };
+	int err;
+
+	/* TCP sockets count when they listen, UDP when they bind */
+	if (!key->port)
+		return 0;
+	err = worker_of_pid(a, app, pid, &b.worker);
+	if (err)
+		return err;
+	err = for_each_socket(pid, adopt_if_cookie, &b);
+	if (err)
+		return err;
+	if (b.err == -ENOENT)
+		pr_debug("app %s: pid %u no longer holds socket %llu\n",
+			 registry__app_name(a->reg, app), pid, (unsigned long long)cookie);
+	if (b.err && b.err != -EINVAL && b.err != -ENOENT)
+		a->c.sock_attach_fail++;
+	return b.err;
+}
+
+static int adopt_any(void *ctx, int fd, uint64_t cookie)
+{
+	struct bound_ctx *b = ctx;
+
+	sock_adopt(b->a, b->app, b->worker, fd, cookie);
+	return 0;
+}
+
+int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid)
+{
+	struct bound_ctx b = { .a = a, .app = app };
+	int err = worker_of_pid(a, app, pid, &b.worker);
+
+	return err ? err : for_each_socket(pid, adopt_any, &b);
+}
+
+int socks__released(struct agent *a, uint64_t cookie)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
+		struct agent_sock *s = &a->socks[i];
+		uint32_t l = s->listener;
+
+		if (!cookie || s->cookie != cookie)
+			continue;
+		registry__listener_del_worker(a->reg, l, s->worker);
+		sock_drop(a, s);
+		listener_maybe_gone(a, l);
+		n++;
+	}
+	return n;
+}
+
+void socks__worker_gone(struct agent *a, uint32_t worker)
+{
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
+		struct agent_sock *s = &a->socks[i];
+		uint32_t l = s->listener;
+
+		if (!s->cookie || s->worker != worker)
+			continue;
+		sock_drop(a, s);
+		listener_maybe_gone(a, l);
+	}
+}
