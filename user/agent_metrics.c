@@ -1,21 +1,587 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Placeholder until the exporter lands: the agent runs without /metrics. */
+/*
+ * The agent's Prometheus endpoint: GET /metrics on --metrics ADDR:PORT.
+ *
+ * libmicrohttpd runs without a thread of its own (MHD_USE_EPOLL): its epoll
+ * fd sits in the agent's loop (TAG_METRICS) and the timer tick also calls
+ * metrics__run() so idle connections time out, so a scrape runs between
+ * events and never races the registry. Abuse stays bounded by MHD: a
+ * connection limit, a per-IP limit, a per-connection memory limit (a longer
+ * request gets 414/431) and an inactivity timeout (a client that never
+ * reads its page is dropped).
+ *
+ * The page is built with prom.h by one renderer per family group. Per-CPU
+ * maps are read with one batch lookup each; a map that cannot be read leaves
+ * its families out (zeros would look like counter resets). Per-app and
+ * per-worker series exist only for live apps and workers, so a freed
+ * worker's series go away.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <microhttpd.h>
 #include "agent.h"
+#include "cli.h"
 #include "log.h"
 #include "metrics.h"
+#include "prom.h"
+#include "xsl/events.h"
+#include "xsl/maps.h"
+#include "xsl/stats.h"
+
+#define METRICS_PATH		"/metrics"
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_TIMEOUT_S	10
+#define METRICS_MAX_CONNS	64
+#define METRICS_MAX_PER_IP	16
+#define METRICS_MEMORY_LIMIT	(16 * 1024)	/* request line + headers */
+#define METRICS_BACKLOG		64
+#define METRICS_RUNS		4	/* MHD_run calls per wakeup at most */
+
+_Static_assert(sizeof(struct xsl_app_stats) % sizeof(uint64_t) == 0, "u64 fields only");
+_Static_assert(sizeof(struct xsl_worker_stats) % sizeof(uint64_t) == 0, "u64 fields only");
+
+#define U64_FIELDS(type) (sizeof(type) / sizeof(uint64_t))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- reading the maps ---- */
+
+/*
+ * Sums entries 0..n-1 of the per-CPU array map fd over the CPUs, read with
+ * one batch lookup: out[k * nf + f] is u64 field f of entry k, for values of
+ * nf u64 fields.
+ */
+static int read_percpu_sums(int fd, uint32_t n, size_t nf, uint64_t *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t *keys, next, count = n;
+	uint64_t *vals;
+	int err = 0;
+
+	memset(out, 0, (size_t)n * nf * sizeof(*out));
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	keys = calloc(n, sizeof(*keys));
+	vals = calloc((size_t)n * (size_t)ncpus, nf * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* -ENOENT: the map ended before n entries; count says how many came */
+	if (bpf_map_lookup_batch(fd, NULL, &next, keys, vals, &count, &opts) && errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (uint32_t i = 0; i < count && i < n; i++) {
+		const uint64_t *v = vals + (size_t)i * (size_t)ncpus * nf;
+
+		if (keys[i] >= n)
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			for (size_t f = 0; f < nf; f++)
+				out[keys[i] * nf + f] += v[(size_t)c * nf + f];
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ---- label helpers ---- */
+
+#define XSL__NAME(n, s) s,
+static const char *const drop_names[] = { XSL_DROP_LIST(XSL__NAME) };
+static const char *const parse_names[] = { XSL_PARSE_LIST(XSL__NAME) };
+#undef XSL__NAME
+
+static const char *const reg_cause_names[CAUSE__MAX] = {
+	[CAUSE_FORK] = "fork", [CAUSE_JOIN] = "join", [CAUSE_API] = "api",
+	[CAUSE_RECONCILE] = "reconcile",
+};
+static const char *const detach_cause_names[DETACH__MAX] = {
+	[DETACH_EXIT] = "exit", [DETACH_API] = "api", [DETACH_RECONCILE] = "reconcile",
+};
+/* a->apps[].expired[] order (agent_gc.c) */
+static const char *const expire_cause_names[] = { "idle", "closed", "app_gone" };
+_Static_assert(ARRAY_LEN(expire_cause_names) == ARRAY_LEN(((struct agent_app *)0)->expired),
+	       "one name per expiry cause");
+
+struct stat_label {
+	enum xsl_stat stat;
+	const char *value;
+};
+
+/* The labels of a live worker: app, worker (global index), map_index, pid. */
+struct worker_labels {
+	char worker[12], map_index[12], pid[12];
+	struct prom_label l[4];
+};
+
+static const struct reg_worker *worker_labels(const struct agent *a, uint32_t w,
+					      struct worker_labels *wl)
+{
+	const struct reg_worker *rw = registry__worker(a->reg, w);
+
+	if (!rw || !registry__app(a->reg, rw->app))
+		return NULL;
+	snprintf(wl->worker, sizeof(wl->worker), "%u", w);
+	snprintf(wl->map_index, sizeof(wl->map_index), "%u", rw->map_index);
+	snprintf(wl->pid, sizeof(wl->pid), "%u", rw->pid);
+	wl->l[0] = (struct prom_label){ "app", registry__app_name(a->reg, rw->app) };
+	wl->l[1] = (struct prom_label){ "worker", wl->worker };
+	wl->l[2] = (struct prom_label){ "map_index", wl->map_index };
+	wl->l[3] = (struct prom_label){ "pid", wl->pid };
+	return rw;
+}
+
+/* ---- renderers, one per family group ---- */
+
+static void render_info(struct prom *p, const struct agent *a)
+{
+	char libbpf[32];
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "unknown");
+	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(),
+		 libbpf_minor_version());
+	prom__family(p, "xsl_build_info", PROM_GAUGE,
+		     "Versions of xsl, the libbpf it runs with and the kernel; always 1.");
+	prom__u64(p, PROM_LABELS({ "version", XSL_VERSION }, { "libbpf", libbpf },
+				 { "kernel", u.release }), 1);
+	prom__family(p, "xsl_agent_start_time_seconds", PROM_GAUGE,
+		     "When the agent started, in seconds since the Unix epoch.");
+	prom__u64(p, NULL, 0, a->start_time);
+}
+
+/* Gauges of the registry, and session counts from the last GC pass. */
+static void render_registry(struct prom *p, const struct agent *a)
+{
+	static const struct {
+		const char *name, *help;
+	} fams[] = {
+		{ "xsl_workers", "Live workers of each app." },
+		{ "xsl_listeners", "Listeners of each app." },
+		{ "xsl_sessions",
+		  "Sessions of each app, as counted by the last complete GC pass." },
+	};
+	uint64_t apps = 0;
+
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		apps += registry__app(a->reg, i) != NULL;
+	prom__family(p, "xsl_apps", PROM_GAUGE, "Live apps.");
+	prom__u64(p, NULL, 0, apps);
+
+	for (size_t f = 0; f < ARRAY_LEN(fams); f++) {
+		prom__family(p, fams[f].name, PROM_GAUGE, fams[f].help);
+		for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+			const struct reg_app *ra = registry__app(a->reg, i);
+			uint64_t v;
+
+			if (!ra)
+				continue;
+			v = f == 0 ? ra->n_workers : f == 1 ? ra->n_listeners : a->apps[i].sessions;
+			prom__u64(p, PROM_LABELS({ "app", ra->name }), v);
+		}
+	}
+}
+
+static void render_stat_family(struct prom *p, const struct xsl_stats *s, const char *name,
+			       const char *label, const char *help,
+			       const struct stat_label *sl, size_t n)
+{
+	prom__family(p, name, PROM_COUNTER, help);
+	for (size_t i = 0; i < n; i++)
+		prom__u64(p, PROM_LABELS({ label, sl[i].value }), s->stat[sl[i].stat]);
+}
+
+/* The global data-path counters of xsl_stats. */
+static void render_datapath(struct prom *p, struct agent *a)
+{
+	static const struct stat_label actions[] = {
+		{ XSL_STAT_XDP_PASS, "pass" },	       { XSL_STAT_XDP_DROP, "drop" },
+		{ XSL_STAT_XDP_REDIRECT, "redirect" }, { XSL_STAT_XDP_ABORTED, "aborted" },
+		{ XSL_STAT_XDP_TX, "tx" },
+	};
+	static const struct stat_label lookups[] = {
+		{ XSL_STAT_LOOKUP_HIT, "hit" },
+		{ XSL_STAT_LOOKUP_MISS, "miss" },
+	};
+	static const struct stat_label sklookup[] = {
+		{ XSL_STAT_SK_ASSIGNED, "assigned" },
+		{ XSL_STAT_SK_NO_SOCKET, "no_socket" },
+		{ XSL_STAT_SK_NOT_OURS, "not_ours" },
+	};
+	struct xsl_stats s;
+	int err = agent__read_stats(a, &s);
+
+	/* no samples rather than zeros, which would read as counter resets */
+	if (err) {
+		pr_warn("metrics: read %s: %s\n", XSL_MAP_STATS, strerror(-err));
+		return;
+	}
+	render_stat_family(p, &s, "xsl_xdp_packets_total", "action",
+			   "Packets seen by the XDP program, by verdict.", actions,
+			   ARRAY_LEN(actions));
+	prom__family(p, "xsl_xdp_drops_total", PROM_COUNTER,
+		     "Packets dropped by the XDP or sk_lookup program, by reason.");
+	for (int i = 0; i < XSL_DROP__MAX; i++)
+		prom__u64(p, PROM_LABELS({ "reason", drop_names[i] }), s.drop[i]);
+	prom__family(p, "xsl_parse_errors_total", PROM_COUNTER,
+		     "Packets XDP passed untouched because they could not be parsed, by kind.");
+	for (int i = 0; i < XSL_PARSE__MAX; i++)
+		prom__u64(p, PROM_LABELS({ "kind", parse_names[i] }), s.parse[i]);
+	render_stat_family(p, &s, "xsl_session_lookups_total", "result",
+			   "Session table lookups by XDP, by result.", lookups,
+			   ARRAY_LEN(lookups));
+	render_stat_family(p, &s, "xsl_sklookup_total", "result",
+			   "Socket lookups by the sk_lookup program, by result.", sklookup,
+			   ARRAY_LEN(sklookup));
+	prom__family(p, "xsl_sklookup_repicked_total", PROM_COUNTER,
+		     "Sessions sk_lookup moved to another worker because theirs had no socket.");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SK_REPICKED]);
+	prom__family(p, "xsl_events_lost_total", PROM_COUNTER,
+		     "Process and socket events lost because the ring buffer was full.");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_EVENTS_LOST]);
+}
+
+/* Per-app counters: xsl_app_stats (data path) and the agent's expiries. */
+static void render_apps(struct prom *p, struct agent *a)
+{
+	enum { NF = U64_FIELDS(struct xsl_app_stats) };
+	static const struct {
+		size_t field;
+		const char *name, *help;
+	} fams[] = {
+		{ offsetof(struct xsl_app_stats, sessions_created), "xsl_sessions_created_total",
+		  "Sessions created for each app." },
+		{ offsetof(struct xsl_app_stats, sessions_reassigned),
+		  "xsl_sessions_reassigned_total",
+		  "Sessions of each app moved to another worker after theirs went away." },
+		{ offsetof(struct xsl_app_stats, packets), "xsl_app_packets_total",
+		  "Packets delivered to each app's workers." },
+		{ offsetof(struct xsl_app_stats, bytes), "xsl_app_bytes_total",
+		  "Bytes delivered to each app's workers." },
+		{ offsetof(struct xsl_app_stats, drops), "xsl_app_drops_total",
+		  "Packets of each app dropped." },
+	};
+	static uint64_t sums[XSL_MAX_APPS * NF];	/* not on the stack; one thread */
+	int err = read_percpu_sums(a->maps.app_stats, XSL_MAX_APPS, NF, sums);
+
+	if (err)
+		pr_warn("metrics: read %s: %s\n", XSL_MAP_APP_STATS, strerror(-err));
+	for (size_t f = 0; !err && f < ARRAY_LEN(fams); f++) {
+		prom__family(p, fams[f].name, PROM_COUNTER, fams[f].help);
+		for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+			const struct reg_app *ra = registry__app(a->reg, i);
+
+			if (ra)
+				prom__u64(p, PROM_LABELS({ "app", ra->name }),
+					  sums[i * NF + fams[f].field / sizeof(uint64_t)]);
+		}
+	}
+
+	prom__family(p, "xsl_sessions_expired_total", PROM_COUNTER,
+		     "Sessions removed by the agent's GC, by app and cause.");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		const struct reg_app *ra = registry__app(a->reg, i);
+
+		for (size_t c = 0; ra && c < ARRAY_LEN(expire_cause_names); c++) {
+			const char *cause = expire_cause_names[c];
+
+			prom__u64(p, PROM_LABELS({ "app", ra->name }, { "cause", cause }),
+				  a->apps[i].expired[c]);
+		}
+	}
+}
+
+/* Per-worker series: xsl_wrk_stats (data path) and GC session counts. */
+static void render_workers(struct prom *p, struct agent *a)
+{
+	enum { NF = U64_FIELDS(struct xsl_worker_stats) };
+	static const struct {
+		size_t field;
+		const char *name, *help;
+	} fams[] = {
+		{ offsetof(struct xsl_worker_stats, packets), "xsl_worker_packets_total",
+		  "Packets delivered to each live worker." },
+		{ offsetof(struct xsl_worker_stats, bytes), "xsl_worker_bytes_total",
+		  "Bytes delivered to each live worker." },
+		{ offsetof(struct xsl_worker_stats, sessions_created),
+		  "xsl_worker_sessions_created_total", "Sessions created for each live worker." },
+	};
+	static uint64_t sums[XSL_MAX_WORKERS * NF];	/* not on the stack; one thread */
+	struct worker_labels wl;
+	int err = read_percpu_sums(a->maps.wrk_stats, XSL_MAX_WORKERS, NF, sums);
+
+	if (err)
+		pr_warn("metrics: read %s: %s\n", XSL_MAP_WRK_STATS, strerror(-err));
+	for (size_t f = 0; !err && f < ARRAY_LEN(fams); f++) {
+		prom__family(p, fams[f].name, PROM_COUNTER, fams[f].help);
+		for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++)
+			if (worker_labels(a, w, &wl))
+				prom__u64(p, wl.l, ARRAY_LEN(wl.l),
+					  sums[w * NF + fams[f].field / sizeof(uint64_t)]);
+	}
+	prom__family(p, "xsl_worker_sessions", PROM_GAUGE,
+		     "Sessions of each live worker, as counted by the last complete GC pass.");
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++)
+		if (worker_labels(a, w, &wl))
+			prom__u64(p, wl.l, ARRAY_LEN(wl.l), gc__worker_sessions(a, w));
+}
+
+/* The agent's own work: registrations, latency, events, loops, control. */
+static void render_agent(struct prom *p, const struct agent *a)
+{
+	static const char *const event_names[] = {
+		[XSL_EV_FORK] = "fork",	      [XSL_EV_EXIT] = "exit", [XSL_EV_JOIN] = "join",
+		[XSL_EV_BIND] = "bind",	      [XSL_EV_LISTEN] = "listen",
+		[XSL_EV_RELEASE] = "release",
+	};
+	const struct agent_counters *c = &a->c;
+
+	prom__family(p, "xsl_worker_registrations_total", PROM_COUNTER,
+		     "Workers registered for each app, by what found the process.");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		for (int k = 0; registry__app(a->reg, i) && k < CAUSE__MAX; k++)
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "cause", reg_cause_names[k] }),
+				  a->apps[i].registrations[k]);
+	prom__family(p, "xsl_worker_detaches_total", PROM_COUNTER,
+		     "Workers removed from each app, by cause.");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		for (int k = 0; registry__app(a->reg, i) && k < DETACH__MAX; k++)
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "cause", detach_cause_names[k] }),
+				  a->apps[i].detaches[k]);
+
+	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
+		     "From a fork event's kernel timestamp to the new worker being live in the "
+		     "maps.");
+	prom__histogram(p, NULL, 0, agent_lat_bounds, c->lat_bucket, LAT_BUCKETS, c->lat_count,
+			c->lat_sum);
+
+	prom__family(p, "xsl_events_total", PROM_COUNTER,
+		     "Process and socket events handled by the agent, by type.");
+	for (size_t t = 1; t < ARRAY_LEN(event_names); t++)
+		prom__u64(p, PROM_LABELS({ "type", event_names[t] }), c->events[t]);
+	prom__family(p, "xsl_reconcile_runs_total", PROM_COUNTER,
+		     "Reconcile passes over the app cgroups and /proc.");
+	prom__u64(p, NULL, 0, c->reconcile_runs);
+	prom__family(p, "xsl_gc_runs_total", PROM_COUNTER, "Complete session GC passes.");
+	prom__u64(p, NULL, 0, c->gc_runs);
+	prom__family(p, "xsl_control_requests_total", PROM_COUNTER,
+		     "Requests received on the control socket.");
+	prom__u64(p, NULL, 0, c->ctl_requests);
+	prom__family(p, "xsl_control_errors_total", PROM_COUNTER,
+		     "Control requests answered with an error.");
+	prom__u64(p, NULL, 0, c->ctl_errors);
+	prom__family(p, "xsl_control_bad_requests_total", PROM_COUNTER,
+		     "Control requests that were not valid JSON objects or were too long.");
+	prom__u64(p, NULL, 0, c->ctl_bad);
+	prom__family(p, "xsl_socket_attach_failures_total", PROM_COUNTER,
+		     "Worker listener sockets the agent could not put into the socket map.");
+	prom__u64(p, NULL, 0, c->sock_attach_fail);
+}
+
+static int render(struct agent *a, char **text, size_t *len)
+{
+	struct prom p;
+
+	prom__init(&p);
+	render_info(&p, a);
+	render_registry(&p, a);
+	render_datapath(&p, a);
+	render_apps(&p, a);
+	render_workers(&p, a);
+	render_agent(&p, a);
+	return prom__finish(&p, text, len);
+}
+
+/* ---- HTTP ---- */
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status,
+				  const char *body, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	struct agent *a = cls;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *text;
+	size_t len;
+	int err;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	/* answered at the first call: a body, if any, is never read */
+	if (strcmp(method, MHD_HTTP_METHOD_GET))
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  "method not allowed: only GET " METRICS_PATH "\n", "GET");
+	if (strcmp(url, METRICS_PATH))
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: try " METRICS_PATH "\n",
+				  NULL);
+	err = render(a, &text, &len);
+	if (err) {
+		pr_warn("metrics: render page: %s\n", strerror(-err));
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "internal error rendering metrics\n", NULL);
+	}
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* MHD's messages are about single clients (resets, limits): debug level. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+
+	(void)cls;
+	if (xsl_log_level < XSL_LOG_DEBUG)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	pr_debug("metrics: %s%s", buf, buf[0] && buf[strlen(buf) - 1] == '\n' ? "" : "\n");
+}
+
+/* A listening socket for spec (ADDR:PORT, [ADDR6]:PORT, *:PORT). We bind it
+ * ourselves so a failure names the address and the errno. */
+static int listen_on(const char *spec, bool *v6)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	const char *why = "";
+	unsigned int port;
+	int fd, err, one = 1;
+
+	if (cli_parse_addrport(spec, host, sizeof(host), &port, &why)) {
+		pr_err("metrics: bad --metrics '%s': %s (ADDR:PORT, [ADDR6]:PORT or none)\n",
+		       spec, why);
+		return -EINVAL;
+	}
+	*v6 = inet_pton(AF_INET6, host, &s6.sin6_addr) == 1;
+	if (!*v6)
+		inet_pton(AF_INET, host, &s4.sin_addr);
+	s6.sin6_port = s4.sin_port = htons((uint16_t)port);
+
+	fd = socket(*v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("metrics: socket for %s: %s\n", spec, strerror(-err));
+		return err;
+	}
+	/* a restarted agent rebinds while old connections sit in TIME_WAIT */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((*v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
+		 : bind(fd, (struct sockaddr *)&s4, sizeof(s4))) ||
+	    listen(fd, METRICS_BACKLOG)) {
+		err = -errno;
+		pr_err("metrics: cannot listen on %s: %s\n", spec, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
 
 int metrics__start(struct agent *a)
 {
-	pr_warn("metrics: exporter not built yet (%s ignored)\n", a->o.metrics);
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	bool v6 = false;
+	int fd, err;
+
+	a->metrics = NULL;
+	if (!a->o.metrics || !strcmp(a->o.metrics, "none")) {
+		pr_info("metrics: disabled\n");
+		return 0;
+	}
+	fd = listen_on(a->o.metrics, &v6);
+	if (fd < 0)
+		return fd;
+	/* On failure the fd is left alone: MHD may have closed it already,
+	 * and the agent exits anyway. */
+	d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0, NULL,
+			     NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned int)METRICS_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			     (unsigned int)METRICS_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			     (size_t)METRICS_MEMORY_LIMIT, MHD_OPTION_END);
+	if (!d) {
+		pr_err("metrics: cannot start the HTTP server on %s\n", a->o.metrics);
+		return -EIO;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+	err = info ? agent__epoll_add(a, info->epoll_fd, TAG_METRICS, 0) : -EIO;
+	if (err) {
+		pr_err("metrics: add the HTTP server to the event loop: %s\n", strerror(-err));
+		MHD_stop_daemon(d);
+		return err;
+	}
+	a->metrics = d;
+	pr_info("metrics: serving http://%s%s\n", a->o.metrics, METRICS_PATH);
 	return 0;
 }
 
 void metrics__run(struct agent *a)
 {
-	(void)a;
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (!a->metrics)
+		return;
+	/*
+	 * MHD keeps connections that still have work in a list of its own, and
+	 * then its epoll fd need not be readable: run again while it says it
+	 * has work now. Bounded, so a busy client cannot hold the loop; the
+	 * timer tick picks up the rest.
+	 */
+	for (int i = 0; i < METRICS_RUNS; i++) {
+		MHD_run(a->metrics);
+		if (MHD_get_timeout(a->metrics, &ms) != MHD_YES || ms > 0)
+			break;
+	}
 }
 
 void metrics__stop(struct agent *a)
 {
-	(void)a;
+	if (a->metrics)
+		MHD_stop_daemon(a->metrics);
+	a->metrics = NULL;
 }
