@@ -64,8 +64,14 @@ struct agent_client {
 	bool closing;			/* close once out is flushed */
 };
 
+#define AGENT_MAX_LEFT 64
+
 /* Per-app agent-side facts the registry does not keep. */
 struct agent_app {
+	/* processes that detached themselves while staying in the cgroup:
+	 * reconcile and join events must not make them workers again */
+	uint32_t left[AGENT_MAX_LEFT];
+	unsigned int n_left;
 	char cgroup[PATH_MAX];		/* the app's cgroup directory */
 	int cgroup_fd;
 	bool own_cgroup;		/* made by us: removed with the app */
@@ -109,6 +115,11 @@ struct agent {
 	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
 	struct agent_client clients[AGENT_MAX_CLIENTS];
 	struct agent_counters c;
+	/* app cgroups to remove once their last exiting task has left them */
+	struct {
+		char path[PATH_MAX];
+		unsigned int tries;
+	} rmdirs[8];
 	struct xsl_gc_state *gc;
 	void *metrics;			/* struct MHD_Daemon * */
 };
@@ -132,6 +143,8 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
+/* Retries removing freed apps' cgroups (an exiting task stays a moment). */
+void procs__retry_rmdirs(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
 int procs__cgroup_of(uint32_t pid, char *out, size_t len);
 

@@ -246,6 +246,7 @@ static void on_tick(struct agent *a)
 		ring_buffer__consume(a->rb);
 		procs__reconcile(a);
 	}
+	procs__retry_rmdirs(a);
 	if (since_gc >= a->o.gc_ms) {
 		since_gc = 0;
 		gc__tick(a);
@@ -358,6 +359,9 @@ int main(int argc, char **argv)
 		err = setup_loop(&a);
 	if (!err)
 		err = setup_cgroups(&a);
+	/* before anything is attached: a taken port must not leave hooks behind */
+	if (!err)
+		err = metrics__start(&a);
 	if (!err)
 		err = setup_bpf(&a);
 	if (!err) {
@@ -366,8 +370,6 @@ int main(int argc, char **argv)
 	}
 	if (!err)
 		err = ctl__open(&a);
-	if (!err)
-		err = metrics__start(&a);
 	if (err)
 		goto out;
 	ring_buffer__consume(a.rb);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,25 @@ static void observe_latency(struct agent *a, uint64_t event_ts_ns)
 static const char *const reg_cause_names[] = { "fork", "join", "api", "reconcile" };
 static const char *const detach_cause_names[] = { "exit", "api", "reconcile" };
 
+#define RMDIR_TRIES 50
+
+/* The EXIT event comes while the task is still in its cgroup: try again on
+ * the next ticks. */
+static void cgroup_rmdir_later(struct agent *a, const char *path, const char *app)
+{
+	for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
+		if (!a->rmdirs[i].path[0]) {
+			size_t n = strnlen(path, sizeof(a->rmdirs[i].path) - 1);
+
+			memcpy(a->rmdirs[i].path, path, n);
+			a->rmdirs[i].path[n] = '\0';
+			a->rmdirs[i].tries = 0;
+			return;
+		}
+	}
+	pr_warn("remove cgroup %s of app %s: %s\n", path, app, strerror(EBUSY));
+}
+
 /* Frees what the agent keeps for an app the registry has just freed. */
 static void app_gone(struct agent *a, uint32_t app)
 {
@@ -197,9 +217,24 @@ static void app_gone(struct agent *a, uint32_t app)
 	if (aa->cgroup_fd >= 0)
 		close(aa->cgroup_fd);
 	if (aa->own_cgroup && aa->cgroup[0] && rmdir(aa->cgroup) && errno != ENOENT)
-		pr_warn("remove cgroup %s of app %s: %s\n", aa->cgroup, raw->name,
-			strerror(errno));
+		cgroup_rmdir_later(a, aa->cgroup, raw->name);
 	*aa = (struct agent_app){ .cgroup_fd = -1 };
+}
+
+void procs__retry_rmdirs(struct agent *a)
+{
+	for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
+		char *path = a->rmdirs[i].path;
+
+		if (!path[0])
+			continue;
+		if (!rmdir(path) || errno == ENOENT) {
+			path[0] = '\0';
+		} else if (++a->rmdirs[i].tries >= RMDIR_TRIES) {
+			pr_warn("remove cgroup %s: %s\n", path, strerror(errno));
+			path[0] = '\0';
+		}
+	}
 }
 
 /* Workers of app owned by pid (all of the app's when pid is 0). */
@@ -232,6 +267,23 @@ static void workers_gone(struct agent *a, uint32_t app, const uint32_t *ws, cons
 		app_gone(a, app);
 }
 
+static bool has_left(const struct agent_app *aa, uint32_t pid, unsigned int *at)
+{
+	for (unsigned int i = 0; i < aa->n_left; i++) {
+		if (aa->left[i] == pid) {
+			if (at)
+				*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void forget_left(struct agent_app *aa, unsigned int i)
+{
+	aa->left[i] = aa->left[--aa->n_left];
+}
+
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause)
 {
 	static uint32_t ws[XSL_MAX_WORKERS], pids[XSL_MAX_WORKERS];
@@ -249,6 +301,9 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	if (err)
 		return err;
 	a->apps[app].detaches[cause] += n;
+	if (pid && cause == DETACH_API && !has_left(&a->apps[app], pid, NULL) &&
+	    a->apps[app].n_left < AGENT_MAX_LEFT)
+		a->apps[app].left[a->apps[app].n_left++] = pid;
 	if (pid)
 		pr_info("app %s: detached pid %u (%u worker%s, %s)\n", name, pid, n,
 			n == 1 ? "" : "s", detach_cause_names[cause]);
@@ -261,6 +316,7 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker)
 {
+	unsigned int at;
 	uint32_t w;
 	int err;
 
@@ -268,6 +324,11 @@ int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_
 		return -ENOENT;
 	if (pid_has_worker(a, app, pid))
 		return -EEXIST;
+	if (has_left(&a->apps[app], pid, &at)) {
+		if (cause != CAUSE_API && cause != CAUSE_FORK)
+			return -EPERM;
+		forget_left(&a->apps[app], at);
+	}
 	err = proc_track(a, app, pid, start_ns);
 	if (err == -ESRCH || err == -ENOENT) {
 		/* Gone before we saw it: its whole life is already over. */
@@ -299,12 +360,16 @@ int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_
 
 void procs__pidfd_ready(struct agent *a, uint32_t idx)
 {
+	struct pollfd pfd;
 	struct agent_proc *p;
 
 	if (idx >= XSL_REG_MAX_PROCS)
 		return;
 	p = &a->procs[idx];
-	if (!p->pid)
+	/* The event may be stale: an earlier one in the same epoll batch can
+	 * have freed this slot and given it to a new, live process. */
+	pfd = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+	if (!p->pid || p->pidfd < 0 || poll(&pfd, 1, 0) != 1)
 		return;
 	if (procs__detach(a, p->app, p->pid, DETACH_EXIT))
 		proc_forget(a, p);
@@ -489,8 +554,15 @@ static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 			proc_track(a, app, rw->pid, rw->start_time_ns);
 		}
 	}
+	/* a process that left and is gone from the cgroup is forgotten */
+	for (unsigned int i = 0; i < a->apps[app].n_left;) {
+		if (pid_set_has(s, a->apps[app].left[i]))
+			i++;
+		else
+			forget_left(&a->apps[app], i);
+	}
 	for (unsigned int i = 0; i < s->n; i++) {
-		if (!pid_has_worker(a, app, s->pids[i]) &&
+		if (!pid_has_worker(a, app, s->pids[i]) && !has_left(&a->apps[app], s->pids[i], NULL) &&
 		    !procs__register(a, app, s->pids[i], 0, CAUSE_RECONCILE, 0, NULL))
 			socks__scan_process(a, app, s->pids[i]);
 	}

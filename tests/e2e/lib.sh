@@ -144,8 +144,10 @@ wait_for() {
 	eval "$*"
 }
 
+# Reports a failed check; the test fails even if it goes on afterwards.
 fail() {
 	echo "  # $*"
+	E2E_FAILED=1
 	return 1
 }
 
@@ -159,7 +161,8 @@ e2e_main() {
 			e2e_cleanup
 			continue
 		fi
-		if agent_start && "$t"; then
+		E2E_FAILED=0
+		if agent_start && "$t" && [ "$E2E_FAILED" = 0 ]; then
 			echo "PASS $t"
 		else
 			echo "  # agent log (tail):"

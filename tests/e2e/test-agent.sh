@@ -111,7 +111,110 @@ test_fork_storm_registered_and_cleaned() {
 	[ "$det" -eq 1000 ] || fail "expected 1000 exit detaches, got $det"
 }
 
+# Sends raw request lines to the agent as root; prints the replies.
+raw() { in_srv socat -t 2 - UNIX-CONNECT:"$SOCK"; }
+
+test_process_detach_keeps_other_workers() {
+	start_server 3 || return 1
+	local victim reply
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	reply=$(echo "{\"cmd\":\"app.leave\",\"name\":\"app1\",\"pid\":$victim}" | raw)
+	[ "$(echo "$reply" | jq '.data.removed')" = 1 ] || fail "leave reply: $reply"
+	[ "$(n_workers app1)" -eq 3 ] || fail "expected 3 workers left, got $(n_workers app1)"
+	worker_pids app1 | grep -qw "$victim" && fail "detached pid still a worker"
+	kill -0 "$victim" || fail "detach must not kill the process"
+	# a second detach of the same process is a clear error
+	reply=$(echo "{\"cmd\":\"app.leave\",\"name\":\"app1\",\"pid\":$victim}" | raw)
+	echo "$reply" | jq -r .error | grep -q "no workers for app app1 pid $victim" ||
+		fail "second leave: $reply"
+}
+
+test_outside_process_is_refused() {
+	start_server 1 || return 1
+	chmod 0666 "$SOCK"
+	local reply
+	# an unprivileged process outside the app cgroup asks to join it
+	reply=$(in_srv setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+		'exec socat -t 2 - UNIX-CONNECT:"$1" <<EOF
+{"cmd":"app.join","name":"app1","pid":$$}
+EOF' sh "$SOCK")
+	[ "$(echo "$reply" | jq '.errno')" = 1 ] || fail "not refused: $reply"
+	[ "$(n_workers app1)" -eq 2 ] || fail "worker count changed"
+	# nor may it attach apps
+	reply=$(in_srv setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+		'echo "{\"cmd\":\"app.attach\",\"name\":\"evil\"}" | socat -t 2 - UNIX-CONNECT:"$1"' sh "$SOCK")
+	[ "$(echo "$reply" | jq '.errno')" = 1 ] || fail "attach not refused: $reply"
+}
+
+test_garbage_on_control_socket() {
+	start_server 1 || return 1
+	head -c 200000 /dev/urandom | in_srv socat -t 1 -u - UNIX-CONNECT:"$SOCK" 2>/dev/null
+	# one line far over the limit, then a valid request on the same connection
+	{ head -c 100000 /dev/zero | tr '\0' 'x'; echo; echo '{"cmd":"show.apps"}'; } |
+		raw | head -1 | jq -e '.errno == 90' >/dev/null || fail "oversized line not refused"
+	printf '{"cmd":"show.ap' | in_srv socat -t 0.2 - UNIX-CONNECT:"$SOCK" >/dev/null 2>&1
+	printf 'null\n[1,2]\n{"cmd":42}\n{"cmd":"nope"}\n{}\n' | raw | jq -r '.ok' | sort -u |
+		grep -qx false || fail "bad requests not answered with errors"
+	# a client that never reads its replies, and one that never sends
+	bg in_srv sh -c "yes '{\"cmd\":\"show.stats\"}' | head -200000 | socat -u - UNIX-CONNECT:$SOCK 2>/dev/null"
+	bg in_srv socat -u UNIX-CONNECT:"$SOCK" /dev/null
+	sleep 0.3
+	ctl show apps >/dev/null || fail "agent stopped serving"
+	[ "$(n_workers app1)" -eq 2 ] || fail "state changed"
+	kill -0 "$AGENT_PID" || fail "agent died"
+}
+
+test_agent_kill9_keeps_traffic_and_state() {
+	xdp_on || return 1
+	start_server 3 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || return 1
+	local before out victim
+	before=$(worker_pids app1)
+	# flows run across the agent's death and restart
+	out=$(mktemp /tmp/xsl-e2e-udp.XXXXXX)
+	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT --flows 32 --rounds 20 --gap-ms 50 --verbose >$out"
+	local client=$BG_PID
+	sleep 0.2
+	kill -9 "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null
+	# a worker dies while nobody watches
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	kill -9 "$victim"
+	sleep 0.3
+	agent_start || return 1
+	wait "$client"
+	log "$(tail -1 "$out")"
+	[ "$(tail -1 "$out" | field lost)" = 0 ] || fail "packets lost while the agent was down"
+	# only the dead worker's flows may have moved
+	awk -v v="$victim" '$1 == "flow" && $3 != v { for (i = 4; i <= NF; i++) if ($i != $3) bad++ }
+		END { exit bad > 0 }' "$out" || fail "flows of live workers moved"
+	wait_for 300 '! worker_pids app1 | grep -qw "$victim"' || fail "dead worker not cleaned after restart"
+	[ "$(worker_pids app1)" = "$(echo "$before" | awk -v v="$victim" '{ for (i = 1; i <= NF; i++) if ($i != v) printf "%s ", $i }')" ] ||
+		fail "workers after restart: $(worker_pids app1), before: $before"
+	[ "$(ctl --json show sessions app1 --limit 1 | jq '.total')" -ge 32 ] || fail "sessions lost"
+	rm -f "$out"
+}
+
+test_drop_policy_drops_orphaned_flows() {
+	xdp_on || return 1
+	ctl app attach app1 --policy drop >/dev/null || return 1
+	start_server 2 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
+	local out victim lost
+	out=$(udp --flows 40 --rounds 1 --verbose)
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	kill -9 "$victim"
+	wait_for 300 '! worker_pids app1 | grep -qw "$victim"' || return 1
+	# the same source ports again: flows of the dead worker are dropped
+	lost=$(echo "$out" | awk -v v="$victim" '$1 == "flow" && $3 == v' | wc -l)
+	[ "$lost" -gt 0 ] || fail "no flow was on the killed worker"
+	[ "$(ctl --json show stats | jq '.drops.worker_gone')" -ge 0 ] || return 1
+	log "$lost flows were on the killed worker"
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
-test_all_exit_frees_app test_fork_storm_registered_and_cleaned"
+test_all_exit_frees_app test_fork_storm_registered_and_cleaned
+test_process_detach_keeps_other_workers test_outside_process_is_refused
+test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state"
 e2e_main
