@@ -198,9 +198,17 @@ static int udp_client(int family, const char *addr, __u16 port)
 	return fd;
 }
 
+/* Clients stay open until the end of a test, so no two flows share a
+ * source port (a reused port would be the same flow, already steered). */
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static void udp_steers(struct sk_env *env, int family, const char *addr)
 {
-	int socks[2], hits[2] = { 0, 0 };
+	int socks[2], hits[2] = { 0, 0 }, clients[N_FLOWS];
 	struct xsl_stats st;
 
 	assert_int_equal(fx_simple(&env->fx, family == AF_INET ? XSL_AF_INET : XSL_AF_INET6,
@@ -221,8 +229,9 @@ static void udp_steers(struct sk_env *env, int family, const char *addr)
 			drain_udp(socks[want]);
 		}
 		hits[want]++;
-		close(c);
+		clients[f] = c;
 	}
+	close_all(clients, N_FLOWS);
 	/* both workers got flows, so the steering is not one socket by luck */
 	assert_true(hits[0] > 0 && hits[1] > 0);
 	assert_int_equal(fx_session_count(&env->fx), N_FLOWS);
@@ -308,7 +317,7 @@ static void test_udp_v4_reaches_dual_stack_socket(void **state)
 static void test_closed_socket_flows_move_then_drop(void **state)
 {
 	struct sk_env *env = *state;
-	int socks[2], stray, c, moved = 0;
+	int socks[2], stray, c, moved = 0, clients[N_FLOWS];
 	struct xsl_stats st;
 
 	assert_int_equal(fx_simple(&env->fx, XSL_AF_INET, IPPROTO_UDP, PORT, 2,
@@ -329,8 +338,9 @@ static void test_closed_socket_flows_move_then_drop(void **state)
 		drain_udp(socks[0]);
 		if (expected_worker(AF_INET, IPPROTO_UDP, c, "127.0.0.1", PORT, 2) == 1)
 			moved++;
-		close(c);
+		clients[f] = c;
 	}
+	close_all(clients, N_FLOWS);
 	assert_true(moved > 0);
 	assert_int_equal(fx_stats(&env->fx, &st), 0);
 	assert_int_equal(st.stat[XSL_STAT_SK_REPICKED], moved);
