@@ -72,6 +72,9 @@ struct agent_app {
 	 * reconcile and join events must not make them workers again */
 	uint32_t left[AGENT_MAX_LEFT];
 	unsigned int n_left;
+	/* a fork, exit or socket event since the last attribution pass
+	 * (monotonic ns of the latest; 0: nothing pending) */
+	uint64_t attr_dirty_ns;
 	char cgroup[PATH_MAX];		/* the app's cgroup directory */
 	int cgroup_fd;
 	bool own_cgroup;		/* made by us: removed with the app */
@@ -155,6 +158,12 @@ int socks__released(struct agent *a, uint64_t cookie);
 void socks__worker_gone(struct agent *a, uint32_t worker);
 int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid);
 int socks__count(const struct agent *a, uint32_t listener);
+/* Something changed who holds which socket in app: attribute again soon. */
+void socks__dirty(struct agent *a, uint32_t app);
+/* Runs the attribution pass of every app whose changes have settled. */
+void socks__settle(struct agent *a);
+/* Re-attributes app's listener sockets to the processes holding them. */
+int socks__attribute(struct agent *a, uint32_t app);
 
 /* agent_events.c */
 int events__handle(void *ctx, void *data, size_t len);

@@ -131,6 +131,9 @@ static json_t *app_json(struct agent *a, uint32_t app)
 				      (json_int_t)aa->detaches[DETACH_EXIT], "api",
 				      (json_int_t)aa->detaches[DETACH_API], "reconcile",
 				      (json_int_t)aa->detaches[DETACH_RECONCILE]));
+	json_object_set_new(o, "expired",
+			    json_pack("{s:I, s:I}", "idle", (json_int_t)aa->expired[0], "closed",
+				      (json_int_t)aa->expired[1]));
 	return o;
 }
 

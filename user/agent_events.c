@@ -64,6 +64,9 @@ int events__handle(void *ctx, void *data, size_t len)
 		break;
 	default:
 		pr_warn("events: unknown type %u\n", e->type);
+		return 0;
 	}
+	/* who holds which socket may have changed: look again once it settles */
+	socks__dirty(a, app);
 	return 0;
 }

@@ -247,6 +247,7 @@ static void on_tick(struct agent *a)
 		procs__reconcile(a);
 	}
 	procs__retry_rmdirs(a);
+	socks__settle(a);
 	if (since_gc >= a->o.gc_ms) {
 		since_gc = 0;
 		gc__tick(a);
@@ -368,6 +369,8 @@ int main(int argc, char **argv)
 		mirror__install(&a.mirror, a.reg, &a.maps);
 		err = recover__registry(&a);
 	}
+	if (!err)
+		err = mirror__enable_port_filter(&a.mirror);
 	if (!err)
 		err = ctl__open(&a);
 	if (err)

@@ -6,6 +6,14 @@
  * xsl_wsocks for (listener, worker), closes its duplicate at once, and puts
  * the worker into the listener's table. Listeners learned this way go away
  * with their last socket; those made by `xslctl listen` stay.
+ *
+ * Sockets are often made by one process and used by another (a master
+ * binds, forks, and each worker closes what it won't use). So once forks
+ * and binds have settled, an attribution pass looks at which app processes
+ * hold each listener socket and gives it to the holders that hold the
+ * fewest sockets of that listener: the worker that kept one socket gets it,
+ * the master holding all of them is only the fallback. A socket shared by
+ * all (no reuseport) serves every holder.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -16,6 +24,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "agent.h"
@@ -324,4 +333,226 @@ void socks__worker_gone(struct agent *a, uint32_t worker)
 		sock_drop(a, s);
 		listener_maybe_gone(a, l);
 	}
+}
+
+/* ---- attribution ---- */
+
+#define ATTR_SETTLE_NS		(100 * 1000000ull)
+#define ATTR_MAX_ITEMS		1024
+#define ATTR_MAX_HOLDERS	64
+
+/* One listener socket of the app (a dual-stack one appears once per key). */
+struct attr_item {
+	uint64_t cookie;
+	struct xsl_listener_key key;
+	uint32_t n;
+	uint32_t holder[ATTR_MAX_HOLDERS];	/* worker indexes */
+	uint32_t server[ATTR_MAX_HOLDERS];	/* the holders it will serve */
+	uint32_t n_server;
+};
+
+struct attr_scan {
+	struct attr_item *items;
+	unsigned int n;
+	uint32_t worker;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void socks__dirty(struct agent *a, uint32_t app)
+{
+	if (app < XSL_MAX_APPS)
+		a->apps[app].attr_dirty_ns = mono_ns();
+}
+
+void socks__settle(struct agent *a)
+{
+	uint64_t now = mono_ns();
+
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
+		uint64_t t = a->apps[app].attr_dirty_ns;
+
+		if (!t || now - t < ATTR_SETTLE_NS)
+			continue;
+		a->apps[app].attr_dirty_ns = 0;
+		if (registry__app(a->reg, app))
+			socks__attribute(a, app);
+	}
+}
+
+static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_listener_key *k)
+{
+	struct attr_item *it = NULL;
+
+	for (unsigned int i = 0; i < sc->n; i++) {
+		if (sc->items[i].cookie == cookie && !memcmp(&sc->items[i].key, k, sizeof(*k))) {
+			it = &sc->items[i];
+			break;
+		}
+	}
+	if (!it) {
+		if (sc->n == ATTR_MAX_ITEMS)
+			return;
+		it = &sc->items[sc->n++];
+		*it = (struct attr_item){ .cookie = cookie, .key = *k };
+	}
+	for (uint32_t i = 0; i < it->n; i++)
+		if (it->holder[i] == sc->worker)
+			return;
+	if (it->n < ATTR_MAX_HOLDERS)
+		it->holder[it->n++] = sc->worker;
+}
+
+static int attr_collect(void *ctx, int fd, uint64_t cookie)
+{
+	struct attr_scan *sc = ctx;
+	struct xsl_listener_key k;
+	bool dual;
+
+	if (sock_listener_key(fd, &k, &dual))
+		return 0;
+	attr_add(sc, cookie, &k);
+	if (dual) {
+		memset(&k.addr, 0, sizeof(k.addr));
+		k.family = XSL_AF_INET;
+		attr_add(sc, cookie, &k);
+	}
+	return 0;
+}
+
+/* Sockets of key that worker holds. */
+static unsigned int held(const struct attr_scan *sc, const struct xsl_listener_key *k,
+			 uint32_t worker)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < sc->n; i++) {
+		if (memcmp(&sc->items[i].key, k, sizeof(*k)))
+			continue;
+		for (uint32_t h = 0; h < sc->items[i].n; h++)
+			n += sc->items[i].holder[h] == worker;
+	}
+	return n;
+}
+
+/* Each socket serves the holders with the fewest sockets of its listener. */
+static void attr_choose(struct attr_scan *sc)
+{
+	for (unsigned int i = 0; i < sc->n; i++) {
+		struct attr_item *it = &sc->items[i];
+		unsigned int min = ~0u, cnt[ATTR_MAX_HOLDERS];
+
+		for (uint32_t h = 0; h < it->n; h++) {
+			cnt[h] = held(sc, &it->key, it->holder[h]);
+			if (cnt[h] < min)
+				min = cnt[h];
+		}
+		it->n_server = 0;
+		for (uint32_t h = 0; h < it->n; h++)
+			if (cnt[h] == min)
+				it->server[it->n_server++] = it->holder[h];
+	}
+}
+
+/* The socket the pass wants for (listener key, worker), or NULL. */
+static const struct attr_item *attr_wanted(const struct attr_scan *sc,
+					   const struct xsl_listener_key *k, uint32_t worker)
+{
+	for (unsigned int i = 0; i < sc->n; i++) {
+		const struct attr_item *it = &sc->items[i];
+
+		if (memcmp(&it->key, k, sizeof(*k)))
+			continue;
+		for (uint32_t s = 0; s < it->n_server; s++)
+			if (it->server[s] == worker)
+				return it;
+	}
+	return NULL;
+}
+
+struct insert_ctx {
+	struct agent *a;
+	uint32_t app, worker;
+	const struct attr_item *it;
+	int err;
+};
+
+static int insert_if_cookie(void *ctx, int fd, uint64_t cookie)
+{
+	struct insert_ctx *ic = ctx;
+
+	if (cookie != ic->it->cookie)
+		return 0;
+	ic->err = sock_insert(ic->a, ic->app, ic->worker, fd, cookie, &ic->it->key);
+	return 1;
+}
+
+int socks__attribute(struct agent *a, uint32_t app)
+{
+	static struct attr_item items[ATTR_MAX_ITEMS];
+	struct attr_scan sc = { .items = items };
+	unsigned int moved = 0;
+
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
+
+		if (!rw || rw->app != app || !rw->pid)
+			continue;
+		sc.worker = w;
+		for_each_socket(rw->pid, attr_collect, &sc);
+	}
+	attr_choose(&sc);
+
+	/* what the maps have and the pass does not want goes first */
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
+		struct agent_sock *s = &a->socks[i];
+		const struct reg_listener *rl;
+		const struct attr_item *it;
+		uint32_t l = s->listener;
+
+		if (!s->cookie || !(rl = registry__listener(a->reg, l)) || rl->app != app)
+			continue;
+		it = attr_wanted(&sc, &rl->key, s->worker);
+		if (it && it->cookie == s->cookie)
+			continue;
+		registry__listener_del_worker(a->reg, l, s->worker);
+		sock_drop(a, s);
+		moved++;
+	}
+	/* then what it wants and the maps lack */
+	for (unsigned int i = 0; i < sc.n; i++) {
+		const struct attr_item *it = &sc.items[i];
+
+		for (uint32_t k = 0; k < it->n_server; k++) {
+			struct insert_ctx ic = { .a = a, .app = app, .worker = it->server[k],
+						 .it = it, .err = -ENOENT };
+			uint32_t l;
+
+			if (!registry__listener_find(a->reg, &it->key, &l)) {
+				struct agent_sock *s = sock_slot(a, l, it->server[k]);
+
+				if (s && s->cookie == it->cookie)
+					continue;
+			}
+			for_each_socket(a->reg->workers[it->server[k]].pid, insert_if_cookie, &ic);
+			if (!ic.err)
+				moved++;
+		}
+	}
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = registry__listener(a->reg, l);
+
+		if (rl && rl->app == app)
+			listener_maybe_gone(a, l);
+	}
+	if (moved)
+		pr_debug("app %s: attribution pass changed %u socket entries\n",
+			 registry__app_name(a->reg, app), moved);
+	return 0;
 }

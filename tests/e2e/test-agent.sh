@@ -10,8 +10,8 @@ start_server() {
 	local n=$1
 	shift
 	SRV_OUT=$(mktemp /tmp/xsl-e2e-srv.XXXXXX)
-	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 "$@" -- "$TESTSRV" --port $PORT \
-		--workers "$n" --storm 1000 >"$SRV_OUT" 2>&1
+	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
+		--workers "$n" --storm 1000 "$@" >"$SRV_OUT" 2>&1
 	RUN_PID=$BG_PID
 	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$n" ]' || return 1
 	MASTER=$(awk '/^master/ { print $2 }' "$SRV_OUT")
@@ -212,9 +212,40 @@ test_drop_policy_drops_orphaned_flows() {
 	log "$lost flows were on the killed worker"
 }
 
+# nginx-style: the master binds every socket, each worker keeps one.
+test_sockets_go_to_the_worker_that_kept_them() {
+	xdp_on || return 1
+	start_server 4 --master-binds || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 4 ]' ||
+		fail "udp listener has $(udp_listener_workers) workers, want the 4 that kept a socket"
+	ctl --json show listeners | jq -e "[.listeners[] | select(.proto == \"udp\")] | .[0].sockets == 4" >/dev/null ||
+		fail "want 4 sockets: $(ctl --json show listeners)"
+	local out
+	out=$(udp --flows 64 --rounds 3 --verbose)
+	log "$(echo "$out" | tail -1)"
+	[ "$(echo "$out" | tail -1 | field lost)" = 0 ] || fail "lost replies"
+	[ "$(echo "$out" | tail -1 | field moved)" = 0 ] || fail "flows moved"
+	[ "$(echo "$out" | tail -1 | field workers)" -ge 3 ] || fail "flows not spread"
+	echo "$out" | awk -v m="$MASTER" '$1 == "flow" && $3 == m { bad = 1 } END { exit bad }' ||
+		fail "the master answered a flow"
+}
+
+test_idle_sessions_expire() {
+	xdp_on || return 1
+	ctl app attach app1 --idle-timeout 1 >/dev/null || return 1
+	start_server 2 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
+	udp --flows 20 --rounds 1 >/dev/null
+	[ "$(ctl --json show sessions app1 | jq .total)" -ge 20 ] || fail "no sessions"
+	# idle 1 s, GC every second: gone within about 2.5 s
+	wait_for 400 '[ "$(ctl --json show sessions app1 | jq .total)" -eq 0 ]' || fail "sessions not expired"
+	[ "$(ctl --json show app app1 | jq .app.expired.idle)" -ge 20 ] || fail "expiry not counted"
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned
 test_process_detach_keeps_other_workers test_outside_process_is_refused
-test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state"
+test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
+test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire"
 e2e_main

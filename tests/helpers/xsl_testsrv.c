@@ -3,7 +3,9 @@
  * A small forking test server: the master forks N workers; each worker binds
  * its own UDP socket and TCP listener (SO_REUSEPORT) on ADDR:PORT and
  * answers every datagram and every connection with "pid <its pid>\n". The
- * master binds nothing. SIGUSR1 to the master forks one more worker,
+ * master binds nothing, unless --master-binds: then, like nginx with
+ * `reuseport`, the master binds one socket pair per worker before forking
+ * and each worker keeps its own pair and closes the others. SIGUSR1 to the master forks one more worker,
  * SIGUSR2 makes it fork --storm N short-lived children (default 1) as fast
  * as it can (fork storms), SIGTERM stops everyone. Worker pids are printed as "worker <pid>" lines.
  */
@@ -52,10 +54,27 @@ static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t l
 	return fd;
 }
 
-static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6)
+/* --master-binds: the master's socket pairs, one per initial worker */
+static int pre_u[MAX_WORKERS], pre_t[MAX_WORKERS], n_pre;
+
+static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6, int slot)
 {
-	int u = bound_socket(SOCK_DGRAM, ss, len, v6), t = bound_socket(SOCK_STREAM, ss, len, v6);
+	int u, t;
 	char reply[32], buf[2048];
+
+	if (slot >= 0) {
+		for (int i = 0; i < n_pre; i++) {
+			if (i != slot) {
+				close(pre_u[i]);
+				close(pre_t[i]);
+			}
+		}
+		u = pre_u[slot];
+		t = pre_t[slot];
+	} else {
+		u = bound_socket(SOCK_DGRAM, ss, len, v6);
+		t = bound_socket(SOCK_STREAM, ss, len, v6);
+	}
 	int n = snprintf(reply, sizeof(reply), "pid %d\n", getpid());
 	struct pollfd p[2] = { { .fd = u, .events = POLLIN }, { .fd = t, .events = POLLIN } };
 
@@ -86,12 +105,12 @@ static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6)
 	}
 }
 
-static pid_t spawn(const struct sockaddr_storage *ss, socklen_t len, int v6)
+static pid_t spawn(const struct sockaddr_storage *ss, socklen_t len, int v6, int slot)
 {
 	pid_t pid = fork();
 
 	if (pid == 0)
-		worker(ss, len, v6);
+		worker(ss, len, v6, slot);
 	if (pid > 0) {
 		for (int i = 0; i < MAX_WORKERS; i++) {
 			if (!pids[i]) {
@@ -109,7 +128,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
 	const char *addr = "0.0.0.0";
-	int workers = 2, port = 0, v6 = 0, storm_n = 1;
+	int workers = 2, port = 0, v6 = 0, storm_n = 1, master_binds = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	socklen_t len;
 
@@ -122,13 +141,15 @@ int main(int argc, char **argv)
 			addr = argv[++i];
 		else if (!strcmp(argv[i], "--storm") && i + 1 < argc)
 			storm_n = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--master-binds"))
+			master_binds = 1;
 		else {
 			fprintf(stderr, "usage: xsl_testsrv --port P [--workers N] [--addr A] "
-					"[--storm N]\n");
+					"[--storm N] [--master-binds]\n");
 			return 2;
 		}
 	}
-	if (port <= 0 || port > 65535 || workers < 0) {
+	if (port <= 0 || port > 65535 || workers < 0 || workers > MAX_WORKERS) {
 		fprintf(stderr, "xsl_testsrv: bad --port or --workers\n");
 		return 2;
 	}
@@ -151,14 +172,22 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	printf("master %d\n", getpid());
 	fflush(stdout);
+	if (master_binds) {
+		for (n_pre = 0; n_pre < workers; n_pre++) {
+			pre_u[n_pre] = bound_socket(SOCK_DGRAM, &ss, len, v6);
+			pre_t[n_pre] = bound_socket(SOCK_STREAM, &ss, len, v6);
+			if (pre_u[n_pre] < 0 || pre_t[n_pre] < 0)
+				return 1;
+		}
+	}
 	for (int i = 0; i < workers; i++)
-		spawn(&ss, len, v6);
+		spawn(&ss, len, v6, master_binds ? i : -1);
 	while (!stop) {
 		pid_t pid;
 
 		while (more > 0) {
 			more--;
-			spawn(&ss, len, v6);
+			spawn(&ss, len, v6, -1);
 		}
 		while (storm > 0) {
 			storm--;
