@@ -37,6 +37,8 @@ struct agent_opts {
 	bool reset;
 	unsigned int reconcile_ms;
 	unsigned int gc_ms;
+	unsigned int max_sessions;	/* sizes of maps this agent creates; 0: default */
+	unsigned int ringbuf_bytes;
 };
 
 /* A process owning workers: its pidfd tells us when it is gone. */

@@ -53,18 +53,26 @@ static void usage(FILE *f)
 		"  --log-level LEVEL     error, warn, info or debug (default info)\n"
 		"  --reconcile-ms N      reconcile pass period (default 1000)\n"
 		"  --gc-ms N             session GC tick period (default 1000)\n"
+		"  --max-sessions N      session table size when the maps are created\n"
+		"                        (default %u)\n"
+		"  --ringbuf-kb N        event ring buffer size in KiB when created, a\n"
+		"                        power of two (default %u)\n"
 		"  --reset               remove all pinned xsl state (maps, links) and exit\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n",
-		XSL_PIN_ROOT_DEFAULT, XSL_SOCKET_DEFAULT, XSL_METRICS_DEFAULT);
+		XSL_PIN_ROOT_DEFAULT, XSL_SOCKET_DEFAULT, XSL_METRICS_DEFAULT, XSL_MAX_SESSIONS,
+		XSL_RINGBUF_BYTES / 1024);
 }
 
-static int parse_ms(const char *s, unsigned int *out)
+/* A positive integer in [min, max]. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
 {
 	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long v;
 
-	if (*s == '\0' || *end || v < 10 || v > 3600000)
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end || errno || v < min || v > max)
 		return -EINVAL;
 	*out = (unsigned int)v;
 	return 0;
@@ -80,6 +88,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "reconcile-ms", required_argument, NULL, 'r' },
 		{ "gc-ms", required_argument, NULL, 'g' },
+		{ "max-sessions", required_argument, NULL, 'S' },
+		{ "ringbuf-kb", required_argument, NULL, 'B' },
 		{ "reset", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -109,11 +119,27 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case 'r':
 		case 'g':
-			if (parse_ms(optarg, c == 'r' ? &o->reconcile_ms : &o->gc_ms)) {
+			if (parse_uint(optarg, 10, 3600000, c == 'r' ? &o->reconcile_ms : &o->gc_ms)) {
 				fprintf(stderr, "xsl-agent: bad --%s '%s' (10..3600000)\n",
 					c == 'r' ? "reconcile-ms" : "gc-ms", optarg);
 				goto bad;
 			}
+			break;
+		case 'S':
+			if (parse_uint(optarg, 64, 1u << 26, &o->max_sessions)) {
+				fprintf(stderr, "xsl-agent: bad --max-sessions '%s' (64..%u)\n",
+					optarg, 1u << 26);
+				goto bad;
+			}
+			break;
+		case 'B':
+			if (parse_uint(optarg, 4, 1u << 20, &o->ringbuf_bytes) ||
+			    (o->ringbuf_bytes & (o->ringbuf_bytes - 1))) {
+				fprintf(stderr, "xsl-agent: bad --ringbuf-kb '%s' (a power of two)\n",
+					optarg);
+				goto bad;
+			}
+			o->ringbuf_bytes *= 1024;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("xsl-agent %s\n", XSL_VERSION); exit(0);
@@ -159,9 +185,11 @@ static int setup_cgroups(struct agent *a)
 
 static int setup_bpf(struct agent *a)
 {
+	struct xsl_map_sizes sizes = { .max_sessions = a->o.max_sessions,
+				       .ringbuf_bytes = a->o.ringbuf_bytes };
 	int netns, err;
 
-	err = loader__create_maps(a->o.pin_root);
+	err = loader__create_maps(a->o.pin_root, &sizes);
 	if (err)
 		return err;
 	err = xsl_maps__open(&a->maps, a->o.pin_root);

@@ -54,7 +54,20 @@ static struct xsl_xdp *open_xdp(const char *pin_root)
 	return skel;
 }
 
-int loader__create_maps(const char *pin_root)
+/* Sets a map's size unless it is pinned already (then its size stands). */
+static int size_map(struct bpf_map *map, const char *pin_root, unsigned int size)
+{
+	char path[PATH_MAX];
+
+	if (!size)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", pin_root, bpf_map__name(map));
+	if (!access(path, F_OK))
+		return 0;
+	return bpf_map__set_max_entries(map, size);
+}
+
+int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes)
 {
 	struct xsl_xdp *skel;
 	int err;
@@ -65,6 +78,16 @@ int loader__create_maps(const char *pin_root)
 	skel = open_xdp(pin_root);
 	if (!skel)
 		return -errno;
+	if (sizes) {
+		err = size_map(skel->maps.xsl_sessions, pin_root, sizes->max_sessions);
+		if (!err)
+			err = size_map(skel->maps.xsl_events, pin_root, sizes->ringbuf_bytes);
+		if (err) {
+			pr_err("size the maps under %s: %s\n", pin_root, strerror(-err));
+			xsl_xdp__destroy(skel);
+			return err;
+		}
+	}
 	/* Loading creates (or reuses) the pinned maps; the program is dropped. */
 	err = xsl_xdp__load(skel);
 	if (err)

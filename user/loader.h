@@ -14,8 +14,16 @@ enum xsl_xdp_mode {
 	XSL_XDP_MODE_SKB,
 };
 
-/* Makes sure every xsl map is pinned under pin_root (bpffs mounted if need be). */
-int loader__create_maps(const char *pin_root);
+/* Sizes for maps created now (0: the compiled-in default). A map already
+ * pinned keeps its size. */
+struct xsl_map_sizes {
+	unsigned int max_sessions;
+	unsigned int ringbuf_bytes;	/* a power of two, at least a page */
+};
+
+/* Makes sure every xsl map is pinned under pin_root (bpffs mounted if need
+ * be); sizes may be NULL. */
+int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes);
 
 /* Attaches the XDP program to ifname through libxdp (multiprog dispatcher). */
 int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode);

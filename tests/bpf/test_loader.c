@@ -72,7 +72,7 @@ static void test_create_maps_pins_every_map(void **state)
 	struct xsl_maps m;
 
 	(void)state;
-	assert_int_equal(loader__create_maps(PIN_ROOT), 0);
+	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
 	assert_true(m.sessions >= 0 && m.cpumap >= 0);
 	xsl_maps__close(&m);
@@ -85,14 +85,37 @@ static void test_create_maps_twice_reuses_pins(void **state)
 	struct xsl_maps a, b;
 
 	(void)state;
-	assert_int_equal(loader__create_maps(PIN_ROOT), 0);
+	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
 	assert_int_equal(xsl_maps__open(&a, PIN_ROOT), 0);
-	assert_int_equal(loader__create_maps(PIN_ROOT), 0);
+	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
 	assert_int_equal(xsl_maps__open(&b, PIN_ROOT), 0);
 	assert_int_equal(map_id(a.sessions), map_id(b.sessions));
 	assert_int_equal(map_id(a.workers), map_id(b.workers));
 	xsl_maps__close(&a);
 	xsl_maps__close(&b);
+}
+
+static void test_create_maps_applies_sizes_once(void **state)
+{
+	struct xsl_map_sizes sizes = { .max_sessions = 1024, .ringbuf_bytes = 8192 };
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct xsl_maps m;
+
+	(void)state;
+	assert_int_equal(loader__create_maps(PIN_ROOT, &sizes), 0);
+	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(m.sessions, &info, &len), 0);
+	assert_int_equal(info.max_entries, 1024);
+	xsl_maps__close(&m);
+	/* pinned already: other sizes don't apply, and don't fail */
+	sizes.max_sessions = 4096;
+	assert_int_equal(loader__create_maps(PIN_ROOT, &sizes), 0);
+	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(m.sessions, &info, &len), 0);
+	assert_int_equal(info.max_entries, 1024);
+	xsl_maps__close(&m);
 }
 
 static void test_xdp_attach_detach_libxdp(void **state)
@@ -131,7 +154,7 @@ static void test_ip_link_attach_shares_maps(void **state)
 	assert_int_equal(sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
-	assert_int_equal(loader__create_maps(PIN_ROOT), 0);
+	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
 	assert_int_equal(xsl_maps__open(&again, PIN_ROOT), 0);
 	assert_int_equal(map_id(m.sessions), map_id(again.sessions));
 	assert_int_equal(map_id(m.stats), map_id(again.stats));
@@ -165,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_maps_pins_every_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_maps_twice_reuses_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_maps_applies_sizes_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_attach_detach_libxdp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_attach_skb_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_attach_unknown_device_fails, setup,
