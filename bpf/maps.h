@@ -112,4 +112,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xsl_cpumap SEC(".maps");
 
+/* One struct xsl_port_filter: the ports some listener has (see records.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsl_port_filter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xsl_ports SEC(".maps");
+
 #endif /* XSL_BPF_MAPS_H */

@@ -25,6 +25,7 @@
 #define XSL_BPF_SESSION_H
 
 #include <linux/errno.h>
+#include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "stats.h"
 #include "xsl/hash.h"
@@ -45,6 +46,25 @@ struct xsl_target {
 static __always_inline __u32 xsl_session_hash(const struct xsl_flow_key *k)
 {
 	return xsl_flow_hash(k);
+}
+
+/*
+ * Non-zero when the agent's port filter (xsl_ports) says no listener has the
+ * key's (family, proto, local port), so the listener lookups would miss. 0
+ * when the filter is off (enabled 0: no agent wrote it yet) or the bit is
+ * set. The agent sets a bit before the listener appears and clears it after
+ * the listener is gone: a listener in the map always has its bit.
+ */
+static __always_inline int xsl_port_not_ours(const struct xsl_flow_key *k)
+{
+	__u32 zero = 0, bit;
+	struct xsl_port_filter *f = bpf_map_lookup_elem(&xsl_ports, &zero);
+
+	if (!f || !f->enabled)
+		return 0;
+	bit = xsl_port_bit(k->family, k->proto, bpf_ntohs(k->lport));
+	/* bit < XSL_PORT_BITS already; the mask says so to the verifier */
+	return !(f->bits[(bit / 64) & (XSL_PORT_WORDS - 1)] & (1ULL << (bit % 64)));
 }
 
 /* The listener for the key's local side: exact address first, then wildcard. */

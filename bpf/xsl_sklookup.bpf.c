@@ -8,7 +8,8 @@
  * with BPF_SK_LOOKUP_F_NO_REUSEPORT. When the session's worker has no socket,
  * another serving worker that has one is picked and the session fixed; only
  * when none has one is the packet dropped (counted), never misdelivered to
- * some other socket on the port. Packets to other ports are left alone.
+ * some other socket on the port. Packets to other ports are left alone,
+ * cheaply when the agent's port filter (xsl_ports) says nobody listens there.
  */
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
@@ -151,6 +152,13 @@ int xsl_sk_lookup(struct bpf_sk_lookup *ctx)
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SK_PASS;
 	xsl_sk_key(ctx, &k);
+	/* Every connection and datagram of the host comes here. Safe before
+	 * the session lookup, unlike in XDP: a session is only delivered here
+	 * through its listener, and a listener always has its port bit. */
+	if (xsl_port_not_ours(&k)) {
+		xsl_count(st, XSL_STAT_SK_NOT_OURS);
+		return SK_PASS;
+	}
 	l = xsl_listener_find(&k);
 	if (!l || !xsl_app_get(l->app, l->app_gen)) {
 		xsl_count(st, XSL_STAT_SK_NOT_OURS);

@@ -175,6 +175,12 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 	int err;
 
 	xsl_count(st, XSL_STAT_LOOKUP_MISS);
+	/* Only here, after the session lookup: a wrong filter cannot cut a
+	 * session off, and a port nobody listens on skips two hash lookups. */
+	if (xsl_port_not_ours(&p->key)) {
+		xsl_count(st, XSL_STAT_NOT_OURS);
+		return XDP_PASS;
+	}
 	l = xsl_listener_find(&p->key);
 	if (!l) {
 		xsl_count(st, XSL_STAT_NOT_OURS);

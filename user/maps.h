@@ -15,7 +15,8 @@
 	X(app_stats, XSL_MAP_APP_STATS)		\
 	X(wrk_stats, XSL_MAP_WRK_STATS)		\
 	X(events, XSL_MAP_EVENTS)		\
-	X(cpumap, XSL_MAP_CPUMAP)
+	X(cpumap, XSL_MAP_CPUMAP)		\
+	X(ports, XSL_MAP_PORTS)
 
 struct xsl_maps {
 #define XSL__MAP_FIELD(field, name) int field;

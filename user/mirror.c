@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,69 @@ int mirror__worker(struct xsl_mirror *mi, uint32_t worker)
 	return keep(mi, err, "worker", worker);
 }
 
+static uint32_t key_port_bit(const struct xsl_listener_key *k)
+{
+	return xsl_port_bit(k->family, k->proto, ntohs(k->port));
+}
+
+static bool port_bit(const struct xsl_port_filter *f, uint32_t bit)
+{
+	return f->bits[bit / 64] >> (bit % 64) & 1;
+}
+
+static void port_bit_put(struct xsl_port_filter *f, uint32_t bit, bool on)
+{
+	if (on)
+		f->bits[bit / 64] |= 1ULL << (bit % 64);
+	else
+		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
+}
+
+/* Whether a live listener, exact or wildcard, has k's family, proto, port. */
+static bool port_listened(const struct xsl_registry *r, const struct xsl_listener_key *k)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = &r->listeners[l];
+
+		if (rl->live && rl->key.family == k->family && rl->key.proto == k->proto &&
+		    rl->key.port == k->port)
+			return true;
+	}
+	return false;
+}
+
+static int ports_write(struct xsl_mirror *mi)
+{
+	uint32_t zero = 0;
+
+	return update(mi->m->ports, &zero, &mi->ports);
+}
+
+/*
+ * Makes k's port bit in xsl_ports say whether a live listener has that port,
+ * writing the whole value only when the bit changes. The first call reads
+ * the map's value (an earlier agent's, or zero) into mi->ports.
+ */
+static int ports_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
+{
+	uint32_t zero = 0, bit = key_port_bit(k);
+	bool want = port_listened(mi->r, k);
+	int err;
+
+	if (!mi->ports_loaded) {
+		if (bpf_map_lookup_elem(mi->m->ports, &zero, &mi->ports))
+			return -errno;
+		mi->ports_loaded = true;
+	}
+	if (port_bit(&mi->ports, bit) == want)
+		return 0;
+	port_bit_put(&mi->ports, bit, want);
+	err = ports_write(mi);
+	if (err)	/* the map kept its old value: so does the copy */
+		port_bit_put(&mi->ports, bit, !want);
+	return err;
+}
+
 int mirror__listener(struct xsl_mirror *mi, uint32_t listener)
 {
 	static struct xsl_slot_table tab;
@@ -96,15 +160,37 @@ int mirror__listener(struct xsl_mirror *mi, uint32_t listener)
 	if (!mi->r->listeners[listener].live) {
 		records__listener(mi->r, listener, &key, &rec, NULL);
 		err = delete(mi->m->listeners, &key);
-		return keep(mi, err, "listener", listener);
+		if (err)
+			return keep(mi, err, "listener", listener);
+		/* After the delete: no listener is found with its bit clear. */
+		return keep(mi, ports_sync(mi, &key), "port bit of listener", listener);
 	}
-	/* The table before the listener: a new listener is only found once
-	 * its table is complete. */
+	/* The port bit, then the table, then the listener: a new listener is
+	 * only found once its port passes the filter and its table is
+	 * complete. */
 	records__listener(mi->r, listener, &key, &rec, &tab);
+	err = ports_sync(mi, &key);
+	if (err)
+		return keep(mi, err, "port bit of listener", listener);
 	err = update(mi->m->slots, &listener, &tab);
 	if (!err)
 		err = update(mi->m->listeners, &key, &rec);
 	return keep(mi, err, "listener", listener);
+}
+
+int mirror__enable_port_filter(struct xsl_mirror *mi)
+{
+	int err;
+
+	memset(&mi->ports, 0, sizeof(mi->ports));
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++)
+		if (mi->r->listeners[l].live)
+			port_bit_put(&mi->ports, key_port_bit(&mi->r->listeners[l].key), true);
+	mi->ports.enabled = 1;
+	err = ports_write(mi);
+	/* On failure the map holds what it held: read it again when needed. */
+	mi->ports_loaded = !err;
+	return keep(mi, err, "port filter", 0);
 }
 
 int mirror__all(struct xsl_mirror *mi)
@@ -117,6 +203,10 @@ int mirror__all(struct xsl_mirror *mi)
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++)
 		if (mi->r->workers[w].live && (e = mirror__worker(mi, w)) && !err)
 			err = e;
+	/* Every live listener's bit before any listener is written. */
+	e = mirror__enable_port_filter(mi);
+	if (e && !err)
+		err = e;
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++)
 		if (mi->r->listeners[l].live && (e = mirror__listener(mi, l)) && !err)
 			err = e;
@@ -143,6 +233,7 @@ void mirror__install(struct xsl_mirror *mi, struct xsl_registry *r, const struct
 	mi->r = r;
 	mi->m = m;
 	mi->err = 0;
+	mi->ports_loaded = false;
 	r->hooks = (struct xsl_registry_hooks){
 		.ctx = mi,
 		.app_changed = hook_app,

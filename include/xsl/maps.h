@@ -21,5 +21,6 @@
 #define XSL_MAP_WRK_STATS	"xsl_wrk_stats"
 #define XSL_MAP_EVENTS		"xsl_events"
 #define XSL_MAP_CPUMAP		"xsl_cpumap"
+#define XSL_MAP_PORTS		"xsl_ports"
 
 #endif /* XSL_MAPS_H */

@@ -9,6 +9,7 @@
 #define XSL_RECORDS_H
 
 #include <linux/types.h>
+#include "flow.h"
 #include "limits.h"
 
 enum xsl_policy {
@@ -133,5 +134,34 @@ struct xsl_worker_stats {
 	__u64 bytes;
 	__u64 sessions_created;
 };
+
+/*
+ * xsl_ports: array of one entry, a bit per (family, proto, local port) that
+ * some listener has, any address. The XDP program consults it on a session
+ * miss only: with enabled set and the bit clear, the packet is not ours and
+ * the listener lookups are skipped. With enabled 0 (no agent has written it
+ * yet) it is ignored. The agent sets a bit before the first listener on it
+ * appears and clears it after the last one is gone.
+ */
+#define XSL_PORT_BITS	(2 * 2 * 65536)	/* (v4, v6) x (tcp, udp) x port */
+#define XSL_PORT_WORDS	(XSL_PORT_BITS / 64)
+
+struct xsl_port_filter {
+	__u32 enabled;
+	__u32 pad;
+	__u64 bits[XSL_PORT_WORDS];
+};
+_Static_assert(sizeof(struct xsl_port_filter) == 8 + XSL_PORT_BITS / 8, "xsl_port_filter layout");
+
+/* Bit of (family, proto, port), port in host byte order: family XSL_AF_INET6
+ * or else v4, proto 17 (IPPROTO_UDP, not defined for every includer) or
+ * else TCP. */
+static inline __u32 xsl_port_bit(__u8 family, __u8 proto, __u16 port)
+{
+	__u32 fam = family == XSL_AF_INET6 ? 1 : 0;
+	__u32 udp = proto == 17 /* IPPROTO_UDP */ ? 1 : 0;
+
+	return (fam * 2 + udp) * 65536 + port;
+}
 
 #endif /* XSL_RECORDS_H */

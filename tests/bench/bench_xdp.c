@@ -6,6 +6,9 @@
  *
  *   session hit / not ours: one packet repeated (its state does not change);
  *     baseline: an empty XDP program (return XDP_PASS) from raw instructions.
+ *     The port filter (xsl_ports) is enabled with the listener's bits, as the
+ *     agent runs it; "not ours" is timed with it and again with it off (the
+ *     two listener lookups, as with an XDP object no agent has set up).
  *   session create: every run must be a new flow, so a small "stepper"
  *     program (raw instructions too) adds one to a word of the source
  *     address and tail-calls the measured program; its baseline is the
@@ -258,6 +261,13 @@ static int setup(struct fx *fx)
 		err = fx_listener(fx, XSL_AF_INET, IPPROTO_UDP, NULL, 53, 0, 1, 1, N_WORKERS);
 	if (!err)
 		err = fx_listener(fx, XSL_AF_INET6, IPPROTO_UDP, NULL, 53, 0, 1, 1, N_WORKERS);
+	/* The listeners' bits and the filter on, as the agent leaves them. */
+	if (!err)
+		err = fx_port_bit(fx, XSL_AF_INET, IPPROTO_UDP, 53, 1);
+	if (!err)
+		err = fx_port_bit(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 1);
+	if (!err)
+		err = fx_port_filter(fx, 1);
 	return err;
 }
 
@@ -327,11 +337,11 @@ static void die(const char *what, int err)
 int main(void)
 {
 	static const int fams[2] = { XSL_AF_INET, XSL_AF_INET6 };
-	static char names[8][40];
+	static char names[10][40];
 	int nop_fd, pa_fd, step_fd[2], err, f, len, i, nrows = 0;
 	double base, base_step[2];
 	__u8 pkt[FX_PKT_MAX];
-	struct row rows[8];
+	struct row rows[10];
 	struct xsl_stats st;
 	struct fx_pkt p;
 	struct fx fx;
@@ -394,13 +404,25 @@ int main(void)
 					    base, 1.8 };
 		nrows++;
 
-		/* Not ours: a port nobody listens on. */
+		/* Not ours: a port nobody listens on, its bit clear. */
 		client(&p, fams[f], IPPROTO_UDP, 8, 8053);
 		len = fx_build(&p, pkt, sizeof(pkt), NULL);
 		snprintf(names[nrows], sizeof(names[0]), "not ours (miss) %s", v);
 		rows[nrows] = (struct row){ names[nrows], time_repeat(fx.prog_fd, pkt, len, XDP_PASS),
 					    base, 1.3 };
 		nrows++;
+
+		/* The same with the filter off: both listener lookups. */
+		err = fx_port_filter(&fx, 0);
+		if (err)
+			die("turn the port filter off", err);
+		snprintf(names[nrows], sizeof(names[0]), "not ours %s, filter off", v);
+		rows[nrows] = (struct row){ names[nrows], time_repeat(fx.prog_fd, pkt, len, XDP_PASS),
+					    base, 0 };
+		nrows++;
+		err = fx_port_filter(&fx, 1);
+		if (err)
+			die("turn the port filter on", err);
 	}
 
 	for (f = 0; f < 2; f++) {

@@ -555,6 +555,49 @@ int fx_session_count(struct fx *fx)
 	return errno == ENOENT ? n : -errno;
 }
 
+/* Reads xsl_ports, lets edit() change it, writes it back. */
+static int fx_ports_edit(struct fx *fx, void (*edit)(struct xsl_port_filter *, __u32, int),
+			 __u32 bit, int v)
+{
+	struct xsl_port_filter *f = calloc(1, sizeof(*f));
+	__u32 zero = 0;
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = fx_lookup(fx, XSL_MAP_PORTS, &zero, f);
+	if (!err) {
+		edit(f, bit, v);
+		err = fx_update(fx, XSL_MAP_PORTS, &zero, f);
+	}
+	free(f);
+	return err;
+}
+
+static void fx_ports_enable(struct xsl_port_filter *f, __u32 bit, int v)
+{
+	(void)bit;
+	f->enabled = v;
+}
+
+static void fx_ports_bit(struct xsl_port_filter *f, __u32 bit, int on)
+{
+	if (on)
+		f->bits[bit / 64] |= 1ULL << (bit % 64);
+	else
+		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
+}
+
+int fx_port_filter(struct fx *fx, int enabled)
+{
+	return fx_ports_edit(fx, fx_ports_enable, 0, enabled);
+}
+
+int fx_port_bit(struct fx *fx, int family, __u8 proto, __u16 port, int on)
+{
+	return fx_ports_edit(fx, fx_ports_bit, xsl_port_bit(family, proto, port), on);
+}
+
 int fx_cpumap_add(struct fx *fx, __u32 cpu)
 {
 	struct bpf_cpumap_val v;

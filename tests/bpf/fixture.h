@@ -113,6 +113,10 @@ int fx_session(struct fx *fx, const struct xsl_flow_key *k, struct xsl_session *
 int fx_session_put(struct fx *fx, const struct xsl_flow_key *k, const struct xsl_session *s);
 /* Number of sessions in the map, or a negative errno. */
 int fx_session_count(struct fx *fx);
+/* xsl_ports, read-modify-write: the enabled flag, and the bit of one
+ * (family, proto, port) with every other bit kept. */
+int fx_port_filter(struct fx *fx, int enabled);
+int fx_port_bit(struct fx *fx, int family, __u8 proto, __u16 port, int on);
 /* Adds a cpumap entry so a redirect to cpu can succeed. */
 int fx_cpumap_add(struct fx *fx, __u32 cpu);
 

@@ -26,6 +26,7 @@ struct env {
 	struct xsl_maps m;
 	struct xsl_registry *r;
 	struct xsl_mirror mi;
+	struct xsl_port_filter pf;	/* xsl_ports as last read */
 };
 
 static int setup(void **state)
@@ -191,6 +192,244 @@ static void test_reused_worker_starts_with_zero_counters(void **state)
 	assert_int_equal(ws.packets, 0);
 }
 
+/* Reads xsl_ports into e->pf. */
+static const struct xsl_port_filter *ports(struct env *e)
+{
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(e->m.ports, &zero, &e->pf), 0);
+	return &e->pf;
+}
+
+static int port_bit(struct env *e, int family, uint8_t proto, uint16_t port)
+{
+	uint32_t bit = xsl_port_bit(family, proto, port);
+
+	return ports(e)->bits[bit / 64] >> (bit % 64) & 1;
+}
+
+static int bits_set(struct env *e)
+{
+	int n = 0;
+
+	ports(e);
+	for (int i = 0; i < XSL_PORT_WORDS; i++)
+		n += __builtin_popcountll(e->pf.bits[i]);
+	return n;
+}
+
+static void listener_at(struct env *e, uint32_t app, int family, uint8_t proto,
+			const char *addr, uint16_t port, uint32_t *l)
+{
+	struct xsl_listener_key k = { .family = family, .proto = proto, .port = htons(port) };
+
+	if (addr)
+		assert_int_equal(inet_pton(family == XSL_AF_INET ? AF_INET : AF_INET6, addr,
+					   k.addr), 1);
+	assert_int_equal(registry__listener_add(e->r, app, &k, l), 0);
+}
+
+/* A listener sets its port's bit; freeing it clears the bit. */
+static void test_listener_add_and_free_port_bit(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, l, w;
+
+	assert_int_equal(registry__attach_app(e->r, "bits", NULL, &app), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 0);
+	udp_listener(e, app, &l);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(bits_set(e), 1);
+	/* worker changes rewrite the listener, the bit stays */
+	assert_int_equal(registry__worker_add(e->r, app, 500, 0, &w), 0);
+	assert_int_equal(registry__listener_add_worker(e->r, l, w), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+
+	assert_int_equal(registry__listener_del(e->r, l), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 0);
+	assert_int_equal(bits_set(e), 0);
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* Exact and wildcard listeners on one port: the bit goes with the last. */
+static void test_port_bit_kept_until_last_listener(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, exact, wild, exact2;
+
+	assert_int_equal(registry__attach_app(e->r, "two", NULL, &app), 0);
+	listener_at(e, app, XSL_AF_INET, IPPROTO_UDP, "10.1.0.1", PORT, &exact);
+	listener_at(e, app, XSL_AF_INET, IPPROTO_UDP, NULL, PORT, &wild);
+	assert_int_equal(registry__listener_del(e->r, exact), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	listener_at(e, app, XSL_AF_INET, IPPROTO_UDP, "10.1.0.1", PORT, &exact2);
+	assert_int_equal(registry__listener_del(e->r, wild), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(registry__listener_del(e->r, exact2), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 0);
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* v4/v6 and TCP/UDP of one port are four bits, set and cleared apart. */
+static void test_port_bits_per_family_and_proto(void **state)
+{
+	static const struct {
+		int family;
+		uint8_t proto;
+	} c[4] = {
+		{ XSL_AF_INET, IPPROTO_TCP }, { XSL_AF_INET, IPPROTO_UDP },
+		{ XSL_AF_INET6, IPPROTO_TCP }, { XSL_AF_INET6, IPPROTO_UDP },
+	};
+	struct env *e = *state;
+	uint32_t app, l[4];
+
+	assert_int_equal(registry__attach_app(e->r, "four", NULL, &app), 0);
+	for (int i = 0; i < 4; i++) {
+		listener_at(e, app, c[i].family, c[i].proto, NULL, PORT, &l[i]);
+		for (int j = 0; j < 4; j++)
+			assert_int_equal(port_bit(e, c[j].family, c[j].proto, PORT), j <= i);
+		assert_int_equal(bits_set(e), i + 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(registry__listener_del(e->r, l[i]), 0);
+		for (int j = 0; j < 4; j++)
+			assert_int_equal(port_bit(e, c[j].family, c[j].proto, PORT), j > i);
+	}
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* The app goes (its last worker exits): its listeners' bits go with it. */
+static void test_freed_app_clears_port_bits(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, l;
+
+	assert_int_equal(registry__attach_app(e->r, "short", NULL, &app), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 600, 0, NULL), 0);
+	listener_at(e, app, XSL_AF_INET6, IPPROTO_TCP, NULL, 8443, &l);
+	listener_at(e, app, XSL_AF_INET, IPPROTO_TCP, "10.1.0.1", 8443, &l);
+	assert_int_equal(bits_set(e), 2);
+	assert_int_equal(registry__detach_process(e->r, app, 600), 0);
+	assert_null(registry__app(e->r, app));
+	assert_int_equal(bits_set(e), 0);
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* Before the filter is enabled, bits go into the value the map holds (an
+ * earlier agent's, here enabled with a stale bit), which stays as it was. */
+static void test_port_bits_keep_map_value_until_enabled(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, l;
+
+	assert_int_equal(fx_port_bit(&e->fx, XSL_AF_INET, IPPROTO_UDP, 9999, 1), 0);
+	assert_int_equal(fx_port_filter(&e->fx, 1), 0);
+	assert_int_equal(registry__attach_app(e->r, "again", NULL, &app), 0);
+	udp_listener(e, app, &l);
+	assert_int_equal(ports(e)->enabled, 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, 9999), 1);
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* The sessions a mirrored listener gets through the enabled filter, and the
+ * traffic to other ports that it keeps away from the listener lookups. */
+static void assert_filtered_traffic(struct env *e, uint16_t port, uint16_t other)
+{
+	struct xsl_stats before, after;
+	struct xsl_flow_key k;
+	struct xsl_session s;
+	struct fx_pkt p;
+	__u32 act;
+
+	assert_int_equal(fx_stats(&e->fx, &before), 0);
+	assert_int_equal(fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.1.0.2", 7000,
+				     "10.1.0.1", port), 0);
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	assert_int_equal(act, XDP_PASS);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), 0);
+	p.dport = other;
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	assert_int_equal(act, XDP_PASS);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), -ENOENT);
+	assert_int_equal(fx_stats(&e->fx, &after), 0);
+	assert_int_equal(after.stat[XSL_STAT_SESSION_CREATED] -
+			 before.stat[XSL_STAT_SESSION_CREATED], 1);
+	assert_int_equal(after.stat[XSL_STAT_NOT_OURS] - before.stat[XSL_STAT_NOT_OURS], 1);
+}
+
+/* enable writes enabled = 1 and exactly the registry's listener bits (a
+ * stale bit is gone); listeners added later are reachable at once. */
+static void test_enable_port_filter_matches_registry(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, w, l[3];
+
+	assert_int_equal(fx_port_bit(&e->fx, XSL_AF_INET, IPPROTO_UDP, 9999, 1), 0);
+	assert_int_equal(registry__attach_app(e->r, "on", NULL, &app), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 700, 0, &w), 0);
+	udp_listener(e, app, &l[0]);
+	assert_int_equal(registry__listener_add_worker(e->r, l[0], w), 0);
+	listener_at(e, app, XSL_AF_INET6, IPPROTO_TCP, "fd00::1", 443, &l[1]);
+	assert_int_equal(ports(e)->enabled, 0);
+
+	assert_int_equal(mirror__enable_port_filter(&e->mi), 0);
+	assert_int_equal(ports(e)->enabled, 1);
+	assert_int_equal(bits_set(e), 2);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET6, IPPROTO_TCP, 443), 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, 9999), 0);
+	assert_filtered_traffic(e, PORT, 9999);
+
+	listener_at(e, app, XSL_AF_INET, IPPROTO_UDP, NULL, PORT + 1, &l[2]);
+	assert_int_equal(registry__listener_add_worker(e->r, l[2], w), 0);
+	assert_int_equal(ports(e)->enabled, 1);
+	assert_int_equal(bits_set(e), 3);
+	assert_filtered_traffic(e, PORT + 1, PORT + 2);
+	assert_int_equal(e->mi.err, 0);
+}
+
+/* The bit is written before the listener: when it cannot be, the listener
+ * is not written either (the error is kept), and a retry writes both. */
+static void test_port_bit_failure_keeps_listener_out(void **state)
+{
+	struct env *e = *state;
+	struct xsl_listener_key k = { .family = XSL_AF_INET, .proto = IPPROTO_UDP,
+				      .port = htons(PORT) };
+	struct xsl_listener v;
+	int ports_fd = e->m.ports;
+	uint32_t app, l;
+
+	assert_int_equal(registry__attach_app(e->r, "fail", NULL, &app), 0);
+	e->m.ports = -1;
+	udp_listener(e, app, &l);
+	assert_int_equal(e->mi.err, -EBADF);
+	assert_int_not_equal(bpf_map_lookup_elem(e->m.listeners, &k, &v), 0);
+
+	e->m.ports = ports_fd;
+	assert_int_equal(mirror__listener(&e->mi, l), 0);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(bpf_map_lookup_elem(e->m.listeners, &k, &v), 0);
+}
+
+/* mirror__all writes the enabled filter from the registry too. */
+static void test_mirror_all_writes_port_filter(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, l;
+
+	assert_int_equal(registry__attach_app(e->r, "all", NULL, &app), 0);
+	udp_listener(e, app, &l);
+	assert_int_equal(fx_port_bit(&e->fx, XSL_AF_INET, IPPROTO_UDP, PORT, 0), 0);
+	assert_int_equal(fx_port_bit(&e->fx, XSL_AF_INET, IPPROTO_TCP, 1, 1), 0);
+	assert_int_equal(mirror__all(&e->mi), 0);
+	assert_int_equal(ports(e)->enabled, 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(bits_set(e), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +438,14 @@ int main(void)
 		T(test_detached_process_sessions_are_reassigned),
 		T(test_freed_app_traffic_is_not_ours),
 		T(test_reused_worker_starts_with_zero_counters),
+		T(test_listener_add_and_free_port_bit),
+		T(test_port_bit_kept_until_last_listener),
+		T(test_port_bits_per_family_and_proto),
+		T(test_freed_app_clears_port_bits),
+		T(test_port_bits_keep_map_value_until_enabled),
+		T(test_enable_port_filter_matches_registry),
+		T(test_port_bit_failure_keeps_listener_out),
+		T(test_mirror_all_writes_port_filter),
 #undef T
 	};
 

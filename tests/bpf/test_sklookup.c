@@ -4,7 +4,8 @@
  * steered to their worker's socket (UDP and TCP, v4, v6 and v4 on a
  * dual-stack socket); a worker whose socket is gone loses its flows to a
  * worker that has one; with no socket left, traffic is dropped and counted,
- * never delivered to another socket on the port; other ports are untouched.
+ * never delivered to another socket on the port; other ports are untouched
+ * (also by the port filter, when enabled).
  * The maps are an unpinned fixture instance shared with the sk_lookup object.
  */
 #include <arpa/inet.h>
@@ -398,6 +399,40 @@ static void test_other_port_is_untouched(void **state)
 	close(sock);
 }
 
+/* With the agent's port filter enabled and the listener's bit set, flows
+ * are steered as before. */
+static void test_port_filter_listener_port_steers(void **state)
+{
+	struct sk_env *env = *state;
+
+	assert_int_equal(fx_port_bit(&env->fx, XSL_AF_INET, IPPROTO_UDP, PORT, 1), 0);
+	assert_int_equal(fx_port_filter(&env->fx, 1), 0);
+	udp_steers(env, AF_INET, "127.0.0.1");
+}
+
+/* A port whose bit is clear is left to the kernel before any listener
+ * lookup: here even a listener's (the agent never leaves one so). */
+static void test_port_filter_clear_bit_is_untouched(void **state)
+{
+	struct sk_env *env = *state;
+	struct xsl_stats st;
+	int sock, c;
+
+	assert_int_equal(fx_simple(&env->fx, XSL_AF_INET, IPPROTO_UDP, PORT, 1,
+				   XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_filter(&env->fx, 1), 0);
+	sock = server_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", PORT, 1);
+	c = udp_client(AF_INET, "127.0.0.1", PORT);
+	assert_int_equal(send(c, "x", 1, 0), 1);
+	assert_int_equal(which_ready(&sock, 1, 500), 0);
+	assert_int_equal(fx_session_count(&env->fx), 0);
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SK_NOT_OURS], 1);
+	assert_int_equal(st.stat[XSL_STAT_SK_ASSIGNED], 0);
+	close(c);
+	close(sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +445,8 @@ int main(void)
 		T(test_closed_socket_flows_move_then_drop),
 		T(test_listener_without_workers_drops),
 		T(test_other_port_is_untouched),
+		T(test_port_filter_listener_port_steers),
+		T(test_port_filter_clear_bit_is_untouched),
 #undef T
 	};
 

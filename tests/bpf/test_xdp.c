@@ -878,6 +878,148 @@ static void test_not_ours_port_passes(void **state)
 	assert_int_equal(fx_session_count(fx), 0);
 }
 
+/*
+ * Port filter (xsl_ports): consulted on a session miss only. Enabled with the
+ * port's bit set, a new flow is created as without it.
+ */
+static void test_port_filter_bit_set_creates(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_session s;
+	struct xsl_stats st;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 53, 4, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_bit(fx, XSL_AF_INET, IPPROTO_UDP, 53, 1), 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", 1000, "10.9.0.2", 53);
+	s = create_ok(fx, &p);
+	assert_int_equal(s.worker, expected_worker(&p, 4));
+	st = get_stats(fx);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_CREATED], 1);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 0);
+}
+
+/* Enabled, a port whose bit is clear is not ours: passed, nothing created. */
+static void test_port_filter_bit_clear_not_ours(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_stats st;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_bit(fx, XSL_AF_INET, IPPROTO_UDP, 53, 1), 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", 1000, "10.9.0.2", 54);
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	assert_no_session(fx, &p);
+	st = get_stats(fx);
+	assert_int_equal(st.stat[XSL_STAT_LOOKUP_MISS], 1);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 1);
+	assert_int_equal(st.stat[XSL_STAT_XDP_PASS], 1);
+	assert_int_equal(fx_session_count(fx), 0);
+}
+
+/* The filter is trusted on a miss: a listener whose bit is clear (the agent
+ * never leaves one so) is not even looked up. */
+static void test_port_filter_skips_listener_lookup(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", 1000, "10.9.0.2", 53);
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	assert_no_session(fx, &p);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_NOT_OURS], 1);
+}
+
+/* An existing session keeps working when its port's bit is clear: the
+ * filter is never consulted before the session lookup. */
+static void test_port_filter_existing_session_hits(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_session s1, s2;
+	struct xsl_stats st;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_TCP, 443, 3, XSL_POLICY_REASSIGN), 0);
+	fx_pkt_init(&p, XSL_AF_INET6, IPPROTO_TCP, "2001:db8::7", 40000, "2001:db8::1", 443);
+	s1 = create_ok(fx, &p);
+	assert_int_equal(fx_port_bit(fx, XSL_AF_INET6, IPPROTO_TCP, 443, 0), 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
+	p.tcp_flags = TCP_ACK;
+	s2 = create_ok(fx, &p);
+	assert_int_equal(s2.worker, s1.worker);
+	assert_int_equal(s2.packets, 2);
+	st = get_stats(fx);
+	assert_int_equal(st.stat[XSL_STAT_LOOKUP_HIT], 1);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 0);
+}
+
+/* enabled 0 (no agent wrote the filter): bits are ignored, as before. */
+static void test_port_filter_disabled_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_stats st;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_bit(fx, XSL_AF_INET, IPPROTO_UDP, 54, 1), 0);
+	assert_int_equal(fx_port_filter(fx, 0), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", 1000, "10.9.0.2", 53);
+	create_ok(fx, &p);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", 1000, "10.9.0.2", 54);
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	assert_no_session(fx, &p);
+	st = get_stats(fx);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_CREATED], 1);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 1);
+}
+
+/* v4/v6 and TCP/UDP on one port are four bits: only the set one passes. */
+static void test_port_filter_family_and_proto_bits_distinct(void **state)
+{
+	static const struct {
+		int family;
+		__u8 proto;
+		const char *src, *dst;
+	} c[4] = {
+		{ XSL_AF_INET, IPPROTO_UDP, "10.9.0.1", "10.9.0.2" },
+		{ XSL_AF_INET, IPPROTO_TCP, "10.9.0.1", "10.9.0.2" },
+		{ XSL_AF_INET6, IPPROTO_UDP, "2001:db8::7", "2001:db8::1" },
+		{ XSL_AF_INET6, IPPROTO_TCP, "2001:db8::7", "2001:db8::1" },
+	};
+	struct fx *fx = *state;
+	struct fx_pkt p;
+	int set, i;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET, IPPROTO_UDP, 5353, 2, XSL_POLICY_REASSIGN), 0);
+	for (i = 1; i < 4; i++)
+		assert_int_equal(fx_listener(fx, c[i].family, c[i].proto, NULL, 5353, 0, 1, 1, 2),
+				 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
+	for (set = 0; set < 4; set++) {
+		assert_int_equal(fx_port_bit(fx, c[set].family, c[set].proto, 5353, 1), 0);
+		for (i = 0; i < 4; i++) {
+			fx_pkt_init(&p, c[i].family, c[i].proto, c[i].src, 2000 + set,
+				    c[i].dst, 5353);
+			assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+			if (i == set) {
+				struct xsl_session s;
+
+				get_session(fx, &p, &s);
+			} else {
+				assert_no_session(fx, &p);
+			}
+		}
+		assert_int_equal(fx_port_bit(fx, c[set].family, c[set].proto, 5353, 0), 0);
+	}
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 4);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_NOT_OURS], 12);
+}
+
 /* A listener left behind by an app that is gone (or reborn) is not ours. */
 static void test_listener_of_dead_app_not_ours(void **state)
 {
@@ -1070,6 +1212,12 @@ int main(void)
 		T(test_wildcard_listener_used),
 		T(test_listener_family_and_proto_must_match),
 		T(test_not_ours_port_passes),
+		T(test_port_filter_bit_set_creates),
+		T(test_port_filter_bit_clear_not_ours),
+		T(test_port_filter_skips_listener_lookup),
+		T(test_port_filter_existing_session_hits),
+		T(test_port_filter_disabled_changes_nothing),
+		T(test_port_filter_family_and_proto_bits_distinct),
 		T(test_listener_of_dead_app_not_ours),
 		T(test_session_of_dead_app_recreated),
 		cmocka_unit_test(test_lru_full_still_creates),
