@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hooks.h"
+#include "loader.h"
 #include "log.h"
 #include "xsl_cgroup.skel.h"
 
@@ -102,7 +103,9 @@ int hooks__load(struct xsl_hooks **out, const char *pin_root)
 				goto err_destroy;
 		}
 	}
-	err = xsl_cgroup__load(h->skel);
+	err = loader__adopt_pinned_sizes(h->skel->obj, pin_root);
+	if (!err)
+		err = xsl_cgroup__load(h->skel);
 	if (err) {
 		pr_err("hooks: load xsl_cgroup (pin root %s): %s\n", pin_root ? pin_root : "none",
 		       strerror(-err));

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "log.h"
@@ -47,22 +48,65 @@ static struct xsl_xdp *open_xdp(const char *pin_root)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
 	struct xsl_xdp *skel;
+	int err;
 
 	skel = xsl_xdp__open_opts(&opts);
-	if (!skel)
+	if (!skel) {
 		pr_err("open xsl_xdp object: %s\n", strerror(errno));
+		return NULL;
+	}
+	err = loader__adopt_pinned_sizes(skel->obj, pin_root);
+	if (err) {
+		pr_err("size xsl_xdp maps like those under %s: %s\n", pin_root, strerror(-err));
+		xsl_xdp__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
 	return skel;
 }
 
-/* Sets a map's size unless it is pinned already (then its size stands). */
+/* max_entries of the map pinned as name under pin_root; 0 when none is. */
+static unsigned int pinned_size(const char *pin_root, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", pin_root, name) >= (int)sizeof(path))
+		return 0;
+	fd = access(path, F_OK) ? -1 : bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+int loader__adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root)
+{
+	struct bpf_map *map;
+
+	if (!pin_root)
+		return 0;
+	bpf_object__for_each_map(map, obj) {
+		unsigned int size = pinned_size(pin_root, bpf_map__name(map));
+		int err;
+
+		if (!size || size == bpf_map__max_entries(map))
+			continue;
+		err = bpf_map__set_max_entries(map, size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Sets a map's size for creation; a pinned map keeps its own. */
 static int size_map(struct bpf_map *map, const char *pin_root, unsigned int size)
 {
-	char path[PATH_MAX];
-
-	if (!size)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", pin_root, bpf_map__name(map));
-	if (!access(path, F_OK))
+	if (!size || pinned_size(pin_root, bpf_map__name(map)))
 		return 0;
 	return bpf_map__set_max_entries(map, size);
 }
@@ -242,7 +286,9 @@ int loader__sklookup_attach(const char *pin_root, int netns_fd)
 		pr_err("open xsl_sklookup object: %s\n", strerror(-err));
 		return err;
 	}
-	err = xsl_sklookup__load(skel);
+	err = loader__adopt_pinned_sizes(skel->obj, pin_root);
+	if (!err)
+		err = xsl_sklookup__load(skel);
 	if (err) {
 		pr_err("load xsl_sklookup object with pin root %s: %s\n", pin_root, strerror(-err));
 		goto out;

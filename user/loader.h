@@ -21,6 +21,15 @@ struct xsl_map_sizes {
 	unsigned int ringbuf_bytes;	/* a power of two, at least a page */
 };
 
+struct bpf_object;
+
+/*
+ * Gives every map of an opened object that is already pinned under pin_root
+ * the pinned map's size, so any of our objects loads against maps made
+ * with other sizes (libbpf refuses to reuse a pin whose parameters differ).
+ */
+int loader__adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root);
+
 /* Makes sure every xsl map is pinned under pin_root (bpffs mounted if need
  * be); sizes may be NULL. */
 int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes);

@@ -116,6 +116,9 @@ static void test_create_maps_applies_sizes_once(void **state)
 	assert_int_equal(bpf_obj_get_info_by_fd(m.sessions, &info, &len), 0);
 	assert_int_equal(info.max_entries, 1024);
 	xsl_maps__close(&m);
+	/* our other loaders take the pinned sizes too */
+	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
+	assert_int_equal(loader__xdp_detach(DEV), 0);
 }
 
 static void test_xdp_attach_detach_libxdp(void **state)
