@@ -242,10 +242,39 @@ test_idle_sessions_expire() {
 	[ "$(ctl --json show app app1 | jq .app.expired.idle)" -ge 20 ] || fail "expiry not counted"
 }
 
+test_moved_process_joins() {
+	start_server 1 || return 1
+	bg in_srv sleep 30
+	local pid=$BG_PID
+	echo "$pid" >"$CGROOT/app1/cgroup.procs" || return 1
+	wait_for 300 'worker_pids app1 | grep -qw "$pid"' || fail "moved process not registered"
+	[ "$(ctl --json show app app1 | jq .app.registrations.join)" -ge 1 ] || fail "not counted as join"
+	kill "$pid"
+	wait_for 300 '! worker_pids app1 | grep -qw "$pid"' || fail "exited process not detached"
+}
+
+test_static_listener_without_workers_drops() {
+	xdp_on || return 1
+	start_server 1 || return 1
+	ctl listen app1 udp "$SRV_IP:5400" >/dev/null || return 1
+	ctl --json show listeners | jq -e '.listeners[] | select(.port == 5400 and .static)' >/dev/null ||
+		fail "listener not shown"
+	local before after
+	before=$(ctl --json show stats | jq .drops.no_worker)
+	in_cli "$UDPCLIENT" --addr "$SRV_IP" --port 5400 --flows 5 --rounds 1 --timeout-ms 100 >/dev/null
+	after=$(ctl --json show stats | jq .drops.no_worker)
+	[ $((after - before)) -eq 5 ] || fail "expected 5 counted drops, got $((after - before))"
+	# a bad listen is refused with a usage error
+	ctl listen app1 sctp "$SRV_IP:1" 2>/dev/null && fail "sctp accepted"
+	ctl listen nosuchapp udp "$SRV_IP:1" 2>/dev/null && fail "unknown app accepted"
+	return 0
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned
 test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
-test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire"
+test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
+test_moved_process_joins test_static_listener_without_workers_drops"
 e2e_main
