@@ -175,12 +175,6 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 	int err;
 
 	xsl_count(st, XSL_STAT_LOOKUP_MISS);
-	/* Only here, after the session lookup: a wrong filter cannot cut a
-	 * session off, and a port nobody listens on skips two hash lookups. */
-	if (xsl_port_not_ours(&p->key)) {
-		xsl_count(st, XSL_STAT_NOT_OURS);
-		return XDP_PASS;
-	}
 	l = xsl_listener_find(&p->key);
 	if (!l) {
 		xsl_count(st, XSL_STAT_NOT_OURS);
@@ -221,6 +215,17 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 	err = xsl_parse(ctx, &p);
 	if (err) {
 		xsl_count_parse(st, -err - 1);
+		return XDP_PASS;
+	}
+
+	/*
+	 * A port no listener has is not ours, before any lookup: the agent sets
+	 * a port's bit before its first listener appears and clears it after
+	 * the last one is gone, so a session on a clear port has no socket left
+	 * to reach and the stack may have the packet untouched.
+	 */
+	if (xsl_port_not_ours(&p.key)) {
+		xsl_count(st, XSL_STAT_NOT_OURS);
 		return XDP_PASS;
 	}
 

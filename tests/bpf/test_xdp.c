@@ -914,7 +914,8 @@ static void test_port_filter_bit_clear_not_ours(void **state)
 	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
 	assert_no_session(fx, &p);
 	st = get_stats(fx);
-	assert_int_equal(st.stat[XSL_STAT_LOOKUP_MISS], 1);
+	/* decided before any lookup */
+	assert_int_equal(st.stat[XSL_STAT_LOOKUP_MISS] + st.stat[XSL_STAT_LOOKUP_HIT], 0);
 	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 1);
 	assert_int_equal(st.stat[XSL_STAT_XDP_PASS], 1);
 	assert_int_equal(fx_session_count(fx), 0);
@@ -935,27 +936,31 @@ static void test_port_filter_skips_listener_lookup(void **state)
 	assert_int_equal(get_stats(fx).stat[XSL_STAT_NOT_OURS], 1);
 }
 
-/* An existing session keeps working when its port's bit is clear: the
- * filter is never consulted before the session lookup. */
-static void test_port_filter_existing_session_hits(void **state)
+/* The filter comes before the session lookup: once a port's last listener
+ * is gone (bit clear), its sessions are left alone and the packets pass. */
+static void test_port_filter_clear_port_leaves_session_alone(void **state)
 {
 	struct fx *fx = *state;
 	struct xsl_session s1, s2;
+	struct xsl_flow_key k;
 	struct xsl_stats st;
 	struct fx_pkt p;
 
 	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_TCP, 443, 3, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_port_bit(fx, XSL_AF_INET6, IPPROTO_TCP, 443, 1), 0);
+	assert_int_equal(fx_port_filter(fx, 1), 0);
 	fx_pkt_init(&p, XSL_AF_INET6, IPPROTO_TCP, "2001:db8::7", 40000, "2001:db8::1", 443);
 	s1 = create_ok(fx, &p);
+	/* the port's last listener is gone: its sessions are not ours any more */
 	assert_int_equal(fx_port_bit(fx, XSL_AF_INET6, IPPROTO_TCP, 443, 0), 0);
-	assert_int_equal(fx_port_filter(fx, 1), 0);
 	p.tcp_flags = TCP_ACK;
-	s2 = create_ok(fx, &p);
-	assert_int_equal(s2.worker, s1.worker);
-	assert_int_equal(s2.packets, 2);
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(fx, &k, &s2), 0);
+	assert_int_equal(s2.packets, s1.packets);
 	st = get_stats(fx);
-	assert_int_equal(st.stat[XSL_STAT_LOOKUP_HIT], 1);
-	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 0);
+	assert_int_equal(st.stat[XSL_STAT_LOOKUP_HIT], 0);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 1);
 }
 
 /* enabled 0 (no agent wrote the filter): bits are ignored, as before. */
@@ -1215,7 +1220,7 @@ int main(void)
 		T(test_port_filter_bit_set_creates),
 		T(test_port_filter_bit_clear_not_ours),
 		T(test_port_filter_skips_listener_lookup),
-		T(test_port_filter_existing_session_hits),
+		T(test_port_filter_clear_port_leaves_session_alone),
 		T(test_port_filter_disabled_changes_nothing),
 		T(test_port_filter_family_and_proto_bits_distinct),
 		T(test_listener_of_dead_app_not_ours),
