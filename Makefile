@@ -117,3 +117,45 @@ bench: deps all $(BENCH_BINS)
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+
+# ---- man pages, install ----
+# Man pages are made from the programs' own --help (scripts/gen-man.sh,
+# help2man) plus docs/man/*.h2m. install honours PREFIX and DESTDIR.
+
+PREFIX		?= /usr/local
+SBINDIR		:= $(PREFIX)/sbin
+BINDIR		:= $(PREFIX)/bin
+XSLLIBDIR	:= $(PREFIX)/lib/xsl
+UNITDIR		:= $(PREFIX)/lib/systemd/system
+MAN8DIR		:= $(PREFIX)/share/man/man8
+MANS		:= $(BUILD)/man/xsl-agent.8 $(BUILD)/man/xslctl.8
+
+.PHONY: man install uninstall
+
+man: $(MANS)
+
+$(BUILD)/man:
+	$(Q)mkdir -p $@
+
+$(BUILD)/man/%.8: $(BUILD)/% docs/man/%.h2m scripts/gen-man.sh | $(BUILD)/man
+	$(call msg,MAN,$@)
+	$(Q)bash scripts/gen-man.sh $< docs/man/$*.h2m $(VERSION) $@
+
+install: all man
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(XSLLIBDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MAN8DIR)
+	$(Q)install -m 0755 $(BUILD)/xsl-agent $(DESTDIR)$(SBINDIR)/xsl-agent
+	$(Q)install -m 0755 $(BUILD)/xslctl $(DESTDIR)$(BINDIR)/xslctl
+	$(Q)install -m 0644 $(BPF_OBJS) $(DESTDIR)$(XSLLIBDIR)/
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/xsl-agent.service >$(DESTDIR)$(UNITDIR)/xsl-agent.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/xsl-agent.service
+	$(Q)install -m 0644 $(MANS) $(DESTDIR)$(MAN8DIR)/
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/xsl-agent $(DESTDIR)$(BINDIR)/xslctl \
+		$(addprefix $(DESTDIR)$(XSLLIBDIR)/,$(notdir $(BPF_OBJS))) \
+		$(DESTDIR)$(UNITDIR)/xsl-agent.service \
+		$(addprefix $(DESTDIR)$(MAN8DIR)/,$(notdir $(MANS)))
+	$(Q)rmdir $(DESTDIR)$(XSLLIBDIR) 2>/dev/null || true
