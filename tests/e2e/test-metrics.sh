@@ -143,19 +143,22 @@ test_prometheus_scrapes_agent() {
 # ---- counters against the packets sent ----
 
 # One line of data-path sums from a scrape: XDP packets, per-worker packets,
-# session lookups, parse errors (packets XDP passed without a lookup).
+# session lookups, parse errors (packets XDP passed without a lookup), and
+# from xslctl show stats, which has it and /metrics does not: not_ours
+# (packets to a port no listener has, passed before any lookup).
 datapath_counts() {
 	local page
 	page=$(scrape) || return 1
 	echo "$(echo "$page" | metric_sum xsl_xdp_packets_total)" \
 		"$(echo "$page" | metric_sum xsl_worker_packets_total)" \
 		"$(echo "$page" | metric_sum xsl_session_lookups_total)" \
-		"$(echo "$page" | metric_sum xsl_parse_errors_total)"
+		"$(echo "$page" | metric_sum xsl_parse_errors_total)" \
+		"$(ctl --json show stats | jq '.stats.not_ours')"
 	echo "$page" | grep '^xsl_parse_errors_total{' >"$PARSE_OUT"
 }
 
 test_counters_match_datapath() {
-	local flows=50 rounds=4 n a b dx dw dl dp out
+	local flows=50 rounds=4 n a b dx dw dl dp dn out
 	n=$((flows * rounds))
 	PARSE_OUT=$(mktemp /tmp/xsl-e2e-parse.XXXXXX)
 	xdp_on || return 1
@@ -167,8 +170,9 @@ test_counters_match_datapath() {
 	out=$(udp --flows $flows --rounds $rounds)
 	b=$(datapath_counts) || return 1
 	[ "$(echo "$out" | field replies)" = "$n" ] || fail "client: $out"
-	read -r dx dw dl dp < <(echo "$a $b" | awk '{ print $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')
-	log "sent $n datagrams: xdp packets +$dx, worker packets +$dw, lookups +$dl, parse errors +$dp"
+	read -r dx dw dl dp dn < <(echo "$a $b" | awk '{ print $6 - $1, $7 - $2, $8 - $3, $9 - $4, $10 - $5 }')
+	log "sent $n datagrams: xdp packets +$dx, worker packets +$dw, lookups +$dl," \
+		"parse errors +$dp, not ours +$dn"
 	[ "$dp" -gt 0 ] && log "other packets: $(paste -d' ' "$PARSE_OUT.a" "$PARSE_OUT" |
 		awk '$4 != $2 { printf "%s +%d ", $1, $4 - $2 }')"
 	rm -f "$PARSE_OUT" "$PARSE_OUT.a"
@@ -179,13 +183,17 @@ test_counters_match_datapath() {
 	# l4 proto: router solicitations, MLD reports, neighbour discovery of
 	# a link that came up a moment ago). Measured: 0 or 1 in this window
 	# of ~0.1 s; 7 (2 ARP, 5 ICMPv6) when the same datagrams were spread
-	# over 8 s right after link up, so 10 bounds it. Every packet is either
-	# looked up or counted as a parse error: that sum is exact.
+	# over 8 s right after link up, so 10 bounds it. Every packet is
+	# counted as a parse error, as not ours by its port, or looked up
+	# (and all looked up here go to the listener): that sum is exact.
 	[ "$dx" -ge "$n" ] && [ "$dx" -le $((n + 10)) ] || fail "xdp packets grew by $dx, sent $n"
-	[ "$dx" -eq $((dl + dp)) ] || fail "xdp packets +$dx != lookups +$dl + parse errors +$dp"
+	[ "$dx" -eq $((dl + dp + dn)) ] || fail "xdp packets +$dx != lookups +$dl + parse errors +$dp + not ours +$dn"
 	# per-worker counters count only session packets: exactly the datagrams
 	[ "$dw" -eq "$n" ] || fail "worker packets grew by $dw, sent $n"
 	[ "$dl" -eq "$n" ] || fail "session lookups grew by $dl, sent $n"
+	# xslctl show stats reads the same counters (no lookups happen between)
+	[ "$(ctl --json show stats | jq '.stats.lookup_hit + .stats.lookup_miss')" = \
+		"$(scrape | metric_sum xsl_session_lookups_total)" ] || fail "show stats and /metrics differ on lookups"
 	btf_fields
 }
 
