@@ -114,6 +114,9 @@ test-e2e: all $(HELPER_BINS)
 bench: deps all $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 
+demo: deps all $(BUILD)/tests/helpers/xsl_testsrv
+	$(Q)bash scripts/demo.sh $(BUILD)
+
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
