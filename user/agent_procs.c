@@ -308,7 +308,8 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 		pr_info("app %s: detached pid %u (%u worker%s, %s)\n", name, pid, n,
 			n == 1 ? "" : "s", detach_cause_names[cause]);
 	else
-		pr_info("app %s: operator detach (%u workers)\n", name, n);
+		pr_info("app %s: all %u workers detached (%s)\n", name, n,
+			cause == DETACH_API ? "operator" : detach_cause_names[cause]);
 	workers_gone(a, app, ws, pids, n);
 	return 0;
 }

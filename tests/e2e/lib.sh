@@ -71,9 +71,11 @@ e2e_net_up() {
 		ip -n "$SRV_NS" link set lo up && ip -n "$CLI_NS" link set lo up
 }
 
-# Starts the agent in the srv namespace; waits for its socket.
+# Starts the agent in the srv namespace; waits for its socket. Not through
+# in_srv: a function run in the background is a subshell, and AGENT_PID must
+# be the agent itself (nsenter execs it) for tests that signal it.
 agent_start() {
-	in_srv "$AGENT" --pin-root "$PIN" --socket "$SOCK" --cgroup-root "$CGROOT" \
+	nsenter --net="/run/netns/$SRV_NS" "$AGENT" --pin-root "$PIN" --socket "$SOCK" --cgroup-root "$CGROOT" \
 		--metrics "127.0.0.1:$METRICS_PORT" --reconcile-ms 200 "$@" >>"$AGENT_LOG" 2>&1 &
 	AGENT_PID=$!
 	E2E_PIDS+=("$AGENT_PID")
