@@ -9,15 +9,17 @@ PORT=5400
 # Prometheus listens in the test's own srv namespace, where only the agent
 # listens (on METRICS_PORT): any other port is free there.
 PROM_PORT=9090
+# This file's scratch files (server output, scrapes, Prometheus' storage),
+# removed when the tests are done.
+TMP=$(mktemp -d /tmp/xsl-e2e-metrics.XXXXXX)
 
-# Starts the test server as app1 with N workers; sets MASTER and SRV_OUT.
+# Starts the test server as app1 with N workers; sets SRV_OUT.
 start_server() {
 	local n=$1
-	SRV_OUT=$(mktemp /tmp/xsl-e2e-srv.XXXXXX)
+	SRV_OUT=$TMP/srv-$E2E_N
 	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
 		--workers "$n" >"$SRV_OUT" 2>&1
 	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$n" ]' || return 1
-	MASTER=$(awk '/^master/ { print $2 }' "$SRV_OUT")
 	# master + n workers registered, and every worker's UDP socket adopted
 	wait_for 500 '[ "$(n_workers app1)" -eq $((n + 1)) ]' || return 1
 	wait_for 500 '[ "$(udp_listener_workers)" -eq "$n" ]'
@@ -52,8 +54,8 @@ test_promtool_accepts_scrape_under_traffic() {
 	xdp_on || return 1
 	start_server 4 || return 1
 	local page hdr client
-	page=$(mktemp /tmp/xsl-e2e-scrape.XXXXXX)
-	hdr=$(mktemp /tmp/xsl-e2e-hdr.XXXXXX)
+	page=$TMP/scrape-$E2E_N
+	hdr=$TMP/headers-$E2E_N
 	bg in_cli "$UDPCLIENT" --addr "$SRV_IP" --port $PORT --flows 64 --rounds 30 --gap-ms 20 >/dev/null
 	client=$BG_PID
 	sleep 0.3
@@ -66,9 +68,7 @@ test_promtool_accepts_scrape_under_traffic() {
 	[ "$(grep -c '^xsl_worker_packets_total{' "$page")" -eq 5 ] ||
 		fail "expected 5 worker series: $(grep '^xsl_worker_packets_total{' "$page")"
 	log "scrape: $(wc -l <"$page") lines, $(grep -c '^# TYPE' "$page") families"
-	rm -f "$page" "$hdr"
 }
-
 
 # ---- a real Prometheus ----
 
@@ -128,7 +128,8 @@ prometheus_checks() {
 
 test_prometheus_scrapes_agent() {
 	local dir rc
-	dir=$(mktemp -d /tmp/xsl-e2e-prom.XXXXXX)
+	dir=$TMP/prometheus-$E2E_N
+	mkdir -p "$dir"
 	prometheus_checks "$dir"
 	rc=$?
 	if [ -n "${PROM_PID:-}" ]; then
@@ -160,7 +161,7 @@ datapath_counts() {
 test_counters_match_datapath() {
 	local flows=50 rounds=4 n a b dx dw dl dp dn out
 	n=$((flows * rounds))
-	PARSE_OUT=$(mktemp /tmp/xsl-e2e-parse.XXXXXX)
+	PARSE_OUT=$TMP/parse-$E2E_N
 	xdp_on || return 1
 	start_server 3 || return 1
 	# resolves ARP both ways before the counted window
@@ -175,7 +176,6 @@ test_counters_match_datapath() {
 		"parse errors +$dp, not ours +$dn"
 	[ "$dp" -gt 0 ] && log "other packets: $(paste -d' ' "$PARSE_OUT.a" "$PARSE_OUT" |
 		awk '$4 != $2 { printf "%s +%d ", $1, $4 - $2 }')"
-	rm -f "$PARSE_OUT" "$PARSE_OUT.a"
 	# Only the srv side's ingress runs XDP: the replies are not counted.
 	# Besides the datagrams, that ingress may see the cli side's own traffic
 	# in the window, which XDP passes as parse errors without a lookup: ARP
@@ -288,3 +288,4 @@ test_bad_http_requests_do_not_disturb_agent() {
 ALL_TESTS="test_promtool_accepts_scrape_under_traffic test_prometheus_scrapes_agent
 test_counters_match_datapath test_bad_http_requests_do_not_disturb_agent"
 e2e_main
+rm -rf "$TMP"
