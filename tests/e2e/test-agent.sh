@@ -200,16 +200,20 @@ test_drop_policy_drops_orphaned_flows() {
 	ctl app attach app1 --policy drop >/dev/null || return 1
 	start_server 2 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
-	local out victim lost
-	out=$(udp --flows 40 --rounds 1 --verbose)
+	local out victim orphans before after
+	out=$(udp --flows 40 --rounds 1 --sport-base 41000 --verbose)
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	orphans=$(echo "$out" | awk -v v="$victim" '$1 == "flow" && $3 == v' | wc -l)
+	[ "$orphans" -gt 0 ] || fail "no flow was on the worker to be killed"
 	kill -9 "$victim"
 	wait_for 300 '! worker_pids app1 | grep -qw "$victim"' || return 1
-	# the same source ports again: flows of the dead worker are dropped
-	lost=$(echo "$out" | awk -v v="$victim" '$1 == "flow" && $3 == v' | wc -l)
-	[ "$lost" -gt 0 ] || fail "no flow was on the killed worker"
-	[ "$(ctl --json show stats | jq '.drops.worker_gone')" -ge 0 ] || return 1
-	log "$lost flows were on the killed worker"
+	before=$(ctl --json show stats | jq .drops.worker_gone)
+	# the same flows again: the dead worker's are dropped, the others answered
+	out=$(udp --flows 40 --rounds 1 --sport-base 41000 --timeout-ms 200)
+	after=$(ctl --json show stats | jq .drops.worker_gone)
+	log "$orphans flows were on the killed worker; $out"
+	[ "$(echo "$out" | field lost)" -eq "$orphans" ] || fail "expected $orphans lost"
+	[ $((after - before)) -eq "$orphans" ] || fail "expected $orphans worker_gone drops, got $((after - before))"
 }
 
 # nginx-style: the master binds every socket, each worker keeps one.
@@ -276,5 +280,6 @@ test_all_exit_frees_app test_fork_storm_registered_and_cleaned
 test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
-test_moved_process_joins test_static_listener_without_workers_drops"
+test_moved_process_joins test_static_listener_without_workers_drops
+test_drop_policy_drops_orphaned_flows"
 e2e_main

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * UDP flow client for stickiness tests: opens F flows (one socket each, so
- * one source port each) to ADDR:PORT and, for R rounds, sends one datagram
+ * one source port each: ephemeral, or --sport-base B + flow number, so a
+ * later run can send the same flows again) to ADDR:PORT and, for R rounds, sends one datagram
  * per flow and reads the "pid N" reply. Prints one line per flow
  * ("flow <sport> <pid of round 1> ... ") with --verbose, and always a summary:
  *   flows F replies N lost L stable S moved M workers W
@@ -49,7 +50,7 @@ static int reply_pid(int fd, int timeout_ms)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int port = 0, nflows = 10, rounds = 3, verbose = 0, timeout = 500, gap_ms = 0;
+	int port = 0, nflows = 10, rounds = 3, verbose = 0, timeout = 500, gap_ms = 0, sbase = 0;
 	struct sockaddr_storage ss = {};
 	socklen_t len;
 	int replies = 0, lost = 0, stable = 0, moved = 0, nworkers = 0, seen[4096];
@@ -67,13 +68,15 @@ int main(int argc, char **argv)
 			timeout = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--gap-ms") && i + 1 < argc)
 			gap_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--sport-base") && i + 1 < argc)
+			sbase = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
 		else
 			goto usage;
 	}
 	if (!addr || port <= 0 || nflows <= 0 || nflows > MAX_FLOWS || rounds <= 0 ||
-	    rounds > MAX_ROUNDS)
+	    rounds > MAX_ROUNDS || sbase < 0 || sbase + nflows > 65536)
 		goto usage;
 	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
@@ -90,7 +93,19 @@ int main(int argc, char **argv)
 		struct sockaddr_storage local;
 		socklen_t llen = sizeof(local);
 
+		struct sockaddr_storage src = { .ss_family = ss.ss_family };
+		int one = 1;
+
 		flows[f].fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+		if (flows[f].fd >= 0 && sbase) {
+			/* sin_port and sin6_port sit at the same offset */
+			((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)(sbase + f));
+			setsockopt(flows[f].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (bind(flows[f].fd, (struct sockaddr *)&src, len)) {
+				perror("xsl_udpclient: bind source port");
+				return 1;
+			}
+		}
 		if (flows[f].fd < 0 || connect(flows[f].fd, (struct sockaddr *)&ss, len) ||
 		    getsockname(flows[f].fd, (struct sockaddr *)&local, &llen)) {
 			perror("xsl_udpclient: socket");
@@ -148,6 +163,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: xsl_udpclient --addr A --port P [--flows F] [--rounds R] "
-			"[--timeout-ms T] [--gap-ms G] [--verbose]\n");
+			"[--timeout-ms T] [--gap-ms G] [--sport-base B] [--verbose]\n");
 	return 2;
 }
