@@ -120,6 +120,14 @@ struct agent {
 	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
 	struct agent_client clients[AGENT_MAX_CLIENTS];
 	struct agent_counters c;
+	/* interfaces of the agent's netns where xsl's XDP program runs, as
+	 * last seen; one that loses it behind the agent's back is reported */
+	struct {
+		char name[16];
+		unsigned int ifindex;
+	} xdp_devs[32];
+	unsigned int n_xdp_devs;
+	uint64_t xdp_lost;		/* detached by someone else */
 	/* app cgroups to remove once their last exiting task has left them */
 	struct {
 		char path[PATH_MAX];
@@ -166,6 +174,11 @@ void socks__dirty(struct agent *a, uint32_t app);
 void socks__settle(struct agent *a);
 /* Re-attributes app's listener sockets to the processes holding them. */
 int socks__attribute(struct agent *a, uint32_t app);
+
+/* agent_xdp.c: which interfaces run xsl's XDP program */
+void xdp__scan(struct agent *a);
+/* The agent itself attached or detached XDP on ifname: not a surprise. */
+void xdp__note(struct agent *a, const char *ifname, bool attached);
 
 /* agent_events.c */
 int events__handle(void *ctx, void *data, size_t len);

@@ -470,6 +470,7 @@ int agent__read_stats(struct agent *a, struct xsl_stats *sum)
 static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	json_t *stats = json_object(), *drops = json_object(), *parse = json_object();
+	json_t *devs = json_array(), *reply;
 	struct xsl_stats s;
 	int err;
 
@@ -480,6 +481,7 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 		json_decref(stats);
 		json_decref(drops);
 		json_decref(parse);
+		json_decref(devs);
 		return fail(err, "show stats: read %s: %s", XSL_MAP_STATS, strerror(-err));
 	}
 	for (int i = 0; i < XSL_STAT__MAX; i++)
@@ -488,13 +490,17 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 		json_object_set_new(drops, drop_names[i], json_integer((json_int_t)s.drop[i]));
 	for (int i = 0; i < XSL_PARSE__MAX; i++)
 		json_object_set_new(parse, parse_names[i], json_integer((json_int_t)s.parse[i]));
-	return ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "stats", stats,
-			    "drops", drops, "parse_errors", parse, "agent", "reconcile_runs",
-			    (json_int_t)a->c.reconcile_runs, "gc_runs", (json_int_t)a->c.gc_runs,
-			    "ctl_requests", (json_int_t)a->c.ctl_requests, "ctl_errors",
-			    (json_int_t)a->c.ctl_errors, "events_lost",
-			    (json_int_t)s.stat[XSL_STAT_EVENTS_LOST], "start_time",
-			    (json_int_t)a->start_time));
+	for (unsigned int i = 0; i < a->n_xdp_devs; i++)
+		json_array_append_new(devs, json_string(a->xdp_devs[i].name));
+	reply = ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}", "stats",
+			     stats, "drops", drops, "parse_errors", parse, "agent",
+			     "reconcile_runs", (json_int_t)a->c.reconcile_runs, "gc_runs",
+			     (json_int_t)a->c.gc_runs, "ctl_requests", (json_int_t)a->c.ctl_requests,
+			     "ctl_errors", (json_int_t)a->c.ctl_errors, "events_lost",
+			     (json_int_t)s.stat[XSL_STAT_EVENTS_LOST], "start_time",
+			     (json_int_t)a->start_time, "xdp_detached_behind",
+			     (json_int_t)a->xdp_lost, "xdp_devices", devs));
+	return reply;
 }
 
 /* ---- xdp ---- */
@@ -518,6 +524,7 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 		return fail(err, "xdp attach %s: xsl is already attached", dev);
 	if (err)
 		return fail(err, "attach xdp to %s: %s", dev, strerror(-err));
+	xdp__note(a, dev, true);
 	return ok(NULL);
 }
 
@@ -526,7 +533,6 @@ static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, jso
 	const char *dev = str_arg(req, "dev");
 	int err;
 
-	(void)a;
 	if (!is_root(cl))
 		return fail(EPERM, "xdp detach: only root may detach XDP");
 	if (!dev)
@@ -536,6 +542,7 @@ static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, jso
 		return fail(err, "detach xdp from %s: xsl is not attached", dev);
 	if (err)
 		return fail(err, "detach xdp from %s: %s", dev, strerror(-err));
+	xdp__note(a, dev, false);
 	return ok(NULL);
 }
 

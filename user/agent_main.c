@@ -273,6 +273,7 @@ static void on_tick(struct agent *a)
 		/* first drain what is queued, so reconcile sees the events' effects */
 		ring_buffer__consume(a->rb);
 		procs__reconcile(a);
+		xdp__scan(a);
 	}
 	procs__retry_rmdirs(a);
 	socks__settle(a);
@@ -405,6 +406,7 @@ int main(int argc, char **argv)
 		goto out;
 	ring_buffer__consume(a.rb);
 	procs__reconcile(&a);
+	xdp__scan(&a);
 	gc__tick(&a);
 	pr_info("xsl-agent %s ready: pin root %s, socket %s, cgroups %s\n", XSL_VERSION,
 		a.o.pin_root, a.o.socket_path, a.cgroup_root);

@@ -247,6 +247,12 @@ static void render_datapath(struct prom *p, struct agent *a)
 	render_stat_family(p, &s, "xsl_sklookup_total", "result",
 			   "Socket lookups by the sk_lookup program, by result.", sklookup,
 			   ARRAY_LEN(sklookup));
+	prom__family(p, "xsl_xdp_not_ours_total", PROM_COUNTER,
+		     "Packets XDP passed untouched: no listener has their port or address.");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_NOT_OURS]);
+	prom__family(p, "xsl_xdp_tcp_miss_not_syn_total", PROM_COUNTER,
+		     "TCP packets without a session that are not a SYN (older connections).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_TCP_MISS_NOT_SYN]);
 	prom__family(p, "xsl_sklookup_repicked_total", PROM_COUNTER,
 		     "Sessions sk_lookup moved to another worker because theirs had no socket.");
 	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SK_REPICKED]);
@@ -364,6 +370,14 @@ static void render_agent(struct prom *p, const struct agent *a)
 			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
 						 { "cause", detach_cause_names[k] }),
 				  a->apps[i].detaches[k]);
+
+	prom__family(p, "xsl_xdp_attached", PROM_GAUGE,
+		     "Interfaces of the agent's namespace running xsl's XDP program.");
+	for (unsigned int i = 0; i < a->n_xdp_devs; i++)
+		prom__u64(p, PROM_LABELS({ "dev", a->xdp_devs[i].name }), 1);
+	prom__family(p, "xsl_xdp_detached_behind_total", PROM_COUNTER,
+		     "Times xsl's XDP program vanished from an interface without the agent.");
+	prom__u64(p, NULL, 0, a->xdp_lost);
 
 	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
 		     "From a fork event's kernel timestamp to the new worker being live in the "

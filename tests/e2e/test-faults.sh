@@ -177,7 +177,8 @@ test_xdp_detached_under_agent() {
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || return 1
 	local out s0 pass0 created0 s1 out2
 	out=$(mktemp /tmp/xsl-e2e-udp.XXXXXX)
-	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 20 --verbose
+	# fixed source ports: a later flow can never reuse an earlier one's
+	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 20 --sport-base 43000 --verbose
 	local client=$BG_PID
 	sleep 0.2
 	s0=$(ctl --json show stats) || fail "show stats"
@@ -189,7 +190,7 @@ test_xdp_detached_under_agent() {
 	[ "$(tail -1 "$out" | field moved)" = 0 ] || fail "flows moved across the detach"
 	# new flows: sessions now come from sk_lookup
 	created0=$(ctr session_created)
-	out2=$(udp --flows 16 --rounds 3)
+	out2=$(udp --flows 16 --rounds 3 --sport-base 43100)
 	log "new flows without XDP: $out2"
 	[ "$(echo "$out2" | field lost)" = 0 ] || fail "new flows lost replies"
 	[ "$(echo "$out2" | field moved)" = 0 ] || fail "new flows moved"
@@ -203,9 +204,15 @@ test_xdp_detached_under_agent() {
 		'[$a.stats | keys[] as $k | select($b.stats[$k] < $a.stats[$k])] | length == 0' |
 		grep -qx true || fail "counters went backwards: $s0 -> $s1"
 	kill -0 "$AGENT_PID" || fail "agent died"
+	# the agent noticed and says so
+	wait_for 300 '[ "$(ctl --json show stats | jq .agent.xdp_detached_behind)" -ge 1 ]' ||
+		fail "detach behind the agent not reported"
+	ctl --json show stats | jq -e --arg d "$SRV_IF" '.xdp_devices | index($d) == null' >/dev/null ||
+		fail "$SRV_IF still listed with XDP"
+	grep -q "$SRV_IF no longer runs xsl's XDP program" "$AGENT_LOG" || fail "not logged"
 	# attached again through the agent, XDP carries the traffic again
 	ctl xdp attach "$SRV_IF" >/dev/null || fail "xdp attach"
-	out2=$(udp --flows 16 --rounds 2)
+	out2=$(udp --flows 16 --rounds 2 --sport-base 43200)
 	[ "$(echo "$out2" | field lost)" = 0 ] || fail "after re-attach: $out2"
 	[ "$(ctr xdp_pass)" -gt "$pass0" ] || fail "XDP not running after re-attach"
 	ctl xdp attach "$SRV_IF" 2>&1 | grep -q "already attached" || fail "second attach not refused"
