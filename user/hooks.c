@@ -69,8 +69,20 @@ static int cg_pin_path(char *out, size_t len, const char *pin_root, __u64 cgroup
 }
 
 /* unlink(2) where a missing file is success. */
+/*
+ * Detaches the link pinned at path now, then removes the pin. Dropping the
+ * last reference alone would detach it only once the kernel gets round to
+ * freeing the link, so events could still come right after. Links that
+ * cannot be detached early (tracing) just go with their pin.
+ */
 static int unpin(const char *path)
 {
+	int fd = access(path, F_OK) ? -1 : bpf_obj_get(path);
+
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
 	if (unlink(path) && errno != ENOENT) {
 		int err = -errno;
 
