@@ -14,6 +14,12 @@
  * fewest sockets of that listener: the worker that kept one socket gets it,
  * the master holding all of them is only the fallback. A socket shared by
  * all (no reuseport) serves every holder.
+ *
+ * Holding is not always using: nginx's workers keep every reuseport socket
+ * the master made and each polls only its own. So where some holders have a
+ * socket in an epoll set, only those pollers are candidates for it (counted
+ * by the sockets of the listener they poll). A holder serves at most one
+ * socket per listener (xsl_wsocks has one slot per listener and worker).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -24,6 +30,8 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -340,6 +348,13 @@ void socks__worker_gone(struct agent *a, uint32_t worker)
 #define ATTR_SETTLE_NS		(100 * 1000000ull)
 #define ATTR_MAX_ITEMS		1024
 #define ATTR_MAX_HOLDERS	64
+#define ATTR_MAX_POLLED		4096
+
+/* A file as /proc/PID/fdinfo of an epoll fd names it. */
+struct attr_file {
+	uint64_t ino;
+	unsigned int major, minor;
+};
 
 /* One listener socket of the app (a dual-stack one appears once per key). */
 struct attr_item {
@@ -347,6 +362,8 @@ struct attr_item {
 	struct xsl_listener_key key;
 	uint32_t n;
 	uint32_t holder[ATTR_MAX_HOLDERS];	/* worker indexes */
+	bool polls[ATTR_MAX_HOLDERS];		/* the holder has it in an epoll set */
+	bool polled;				/* some holder does */
 	uint32_t server[ATTR_MAX_HOLDERS];	/* the holders it will serve */
 	uint32_t n_server;
 };
@@ -355,6 +372,9 @@ struct attr_scan {
 	struct attr_item *items;
 	unsigned int n;
 	uint32_t worker;
+	/* files in the epoll sets of the process being scanned */
+	struct attr_file *polled;
+	unsigned int n_polled;
 };
 
 static uint64_t mono_ns(void)
@@ -386,7 +406,73 @@ void socks__settle(struct agent *a)
 	}
 }
 
-static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_listener_key *k)
+/*
+ * Collects the files pid's epoll instances watch (the "ino:" and "sdev:" of
+ * each "tfd:" line in /proc/PID/fdinfo of an eventpoll fd). An entry can
+ * outlive the process's own fd (epoll drops it when the file is released),
+ * so callers only count sockets the process also holds.
+ */
+static unsigned int epoll_watched(uint32_t pid, struct attr_file *files, unsigned int max)
+{
+	char path[64], link[320], target[32], line[256];
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		unsigned long long v;
+		ssize_t len;
+		FILE *f;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[eventpoll]"))
+			continue;
+		snprintf(link, sizeof(link), "/proc/%u/fdinfo/%s", pid, de->d_name);
+		f = fopen(link, "re");
+		if (!f)
+			continue;
+		while (n < max && fgets(line, sizeof(line), f)) {
+			unsigned int dev;
+
+			if (strncmp(line, "tfd:", 4) || !(p = strstr(line, " ino:")))
+				continue;
+			/* the kernel's dev_t: major in the bits above 20 */
+			if (sscanf(p, " ino:%llx sdev:%x", &v, &dev) == 2)
+				files[n++] = (struct attr_file){ .ino = v, .major = dev >> 20,
+								 .minor = dev & 0xfffff };
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool attr_is_polled(const struct attr_scan *sc, int fd)
+{
+	struct stat st;
+
+	if (!sc->n_polled || fstat(fd, &st))
+		return false;
+	for (unsigned int i = 0; i < sc->n_polled; i++)
+		if (sc->polled[i].ino == (uint64_t)st.st_ino &&
+		    sc->polled[i].major == major(st.st_dev) && sc->polled[i].minor == minor(st.st_dev))
+			return true;
+	return false;
+}
+
+static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_listener_key *k,
+		     bool polls)
 {
 	struct attr_item *it = NULL;
 
@@ -402,33 +488,40 @@ static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_lis
 		it = &sc->items[sc->n++];
 		*it = (struct attr_item){ .cookie = cookie, .key = *k };
 	}
-	for (uint32_t i = 0; i < it->n; i++)
-		if (it->holder[i] == sc->worker)
+	it->polled |= polls;
+	for (uint32_t i = 0; i < it->n; i++) {
+		if (it->holder[i] == sc->worker) {
+			it->polls[i] |= polls;
 			return;
-	if (it->n < ATTR_MAX_HOLDERS)
+		}
+	}
+	if (it->n < ATTR_MAX_HOLDERS) {
+		it->polls[it->n] = polls;
 		it->holder[it->n++] = sc->worker;
+	}
 }
 
 static int attr_collect(void *ctx, int fd, uint64_t cookie)
 {
 	struct attr_scan *sc = ctx;
 	struct xsl_listener_key k;
-	bool dual;
+	bool dual, polls;
 
 	if (sock_listener_key(fd, &k, &dual))
 		return 0;
-	attr_add(sc, cookie, &k);
+	polls = attr_is_polled(sc, fd);
+	attr_add(sc, cookie, &k, polls);
 	if (dual) {
 		memset(&k.addr, 0, sizeof(k.addr));
 		k.family = XSL_AF_INET;
-		attr_add(sc, cookie, &k);
+		attr_add(sc, cookie, &k, polls);
 	}
 	return 0;
 }
 
-/* Sockets of key that worker holds. */
+/* Sockets of key that worker holds (only those it polls, with polled). */
 static unsigned int held(const struct attr_scan *sc, const struct xsl_listener_key *k,
-			 uint32_t worker)
+			 uint32_t worker, bool polled)
 {
 	unsigned int n = 0;
 
@@ -436,12 +529,29 @@ static unsigned int held(const struct attr_scan *sc, const struct xsl_listener_k
 		if (memcmp(&sc->items[i].key, k, sizeof(*k)))
 			continue;
 		for (uint32_t h = 0; h < sc->items[i].n; h++)
-			n += sc->items[i].holder[h] == worker;
+			n += sc->items[i].holder[h] == worker && (!polled || sc->items[i].polls[h]);
 	}
 	return n;
 }
 
-/* Each socket serves the holders with the fewest sockets of its listener. */
+/* An earlier socket of key already serves worker. */
+static bool serves_earlier(const struct attr_scan *sc, unsigned int i, uint32_t worker)
+{
+	for (unsigned int j = 0; j < i; j++) {
+		if (memcmp(&sc->items[j].key, &sc->items[i].key, sizeof(sc->items[i].key)))
+			continue;
+		for (uint32_t s = 0; s < sc->items[j].n_server; s++)
+			if (sc->items[j].server[s] == worker)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Each socket serves the candidates (its pollers if it has any, else its
+ * holders) with the fewest sockets of its listener, unless an earlier
+ * socket of the listener serves them already.
+ */
 static void attr_choose(struct attr_scan *sc)
 {
 	for (unsigned int i = 0; i < sc->n; i++) {
@@ -449,13 +559,16 @@ static void attr_choose(struct attr_scan *sc)
 		unsigned int min = ~0u, cnt[ATTR_MAX_HOLDERS];
 
 		for (uint32_t h = 0; h < it->n; h++) {
-			cnt[h] = held(sc, &it->key, it->holder[h]);
+			cnt[h] = ~0u;
+			if (it->polled && !it->polls[h])
+				continue;
+			cnt[h] = held(sc, &it->key, it->holder[h], it->polled);
 			if (cnt[h] < min)
 				min = cnt[h];
 		}
 		it->n_server = 0;
 		for (uint32_t h = 0; h < it->n; h++)
-			if (cnt[h] == min)
+			if (cnt[h] == min && !serves_earlier(sc, i, it->holder[h]))
 				it->server[it->n_server++] = it->holder[h];
 	}
 }
@@ -496,7 +609,8 @@ static int insert_if_cookie(void *ctx, int fd, uint64_t cookie)
 int socks__attribute(struct agent *a, uint32_t app)
 {
 	static struct attr_item items[ATTR_MAX_ITEMS];
-	struct attr_scan sc = { .items = items };
+	static struct attr_file polled[ATTR_MAX_POLLED];
+	struct attr_scan sc = { .items = items, .polled = polled };
 	unsigned int moved = 0;
 
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
@@ -505,6 +619,7 @@ int socks__attribute(struct agent *a, uint32_t app)
 		if (!rw || rw->app != app || !rw->pid)
 			continue;
 		sc.worker = w;
+		sc.n_polled = epoll_watched(rw->pid, polled, ATTR_MAX_POLLED);
 		for_each_socket(rw->pid, attr_collect, &sc);
 	}
 	attr_choose(&sc);
