@@ -11,6 +11,10 @@
 # XSL_NGINX_RELOAD_LISTEN (default reuseport) the listen options while it is.
 . "$(dirname "$0")/lib.sh"
 
+# configs, logs and client output of this file, removed at exit
+SERVERS_TMP=$(mktemp -d /tmp/xsl-e2e-servers.XXXXXX)
+trap 'e2e_cleanup; rm -rf "$SERVERS_TMP"' EXIT
+
 NGINX=/usr/sbin/nginx
 HTTP_PORT=8080
 RELOAD_SECS=${XSL_NGINX_RELOAD_SECS:-30}
@@ -76,7 +80,7 @@ nginx_cmd() { in_srv "$NGINX" -p "$NGX_DIR" -e "$NGX_DIR/error.log" -c "$NGX_DIR
 
 # Starts nginx as app web; sets NGX_DIR, NGX_MASTER, NGX_RUN.
 nginx_start() {
-	NGX_DIR=$(mktemp -d /tmp/xsl-e2e-nginx.XXXXXX)
+	NGX_DIR=$(mktemp -d "$SERVERS_TMP/nginx.XXXXXX")
 	nginx_conf "$NGX_DIR" "$1"
 	bg in_srv "$XSLCTL" --socket "$SOCK" run web -- "$NGINX" -p "$NGX_DIR" \
 		-e "$NGX_DIR/error.log" -c "$NGX_DIR/nginx.conf" -g 'daemon off;'
@@ -151,7 +155,7 @@ nginx_check_start() {
 	wait_ms 3000 nginx_workers_serve ||
 		fail "listener: $(ctl --json show listeners | jq -c .listeners), wsocks workers $(wsock_workers tcp)"
 	local out conns sess
-	out=$(mktemp /tmp/xsl-e2e-wrk.XXXXXX)
+	out=$(mktemp "$SERVERS_TMP/wrk.XXXXXX")
 	bg wrk_run 3 "$out"
 	local client=$BG_PID
 	sleep 1.5
@@ -209,7 +213,7 @@ test_nginx_reload_under_load() {
 	*) nginx_check_start ;;
 	esac
 	local out old new reloads=0 converged=0 t0 t1 slow=0 ms app
-	out=$(mktemp /tmp/xsl-e2e-wrk.XXXXXX)
+	out=$(mktemp "$SERVERS_TMP/wrk.XXXXXX")
 	# a new connection per request: keep-alive requests racing the close of
 	# a draining worker fail with plain nginx too (about 25 per reload, the
 	# same with and without xsl); this way every request is a new session
@@ -366,7 +370,7 @@ flow_owners() {
 # another process than the one xsl chose changes the totals.
 test_nsd_flows_stick_to_their_server() {
 	xdp_on || return 1
-	NSD_DIR=$(mktemp -d /tmp/xsl-e2e-nsd.XXXXXX)
+	NSD_DIR=$(mktemp -d "$SERVERS_TMP/nsd.XXXXXX")
 	nsd_conf "$NSD_DIR"
 	bg in_srv "$XSLCTL" --socket "$SOCK" run dns -- nsd -d -c "$NSD_DIR/nsd.conf"
 	wait_for 500 '[ -s "$NSD_DIR/nsd.pid" ]' || { fail "nsd did not start"; return 1; }
