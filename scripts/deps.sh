@@ -32,6 +32,14 @@ fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# prometheus would start a server on :9090 through systemd; policy-rc.d keeps
-# services from starting at install time on machines with an init system.
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# nginx, prometheus and nsd are test peers, not services to run here: on a
+# machine with systemd, stop and disable what this install just enabled.
+if [ -d /run/systemd/system ]; then
+	for unit in nginx prometheus nsd; do
+		case " ${missing[*]} " in
+		*" $unit "*) systemctl disable --now "$unit" >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi

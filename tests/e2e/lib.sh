@@ -52,7 +52,8 @@ e2e_names() {
 	SOCK="/run/xsl-e2e-$tag.sock"
 	CGROOT="$CG2/xsl-e2e-$tag"
 	METRICS_PORT=$((19000 + (E2E_ID + E2E_N) % 1000))
-	AGENT_LOG="/tmp/xsl-e2e-agent-$tag.log"
+	E2E_TMP=$(mktemp -d "/tmp/xsl-e2e-$tag.XXXXXX")
+	AGENT_LOG="$E2E_TMP/agent.log"
 }
 
 in_srv() { nsenter --net="/run/netns/$SRV_NS" "$@"; }
@@ -121,7 +122,7 @@ e2e_cleanup() {
 	rm -f "$SOCK"
 	rm -rf /sys/fs/bpf/tc /sys/fs/bpf/xdp /sys/fs/bpf/ip 2>/dev/null
 	find /sys/fs/bpf -mindepth 1 -delete 2>/dev/null
-	rm -f "$AGENT_LOG"
+	rm -rf "$E2E_TMP"
 }
 
 trap 'e2e_cleanup' EXIT

@@ -9,7 +9,7 @@ PORT=5300
 start_server() {
 	local n=$1
 	shift
-	SRV_OUT=$(mktemp /tmp/xsl-e2e-srv.XXXXXX)
+	SRV_OUT="$E2E_TMP/server.out"
 	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
 		--workers "$n" --storm 1000 "$@" >"$SRV_OUT" 2>&1
 	RUN_PID=$BG_PID
@@ -171,7 +171,7 @@ test_agent_kill9_keeps_traffic_and_state() {
 	local before out victim
 	before=$(worker_pids app1)
 	# flows run across the agent's death and restart
-	out=$(mktemp /tmp/xsl-e2e-udp.XXXXXX)
+	out=$(mktemp "$E2E_TMP/udp.XXXXXX")
 	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT --flows 32 --rounds 20 --gap-ms 50 --verbose >$out"
 	local client=$BG_PID
 	sleep 0.2

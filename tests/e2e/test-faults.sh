@@ -13,7 +13,7 @@ PORT=5500
 start_server() {
 	local n=$1
 	shift
-	SRV_OUT=$(mktemp /tmp/xsl-e2e-srv.XXXXXX)
+	SRV_OUT="$E2E_TMP/server.out"
 	bg nsenter --net="/run/netns/$SRV_NS" setsid "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
 		--workers "$n" --storm 1000 "$@" >"$SRV_OUT" 2>&1
 	RUN_PID=$BG_PID
@@ -77,7 +77,7 @@ test_worker_sigstop_keeps_sessions() {
 	start_server 3 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || return 1
 	local out victim on_victim res
-	out=$(mktemp /tmp/xsl-e2e-udp.XXXXXX)
+	out=$(mktemp "$E2E_TMP/udp.XXXXXX")
 	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 40 --timeout-ms 50 --verbose
 	local client=$BG_PID
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
@@ -176,7 +176,7 @@ test_xdp_detached_under_agent() {
 	start_server 3 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || return 1
 	local out s0 pass0 created0 s1 out2
-	out=$(mktemp /tmp/xsl-e2e-udp.XXXXXX)
+	out=$(mktemp "$E2E_TMP/udp.XXXXXX")
 	# fixed source ports: a later flow can never reuse an earlier one's
 	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 20 --sport-base 43000 --verbose
 	local client=$BG_PID
