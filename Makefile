@@ -111,8 +111,9 @@ test-bpf: all $(BPFT_BINS)
 test-e2e: all $(HELPER_BINS)
 	$(Q)bash tests/run.sh $(BUILD) e2e
 
-bench: deps all $(BENCH_BINS)
+bench: deps all $(BENCH_BINS) $(HELPER_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+	$(Q)for s in tests/bench/bench-*.sh; do bash $$s $(BUILD) || exit 1; done
 
 demo: deps all $(BUILD)/tests/helpers/xsl_testsrv
 	$(Q)bash scripts/demo.sh $(BUILD)
