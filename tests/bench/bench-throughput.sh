@@ -45,7 +45,7 @@ tcp_run() {
 	echo "$(echo "$out" | awk '/^Requests\/sec/ { print $2 }') $errs"
 }
 
-echo "== throughput: $WORKERS workers, median of $RUNS x ${SECS}s, reuseport and xsl alternating"
+echo "== throughput: $WORKERS workers, median of $RUNS x ${SECS}s, runs rotating over reuseport, reuseport+XDP_PASS, xsl"
 pair_up $PLAIN
 pair_up $XSL
 server_start $PLAIN $WORKERS - --http
