@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The README's commands, run as written: the tour (with the agent's
+# defaults, on a private /run/xsl) and the interface commands (eth0 is the
+# test's veth). A README edit that breaks a command fails here.
+E2E_NO_AGENT=1
+. "$(dirname "$0")/lib.sh"
+
+README="$E2E_ROOT/README.md"
+
+# Lines of the first code block after the heading $1.
+block() {
+	awk -v h="$1" '
+		$0 == h { found = 1; next }
+		found && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }' "$README"
+}
+
+# Runs one README line in the srv namespace from the repository root.
+run_line() {
+	local line=$1
+	line=${line%%#*}
+	line=${line//eth0/$SRV_IF}
+	[ -n "${line// /}" ] || return 0
+	log "\$ $line"
+	(cd "$E2E_ROOT" && in_srv bash -c "$line") >>"$E2E_TMP/readme.out" 2>&1
+}
+
+test_readme_tour() {
+	# the agent's default socket, on a tmpfs only this test sees
+	mkdir -p /run/xsl && mount -t tmpfs tmpfs /run/xsl || return 1
+	local line
+	while IFS= read -r line; do
+		case $line in
+		*xsl-agent*\&*)
+			# the default cgroup root, but one this test owns
+			line=${line/xsl-agent/xsl-agent --cgroup-root $CGROOT}
+			line=${line%&*}
+			(cd "$E2E_ROOT" && nsenter --net="/run/netns/$SRV_NS" ${line%%#*} \
+				>>"$AGENT_LOG" 2>&1 &)
+			wait_for 300 '[ -S /run/xsl/xsl.sock ]' || fail "agent did not start"
+			E2E_PIDS+=("$(pgrep -n -f "xsl-agent --cgroup-root $CGROOT")")
+			;;
+		*) run_line "$line" || fail "README command failed: $line" ;;
+		esac
+		# the server's workers are registered before the shows
+		case $line in *"xslctl run"*)
+			wait_for 300 '[ "$(in_srv build/xslctl --json show workers web | jq ".workers | length")" -eq 5 ]' ||
+				fail "workers not registered" ;;
+		esac
+	done < <(cd "$E2E_ROOT" && block "## A five-minute tour")
+	grep -q '^xsl_workers{app="web"} 5' "$E2E_TMP/readme.out" || fail "metrics line missing"
+	grep -q 'reassign' "$E2E_TMP/readme.out" || fail "show apps output missing"
+	umount -l /run/xsl
+}
+
+test_readme_interface_commands() {
+	mkdir -p /run/xsl && mount -t tmpfs tmpfs /run/xsl || return 1
+	(cd "$E2E_ROOT" && nsenter --net="/run/netns/$SRV_NS" build/xsl-agent \
+		--cgroup-root "$CGROOT" --metrics none >>"$AGENT_LOG" 2>&1 &)
+	wait_for 300 '[ -S /run/xsl/xsl.sock ]' || fail "agent did not start"
+	E2E_PIDS+=("$(pgrep -n -f "xsl-agent --cgroup-root $CGROOT")")
+	local line
+	while IFS= read -r line; do
+		run_line "$line" || fail "README command failed: $line"
+		# each loader detaches before the next one attaches
+		case $line in "ip link"*) in_srv ip link set dev "$SRV_IF" xdp off ;; esac
+	done < <(block "### Attaching to an interface")
+	umount -l /run/xsl
+}
+
+ALL_TESTS="test_readme_tour test_readme_interface_commands"
+e2e_main
