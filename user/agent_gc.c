@@ -217,6 +217,15 @@ static void flush_one(struct agent *a, const struct xsl_flow_key *k, const struc
 	}
 }
 
+/* Another full walk is about to use the batch buffers (and change the
+ * table): the pass in progress starts over at the next tick. */
+static void restart_pass(struct xsl_gc_state *g)
+{
+	g->mid_pass = false;
+	memset(g->app_count, 0, sizeof(g->app_count));
+	memset(g->wrk_count, 0, sizeof(g->wrk_count));
+}
+
 int gc__flush_app(struct agent *a, uint32_t app)
 {
 	struct flush_ctx f = { .app = app };
@@ -224,10 +233,7 @@ int gc__flush_app(struct agent *a, uint32_t app)
 
 	if (!a->gc)
 		return -EINVAL;
-	/* a pass in progress would count the flushed sessions: restart it */
-	a->gc->mid_pass = false;
-	memset(a->gc->app_count, 0, sizeof(a->gc->app_count));
-	memset(a->gc->wrk_count, 0, sizeof(a->gc->wrk_count));
+	restart_pass(a->gc);
 	err = for_each_session(a, flush_one, &f);
 	delete_keys(a, a->gc->dead, f.n);
 	a->apps[app].sessions = 0;
@@ -290,10 +296,7 @@ int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, json_t *arr
 
 	if (!a->gc)
 		return -EINVAL;
-	/* listing reuses the GC buffers: the pass in progress starts over */
-	a->gc->mid_pass = false;
-	memset(a->gc->app_count, 0, sizeof(a->gc->app_count));
-	memset(a->gc->wrk_count, 0, sizeof(a->gc->wrk_count));
+	restart_pass(a->gc);
 	err = for_each_session(a, list_one, &l);
 	*total = l.total;
 	return err;

@@ -226,43 +226,55 @@ static struct xdp_multiprog *multiprog_of(int ifindex, const char *ifname)
 	return mp;
 }
 
+/*
+ * Finds xsl's program on ifname: 1 with *mp (to close) and *p set, 0 when it
+ * is not attached there, or a negative errno.
+ */
+static int lookup_xsl(const char *ifname, int *ifindex, struct xdp_multiprog **mp,
+		      struct xdp_program **p)
+{
+	*ifindex = ifindex_of(ifname);
+	if (*ifindex < 0)
+		return *ifindex;
+	*mp = multiprog_of(*ifindex, ifname);
+	if (!*mp)
+		return errno == ENOENT ? 0 : -errno;
+	if (find_xsl_prog(*mp, p))
+		return 1;
+	xdp_multiprog__close(*mp);
+	*mp = NULL;
+	return 0;
+}
+
 int loader__xdp_attached(const char *ifname)
 {
+	struct xdp_multiprog *mp = NULL;
 	struct xdp_program *p = NULL;
-	struct xdp_multiprog *mp;
 	int ifindex, found;
 
-	ifindex = ifindex_of(ifname);
-	if (ifindex < 0)
-		return ifindex;
-	mp = multiprog_of(ifindex, ifname);
-	if (!mp)
-		return errno == ENOENT ? 0 : -errno;
-	found = find_xsl_prog(mp, &p);
-	xdp_multiprog__close(mp);
+	found = lookup_xsl(ifname, &ifindex, &mp, &p);
+	if (found == 1)
+		xdp_multiprog__close(mp);
 	return found;
 }
 
 int loader__xdp_detach(const char *ifname)
 {
+	struct xdp_multiprog *mp = NULL;
 	struct xdp_program *p = NULL;
-	struct xdp_multiprog *mp;
 	int ifindex, err;
 
-	ifindex = ifindex_of(ifname);
-	if (ifindex < 0)
-		return ifindex;
-	mp = multiprog_of(ifindex, ifname);
-	if (!mp)
-		return errno == ENOENT ? -ENOENT : -errno;
-	if (!find_xsl_prog(mp, &p)) {
+	err = lookup_xsl(ifname, &ifindex, &mp, &p);
+	if (err < 0)
+		return err;
+	if (!err) {
 		pr_err("detach xdp from %s: xsl is not attached\n", ifname);
-		err = -ENOENT;
-	} else if (xdp_multiprog__is_legacy(mp)) {
-		err = xdp_multiprog__detach(mp);
-	} else {
-		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+		return -ENOENT;
 	}
+	if (xdp_multiprog__is_legacy(mp))
+		err = xdp_multiprog__detach(mp);
+	else
+		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
 	if (err && err != -ENOENT)
 		pr_err("detach xdp from %s: %s\n", ifname, strerror(-err));
 	xdp_multiprog__close(mp);

@@ -60,7 +60,7 @@ if [ -n "$CLANG" ] && "$CLANG" -target bpf -O2 -I"/usr/include/$(gcc -print-mult
 else
 	log "no clang for the pass-only XDP program: reuseport+XDP_PASS left out"
 fi
-agent_start $XSL
+agent_start $XSL ${XSL_BENCH_AGENT_ARGS:-}
 xdp_on $XSL
 server_start $XSL $WORKERS bench --http
 wait_for 500 '[ "$(listener_workers udp)" -eq $WORKERS ] && [ "$(listener_workers tcp)" -eq $WORKERS ]' ||

@@ -2,37 +2,9 @@
 # End to end: the agent, xslctl and a forking test server in network
 # namespaces; XDP attached with `ip link`, a UDP client in the peer namespace.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server.sh"
 
 PORT=5300
-
-# Starts the test server as app1 with N workers; sets MASTER and SRV_OUT.
-start_server() {
-	local n=$1
-	shift
-	SRV_OUT="$E2E_TMP/server.out"
-	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
-		--workers "$n" --storm 1000 "$@" >"$SRV_OUT" 2>&1
-	RUN_PID=$BG_PID
-	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$n" ]' || return 1
-	MASTER=$(awk '/^master/ { print $2 }' "$SRV_OUT")
-	# master + n workers registered
-	wait_for 500 '[ "$(n_workers app1)" -eq $((n + 1)) ]'
-}
-
-n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
-worker_pids() { ctl --json show workers "$1" | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
-server_pids() {
-	{ echo "$MASTER"; awk '/^worker/ { print $2 }' "$SRV_OUT"; } | while read -r p; do
-		kill -0 "$p" 2>/dev/null && echo "$p"
-	done | sort -n | tr '\n' ' '
-}
-udp_listener_workers() {
-	ctl --json show listeners | jq '[.listeners[] | select(.proto == "udp")] | .[0].workers // 0'
-}
-udp() { in_cli "$UDPCLIENT" --addr "$SRV_IP" --port $PORT "$@"; }
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
-
-xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
 
 test_run_registers_every_process() {
 	start_server 3 || return 1
@@ -172,7 +144,7 @@ test_agent_kill9_keeps_traffic_and_state() {
 	before=$(worker_pids app1)
 	# flows run across the agent's death and restart
 	out=$(mktemp "$E2E_TMP/udp.XXXXXX")
-	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT --flows 32 --rounds 20 --gap-ms 50 --verbose >$out"
+	udp_bg "$out" --flows 32 --rounds 20 --gap-ms 50 --verbose
 	local client=$BG_PID
 	sleep 0.2
 	kill -9 "$AGENT_PID"

@@ -4,48 +4,9 @@
 # buffer overflowed on purpose, a full session table, and a clean agent
 # restart. Each is handled, leaves nothing behind, and the data path goes on.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server.sh"
 
 PORT=5500
-
-# Starts the test server as app1 with N workers in a process group of its
-# own (xslctl run leads it); sets MASTER, RUN_PID (xslctl run's pid, the
-# group id) and SRV_OUT. nsenter and setsid exec, so bg's pid is xslctl's.
-start_server() {
-	local n=$1
-	shift
-	SRV_OUT="$E2E_TMP/server.out"
-	bg nsenter --net="/run/netns/$SRV_NS" setsid "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
-		--workers "$n" --storm 1000 "$@" >"$SRV_OUT" 2>&1
-	RUN_PID=$BG_PID
-	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$n" ]' || return 1
-	MASTER=$(awk '/^master/ { print $2 }' "$SRV_OUT")
-	# master + n workers registered
-	wait_for 500 '[ "$(n_workers app1)" -eq $((n + 1)) ]'
-}
-
-n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
-worker_pids() { ctl --json show workers "$1" | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
-server_pids() {
-	{ echo "$MASTER"; awk '/^worker/ { print $2 }' "$SRV_OUT"; } | while read -r p; do
-		kill -0 "$p" 2>/dev/null && echo "$p"
-	done | sort -n | tr '\n' ' '
-}
-udp_listener_workers() {
-	ctl --json show listeners | jq '[.listeners[] | select(.proto == "udp")] | .[0].workers // 0'
-}
-udp() { in_cli "$UDPCLIENT" --addr "$SRV_IP" --port $PORT "$@"; }
-# Runs the UDP client in the background, its output in $1.
-udp_bg() {
-	local out=$1
-	shift
-	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT $* >$out"
-}
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
-ctr() { ctl --json show stats | jq ".stats.$1"; }
-n_apps() { ctl --json show apps | jq '.apps | length'; }
-n_sessions() { ctl --json show sessions "$@" --limit 1 | jq '.total'; }
-
-xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
 
 # Replaces the harness's agent by one with fresh maps made with ARGS (map
 # sizes only apply to maps the agent creates).
