@@ -143,11 +143,11 @@ static json_t *worker_json(struct agent *a, uint32_t w)
 	uint64_t packets, bytes;
 
 	worker_counters(a, w, &packets, &bytes);
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I}", "index", w, "gen",
-			 rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index", rw->app,
-			 "map_index", rw->map_index, "pid", rw->pid, "state", "live", "sessions",
-			 (json_int_t)gc__worker_sessions(a, w), "packets", (json_int_t)packets,
-			 "bytes", (json_int_t)bytes);
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:i}", "index", w,
+			 "gen", rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index",
+			 rw->app, "map_index", rw->map_index, "pid", rw->pid, "state", "live",
+			 "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
+			 (json_int_t)packets, "bytes", (json_int_t)bytes, "cpu", rw->cpu);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <bpf/bpf.h>
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
@@ -314,6 +317,38 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	return 0;
 }
 
+/*
+ * CPU steering (app attached with --cpu-steer): the worker is pinned to one
+ * CPU (map-index modulo the online CPUs) and XDP redirects its sessions'
+ * packets into that CPU's cpumap entry, so the stack handles them where the
+ * worker runs.
+ */
+static void steer_worker(struct agent *a, uint32_t app, uint32_t w)
+{
+	struct bpf_cpumap_val val = { .qsize = 2048 };
+	const struct reg_worker *rw = registry__worker(a->reg, w);
+	int ncpus = get_nprocs();
+	cpu_set_t set;
+	uint32_t cpu;
+
+	if (!(registry__app(a->reg, app)->flags & XSL_APP_F_CPU_STEER) || ncpus <= 0 || !rw)
+		return;
+	cpu = rw->map_index % (uint32_t)ncpus;
+	if (bpf_map_update_elem(a->maps.cpumap, &cpu, &val, BPF_ANY)) {
+		pr_warn("app %s: cpumap entry for cpu %u: %s\n", registry__app_name(a->reg, app),
+			cpu, strerror(errno));
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity((pid_t)rw->pid, sizeof(set), &set)) {
+		pr_warn("app %s: pin pid %u to cpu %u: %s\n", registry__app_name(a->reg, app),
+			rw->pid, cpu, strerror(errno));
+		return;
+	}
+	registry__worker_set_cpu(a->reg, w, (int32_t)cpu);
+}
+
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker)
 {
@@ -351,6 +386,7 @@ int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_
 	a->apps[app].registrations[cause]++;
 	if (cause == CAUSE_FORK)
 		observe_latency(a, event_ts_ns);
+	steer_worker(a, app, w);
 	pr_info("app %s: worker %u (map-index %u) for pid %u (%s)\n",
 		registry__app_name(a->reg, app), w, a->reg->workers[w].map_index, pid,
 		reg_cause_names[cause]);

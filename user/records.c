@@ -42,7 +42,7 @@ int records__worker(const struct xsl_registry *r, uint32_t worker, struct xsl_wo
 	/* a freed slot's app index may be anything in range; its gen is moot */
 	rec->app_gen = rw->app < XSL_MAX_APPS ? r->apps[rw->app].gen : 0;
 	rec->pid = rw->pid;
-	rec->cpu = -1;
+	rec->cpu = rw->cpu;
 	rec->start_time_ns = rw->start_time_ns;
 	return 0;
 }

@@ -125,6 +125,17 @@ const struct reg_worker *registry__worker(const struct xsl_registry *r, uint32_t
 	return worker_live(r, worker) ? &r->workers[worker] : NULL;
 }
 
+int registry__worker_set_cpu(struct xsl_registry *r, uint32_t worker, int32_t cpu)
+{
+	if (!registry__worker(r, worker))
+		return fail(r, -ENOENT, "set cpu: no worker %u", worker);
+	if (cpu < -1)
+		return fail(r, -EINVAL, "set cpu of worker %u: bad cpu %d", worker, cpu);
+	r->workers[worker].cpu = cpu;
+	hook_worker(r, worker);
+	return 0;
+}
+
 const struct reg_listener *registry__listener(const struct xsl_registry *r, uint32_t listener)
 {
 	return listener_live(r, listener) ? &r->listeners[listener] : NULL;
@@ -259,6 +270,7 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32
 	wk->map_index = map_index_unused(a);
 	wk->pid = pid;
 	wk->start_time_ns = start_time_ns;
+	wk->cpu = -1;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
 	hook_worker(r, w);
@@ -816,6 +828,7 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 		.map_index = rec->map_index,
 		.pid = rec->pid,
 		.start_time_ns = rec->start_time_ns,
+		.cpu = rec->cpu,
 	};
 	bit_set(ra->map_index_used, rec->map_index);
 	ra->n_workers++;

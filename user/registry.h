@@ -62,6 +62,7 @@ struct reg_worker {
 	uint32_t map_index;
 	uint32_t pid;
 	uint64_t start_time_ns;
+	int32_t cpu;			/* CPU its packets are steered to, -1: none */
 };
 
 struct reg_listener {
@@ -152,6 +153,8 @@ int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			 uint64_t start_time_ns, uint32_t *worker);
 int registry__worker_del(struct xsl_registry *r, uint32_t worker);
 const struct reg_worker *registry__worker(const struct xsl_registry *r, uint32_t worker);
+/* The CPU a worker's packets are steered to (-1: none); calls worker_changed. */
+int registry__worker_set_cpu(struct xsl_registry *r, uint32_t worker, int32_t cpu);
 /* pid 0: operator detach, frees the app. */
 int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid);
 int registry__detach_app(struct xsl_registry *r, uint32_t app);

@@ -246,6 +246,28 @@ test_static_listener_without_workers_drops() {
 	return 0
 }
 
+test_cpu_steer_pins_workers_and_redirects() {
+	xdp_on || return 1
+	# a veth hands over UDP with the checksum still to fill in, and a frame
+	# redirected through a cpumap loses that mark: let the sender fill it
+	in_cli ethtool -K "$CLI_IF" tx off >/dev/null || return 1
+	ctl app attach app1 --cpu-steer >/dev/null || return 1
+	start_server 2 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
+	local ncpu pid cpu out
+	ncpu=$(nproc)
+	for pid in $(worker_pids app1); do
+		cpu=$(ctl --json show workers app1 | jq ".workers[] | select(.pid == $pid) | .cpu")
+		[ "$cpu" -ge 0 ] && [ "$cpu" -lt "$ncpu" ] || fail "pid $pid: cpu $cpu"
+		taskset -pc "$pid" | grep -q "list: $cpu\$" || fail "pid $pid not pinned to cpu $cpu"
+	done
+	out=$(udp --flows 32 --rounds 3)
+	log "$out"
+	[ "$(echo "$out" | field lost)" = 0 ] || fail "steered flows lost replies"
+	[ "$(echo "$out" | field moved)" = 0 ] || fail "steered flows moved"
+	[ "$(ctr xdp_redirect)" -ge 96 ] || fail "packets not redirected: $(ctr xdp_redirect)"
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned
@@ -253,5 +275,5 @@ test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
 test_moved_process_joins test_static_listener_without_workers_drops
-test_drop_policy_drops_orphaned_flows"
+test_drop_policy_drops_orphaned_flows test_cpu_steer_pins_workers_and_redirects"
 e2e_main
