@@ -147,6 +147,8 @@ int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 
 /* agent_procs.c: processes, cgroups, registration and cleanup */
 int procs__start_time(uint32_t pid, uint64_t *start_ns);
+/* Start time and whether the process is already exiting (exiting may be NULL). */
+int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
 		      const struct xsl_app_opts *opts, uint32_t *app);
 int procs__app_detach(struct agent *a, uint32_t app);

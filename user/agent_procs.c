@@ -30,10 +30,18 @@ const double agent_lat_bounds[LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 };
 
+/* PF_EXITING in /proc/PID/stat's flags: set first thing in do_exit() */
+#define TASK_PF_EXITING 0x4
+
 int procs__start_time(uint32_t pid, uint64_t *start_ns)
 {
+	return procs__stat(pid, start_ns, NULL);
+}
+
+int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting)
+{
 	char path[64], buf[1024], *p;
-	unsigned long long ticks;
+	unsigned long long ticks, flags;
 	long hz = sysconf(_SC_CLK_TCK);
 	ssize_t n;
 	int fd;
@@ -51,9 +59,11 @@ int procs__start_time(uint32_t pid, uint64_t *start_ns)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
-	/* field 3 (state) follows ") "; starttime is field 22 */
+	/* field 3 (state) follows ") "; flags is field 9, starttime field 22 */
 	p += 2;
 	for (int field = 3; field < 22; field++) {
+		if (field == 9 && sscanf(p, "%llu", &flags) != 1)
+			return -EINVAL;
 		p = strchr(p, ' ');
 		if (!p)
 			return -EINVAL;
@@ -62,6 +72,8 @@ int procs__start_time(uint32_t pid, uint64_t *start_ns)
 	if (sscanf(p, "%llu", &ticks) != 1 || hz <= 0)
 		return -EINVAL;
 	*start_ns = ticks * (1000000000ull / (unsigned long long)hz);
+	if (exiting)
+		*exiting = flags & TASK_PF_EXITING;
 	return 0;
 }
 
@@ -131,6 +143,7 @@ static int proc_track(struct agent *a, uint32_t app, uint32_t pid, uint64_t star
 {
 	struct agent_proc *p;
 	uint64_t now_start;
+	bool exiting;
 	uint32_t idx;
 	int fd, err;
 
@@ -140,9 +153,13 @@ static int proc_track(struct agent *a, uint32_t app, uint32_t pid, uint64_t star
 	fd = pidfd_open((pid_t)pid, 0);
 	if (fd < 0)
 		return -errno;
-	/* checked after the pidfd is held: that process can't be replaced now */
-	err = procs__start_time(pid, &now_start);
-	if (err || (start_ns && now_start != start_ns)) {
+	/*
+	 * Checked after the pidfd is held: that process can't be replaced now.
+	 * One already exiting is gone for us: its exit may have been handled
+	 * while it still shows in cgroup.procs.
+	 */
+	err = procs__stat(pid, &now_start, &exiting);
+	if (err || exiting || (start_ns && now_start != start_ns)) {
 		close(fd);
 		return -ESRCH;
 	}
@@ -367,11 +384,14 @@ int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_
 	}
 	err = proc_track(a, app, pid, start_ns);
 	if (err == -ESRCH || err == -ENOENT) {
-		/* Gone before we saw it: its whole life is already over. */
+		/* A fork gone before we saw it: its whole life is already over.
+		 * Anything else found exiting was counted when it came. */
 		pr_debug("app %s: pid %u exited before registration\n",
 			 registry__app_name(a->reg, app), pid);
-		a->apps[app].registrations[cause]++;
-		a->apps[app].detaches[DETACH_EXIT]++;
+		if (cause == CAUSE_FORK) {
+			a->apps[app].registrations[cause]++;
+			a->apps[app].detaches[DETACH_EXIT]++;
+		}
 		return -ESRCH;
 	}
 	if (err)
