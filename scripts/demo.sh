@@ -37,6 +37,11 @@ mount --make-rprivate / && mount -t bpf bpf /sys/fs/bpf && mkdir -p /run/netns |
 	exit 1
 }
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -z "$CG2" ]; then
+	# no cgroup v2 on this host: one private to this mount namespace
+	mount -t tmpfs tmpfs /mnt && mkdir /mnt/cgroup2 && mount -t cgroup2 none /mnt/cgroup2 &&
+		CG2=/mnt/cgroup2
+fi
 [ -n "$CG2" ] || { echo "demo: no cgroup2 mount" >&2; exit 1; }
 
 T0=$(date +%s%N)
