@@ -91,7 +91,7 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(L
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB) -lcmocka $(LIBS_AGENT)
 
-$(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $<
 

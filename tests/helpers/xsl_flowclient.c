@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "sockaddr.h"
 
 #define MAX_FLOWS	100000
 #define MAX_MARKS	64
@@ -78,27 +79,6 @@ static uint64_t now_ns(void)
 static int *pid_at(uint32_t round, int f)
 {
 	return &pids[(size_t)round * (size_t)nflows + (size_t)f];
-}
-
-static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static int open_flows(int ep, const struct sockaddr_storage *ss, socklen_t len)
@@ -375,7 +355,7 @@ int main(int argc, char **argv)
 			return usage(), 2;
 	}
 	if (!addr || port <= 0 || port > 65535 || nflows <= 0 || nflows > MAX_FLOWS ||
-	    period_ms <= 0 || duration <= 0 || parse_addr(addr, port, &ss, &len))
+	    period_ms <= 0 || duration <= 0 || helper_sockaddr(addr, port, &ss, &len))
 		return usage(), 2;
 	period_ns = (uint64_t)period_ms * 1000000ull;
 	max_rounds = (int)((uint64_t)duration * 1000 / (uint64_t)period_ms) + 1;

@@ -25,6 +25,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sockaddr.h"
 
 #define MAX_WORKERS 1024
 
@@ -197,19 +198,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xsl_testsrv: bad --port or --workers\n");
 		return 2;
 	}
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in6);
-		v6 = 1;
-	} else {
+	if (helper_sockaddr(addr, port, &ss, &len)) {
 		fprintf(stderr, "xsl_testsrv: bad --addr %s\n", addr);
 		return 2;
 	}
+	v6 = ss.ss_family == AF_INET6;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

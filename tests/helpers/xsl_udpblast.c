@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "sockaddr.h"
 
 #define MAX_FLOWS	4096
 #define MAX_WINDOW	64
@@ -44,27 +45,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 /* Tops flow f up to window requests; returns how many went out. */
@@ -156,7 +136,7 @@ int main(int argc, char **argv)
 	}
 	if (!addr || port <= 0 || port > 65535 || nflows <= 0 || nflows > MAX_FLOWS ||
 	    window <= 0 || window > MAX_WINDOW || duration <= 0 || warmup_ms < 0 ||
-	    parse_addr(addr, port, &ss, &len))
+	    helper_sockaddr(addr, port, &ss, &len))
 		goto usage;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ep = epoll_create1(0);

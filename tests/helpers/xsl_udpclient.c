@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "sockaddr.h"
 
 #define MAX_FLOWS 20000
 #define MAX_ROUNDS 64
@@ -78,17 +79,8 @@ int main(int argc, char **argv)
 	if (!addr || port <= 0 || nflows <= 0 || nflows > MAX_FLOWS || rounds <= 0 ||
 	    rounds > MAX_ROUNDS || sbase < 0 || sbase + nflows > 65536)
 		goto usage;
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in6);
-	} else {
+	if (helper_sockaddr(addr, port, &ss, &len))
 		goto usage;
-	}
 	for (int f = 0; f < nflows; f++) {
 		struct sockaddr_storage local;
 		socklen_t llen = sizeof(local);
