@@ -32,17 +32,8 @@ if [ -z "${XSL_DEMO_INNER:-}" ]; then
 	exec unshare -m env XSL_DEMO_INNER=1 bash "$0" "$@"
 fi
 
-mount --make-rprivate / && mount -t bpf bpf /sys/fs/bpf && mkdir -p /run/netns || {
-	echo "demo: cannot mount a private bpffs" >&2
-	exit 1
-}
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG2" ]; then
-	# no cgroup v2 on this host: one private to this mount namespace
-	mount -t tmpfs tmpfs /mnt && mkdir /mnt/cgroup2 && mount -t cgroup2 none /mnt/cgroup2 &&
-		CG2=/mnt/cgroup2
-fi
-[ -n "$CG2" ] || { echo "demo: no cgroup2 mount" >&2; exit 1; }
+. "$ROOT/scripts/ns-lib.sh"
+xsl_ns_setup || { echo "demo: cannot set up private mounts (bpffs, cgroup2)" >&2; exit 1; }
 
 T0=$(date +%s%N)
 ID=$$
@@ -125,17 +116,6 @@ fail() {
 	exit 1
 }
 
-# Polls a shell condition until it holds; the timeout is in hundredths of a second.
-wait_for() {
-	local ticks=$1
-	shift
-	for _ in $(seq "$ticks"); do
-		eval "$*" >/dev/null 2>&1 && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 # ---- clean-up ----------------------------------------------------------
@@ -168,14 +148,7 @@ cleanup() {
 	for p in $(ip netns pids "$SRV_NS" 2>/dev/null) $(ip netns pids "$CLI_NS" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null
 	done
-	if [ -d "$CGROOT" ]; then
-		[ -e "$CGROOT/cgroup.kill" ] && echo 1 >"$CGROOT/cgroup.kill" 2>/dev/null
-		for _ in $(seq 100); do
-			find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null
-			[ -d "$CGROOT" ] || break
-			sleep 0.02
-		done
-	fi
+	cgroup_destroy "$CGROOT"
 	# deleting the namespaces deletes the veth pair and its XDP program
 	[ -e "/run/netns/$SRV_NS" ] && ip netns del "$SRV_NS"
 	[ -e "/run/netns/$CLI_NS" ] && ip netns del "$CLI_NS"

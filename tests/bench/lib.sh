@@ -27,17 +27,8 @@ PORT=5400
 if [ -z "${XSL_BENCH_INNER:-}" ]; then
 	exec unshare -m env XSL_BENCH_INNER=1 bash "$0" "$@"
 fi
-mount --make-rprivate /
-mount -t bpf bpf /sys/fs/bpf || { echo "bench: cannot mount bpffs" >&2; exit 1; }
-mkdir -p /run/netns
-
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG2" ]; then
-	# no cgroup v2 on this host: one private to this mount namespace
-	mount -t tmpfs tmpfs /mnt && mkdir /mnt/cgroup2 && mount -t cgroup2 none /mnt/cgroup2 &&
-		CG2=/mnt/cgroup2
-fi
-[ -n "$CG2" ] || { echo "bench: no cgroup2 mount" >&2; exit 1; }
+. "$BENCH_ROOT/scripts/ns-lib.sh"
+xsl_ns_setup || { echo "bench: cannot set up private mounts (bpffs, cgroup2)" >&2; exit 1; }
 
 B_ID=$$
 B_PIDS=()
@@ -108,18 +99,6 @@ bg() {
 	B_PIDS+=("$BG_PID")
 }
 
-# Polls a shell condition until it holds; the timeout is in hundredths of a
-# second.
-wait_for() {
-	local ticks=$1
-	shift
-	for _ in $(seq "$ticks"); do
-		eval "$*" >/dev/null 2>&1 && return 0
-		sleep 0.01
-	done
-	eval "$*" >/dev/null 2>&1
-}
-
 # Starts the agent in pair N's srv namespace and waits for its socket.
 agent_start() {
 	AGENT_PAIR=$1
@@ -184,19 +163,6 @@ agent_stop() {
 	AGENT_PID=
 }
 
-# Kills every process below a cgroup directory and removes it, deepest first.
-cgroup_destroy() {
-	local dir=$1
-	[ -d "$dir" ] || return 0
-	[ -e "$dir/cgroup.kill" ] && echo 1 >"$dir/cgroup.kill" 2>/dev/null
-	for _ in $(seq 50); do
-		find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
-		[ -d "$dir" ] || return 0
-		sleep 0.05
-	done
-	echo "bench: could not remove $dir" >&2
-}
-
 bench_cleanup() {
 	local p n
 	for p in "${B_PIDS[@]}"; do
@@ -209,7 +175,7 @@ bench_cleanup() {
 	for n in "${B_PAIRS[@]}"; do
 		pair_down "$n"
 	done
-	cgroup_destroy "$CGROOT"
+	cgroup_destroy "$CGROOT" || echo "bench: could not remove $CGROOT" >&2
 	rm -f "$SOCK"
 	find /sys/fs/bpf -mindepth 1 -delete 2>/dev/null
 	rm -rf "$B_TMP"

@@ -22,17 +22,8 @@ UDPCLIENT="$BUILD/tests/helpers/xsl_udpclient"
 if [ -z "${XSL_E2E_INNER:-}" ]; then
 	exec unshare -m env XSL_E2E_INNER=1 bash "$0" "$@"
 fi
-mount --make-rprivate /
-mount -t bpf bpf /sys/fs/bpf || { echo "FAIL mount-bpffs"; exit 1; }
-mkdir -p /run/netns
-
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG2" ]; then
-	# no cgroup v2 on this host: one private to this mount namespace
-	mount -t tmpfs tmpfs /mnt && mkdir /mnt/cgroup2 && mount -t cgroup2 none /mnt/cgroup2 &&
-		CG2=/mnt/cgroup2
-fi
-[ -n "$CG2" ] || { echo "FAIL no-cgroup2-mount"; exit 1; }
+. "$E2E_ROOT/scripts/ns-lib.sh"
+xsl_ns_setup || { echo "FAIL private-mounts (bpffs, cgroup2)"; exit 1; }
 
 E2E_ID=$$
 E2E_N=0
@@ -95,19 +86,6 @@ agent_start() {
 	return 1
 }
 
-# Kills every process below a cgroup directory and removes it, deepest first.
-cgroup_destroy() {
-	local dir=$1
-	[ -d "$dir" ] || return 0
-	[ -e "$dir/cgroup.kill" ] && echo 1 >"$dir/cgroup.kill" 2>/dev/null
-	for _ in $(seq 50); do
-		find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
-		[ -d "$dir" ] || return 0
-		sleep 0.05
-	done
-	echo "  # could not remove $dir"
-}
-
 e2e_cleanup() {
 	local p
 	for p in "${E2E_PIDS[@]}"; do
@@ -121,7 +99,7 @@ e2e_cleanup() {
 	for p in $(ip netns pids "$SRV_NS" 2>/dev/null) $(ip netns pids "$CLI_NS" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null
 	done
-	cgroup_destroy "$CGROOT"
+	cgroup_destroy "$CGROOT" || echo "  # could not remove $CGROOT"
 	ip netns del "$SRV_NS" 2>/dev/null
 	ip netns del "$CLI_NS" 2>/dev/null
 	rm -f "$SOCK"
@@ -138,18 +116,6 @@ bg() {
 	"$@" &
 	E2E_PIDS+=("$!")
 	BG_PID=$!
-}
-
-# Polls a shell condition (evaluated afresh each time) until it holds;
-# the timeout is in hundredths of a second.
-wait_for() {
-	local ticks=$1
-	shift
-	for _ in $(seq "$ticks"); do
-		eval "$*" >/dev/null 2>&1 && return 0
-		sleep 0.01
-	done
-	eval "$*"
 }
 
 # Reports a failed check; the test fails even if it goes on afterwards.
