@@ -213,27 +213,24 @@ static int sock_adopt(struct agent *a, uint32_t app, uint32_t worker, int fd, ui
  * Calls fn on a duplicate of every socket fd of pid (closed after fn);
  * fn returns non-zero to stop.
  */
-static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
+/*
+ * Calls fn(ctx, fd number, link target) for each fd of pid whose link
+ * target starts with prefix; stops at a non-zero return, which it returns.
+ */
+static int for_each_fd(uint32_t pid, const char *prefix,
+		       int (*fn)(void *ctx, const char *fd, const char *target), void *ctx)
 {
 	char dir[64], link[320], target[64];
 	struct dirent *de;
-	int pidfd, ret = 0;
+	int ret = 0;
 	DIR *d;
 
-	pidfd = pidfd_open((pid_t)pid, 0);
-	if (pidfd < 0)
-		return -errno;
 	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
 	d = opendir(dir);
-	if (!d) {
-		ret = -errno;
-		close(pidfd);
-		return ret;
-	}
+	if (!d)
+		return -errno;
 	while (!ret && (de = readdir(d))) {
-		uint64_t cookie;
 		ssize_t n;
-		int fd;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -242,17 +239,45 @@ static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t c
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, "socket:", 7))
-			continue;
-		fd = pidfd_getfd(pidfd, atoi(de->d_name), 0);
-		if (fd < 0)
-			continue;
-		if (!sock_cookie(fd, &cookie))
-			ret = fn(ctx, fd, cookie);
-		close(fd);
+		if (!strncmp(target, prefix, strlen(prefix)))
+			ret = fn(ctx, de->d_name, target);
 	}
 	closedir(d);
-	close(pidfd);
+	return ret;
+}
+
+struct socket_walk {
+	int pidfd;
+	int (*fn)(void *ctx, int fd, uint64_t cookie);
+	void *ctx;
+};
+
+static int socket_fd(void *ctx, const char *fdname, const char *target)
+{
+	struct socket_walk *w = ctx;
+	uint64_t cookie;
+	int fd, ret = 0;
+
+	(void)target;
+	fd = pidfd_getfd(w->pidfd, atoi(fdname), 0);
+	if (fd < 0)
+		return 0;
+	if (!sock_cookie(fd, &cookie))
+		ret = w->fn(w->ctx, fd, cookie);
+	close(fd);
+	return ret;
+}
+
+static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
+{
+	struct socket_walk w = { .fn = fn, .ctx = ctx };
+	int ret;
+
+	w.pidfd = pidfd_open((pid_t)pid, 0);
+	if (w.pidfd < 0)
+		return -errno;
+	ret = for_each_fd(pid, "socket:", socket_fd, &w);
+	close(w.pidfd);
 	return ret < 0 ? ret : 0;
 }
 
@@ -412,50 +437,46 @@ void socks__settle(struct agent *a)
  * outlive the process's own fd (epoll drops it when the file is released),
  * so callers only count sockets the process also holds.
  */
-static unsigned int epoll_watched(uint32_t pid, struct attr_file *files, unsigned int max)
-{
-	char path[64], link[320], target[32], line[256];
-	unsigned int n = 0;
-	struct dirent *de;
-	DIR *d;
+struct epoll_walk {
+	uint32_t pid;
+	struct attr_file *files;
+	unsigned int n, max;
+};
 
-	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
-	d = opendir(path);
-	if (!d)
+static int epoll_fd(void *ctx, const char *fdname, const char *target)
+{
+	struct epoll_walk *w = ctx;
+	char path[320], line[256];
+	FILE *f;
+
+	(void)target;
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo/%s", w->pid, fdname);
+	f = fopen(path, "re");
+	if (!f)
 		return 0;
-	while (n < max && (de = readdir(d))) {
-		unsigned long long v;
-		ssize_t len;
-		FILE *f;
+	while (w->n < w->max && fgets(line, sizeof(line), f)) {
+		unsigned long long ino;
+		unsigned int dev;
 		char *p;
 
-		if (de->d_name[0] == '.')
+		if (strncmp(line, "tfd:", 4) || !(p = strstr(line, " ino:")))
 			continue;
-		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
-		len = readlink(link, target, sizeof(target) - 1);
-		if (len <= 0)
-			continue;
-		target[len] = '\0';
-		if (strcmp(target, "anon_inode:[eventpoll]"))
-			continue;
-		snprintf(link, sizeof(link), "/proc/%u/fdinfo/%s", pid, de->d_name);
-		f = fopen(link, "re");
-		if (!f)
-			continue;
-		while (n < max && fgets(line, sizeof(line), f)) {
-			unsigned int dev;
-
-			if (strncmp(line, "tfd:", 4) || !(p = strstr(line, " ino:")))
-				continue;
-			/* the kernel's dev_t: major in the bits above 20 */
-			if (sscanf(p, " ino:%llx sdev:%x", &v, &dev) == 2)
-				files[n++] = (struct attr_file){ .ino = v, .major = dev >> 20,
-								 .minor = dev & 0xfffff };
-		}
-		fclose(f);
+		/* the kernel's dev_t: major in the bits above 20 */
+		if (sscanf(p, " ino:%llx sdev:%x", &ino, &dev) == 2)
+			w->files[w->n++] = (struct attr_file){ .ino = ino, .major = dev >> 20,
+							       .minor = dev & 0xfffff };
 	}
-	closedir(d);
-	return n;
+	fclose(f);
+	return w->n == w->max;
+}
+
+static unsigned int epoll_watched(uint32_t pid, struct attr_file *files, unsigned int max)
+{
+	struct epoll_walk w = { .pid = pid, .files = files, .max = max };
+
+	if (max)
+		for_each_fd(pid, "anon_inode:[eventpoll]", epoll_fd, &w);
+	return w.n;
 }
 
 static bool attr_is_polled(const struct attr_scan *sc, int fd)
