@@ -30,12 +30,17 @@ BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS		:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS	:= $(wildcard bpf/*.h) $(wildcard include/xsl/*.h)
 
-# user/: agent_*.c make xsl-agent, ctl_*.c make xslctl, the rest is libxsl.a.
+# user/: agent_*.c make xsl-agent, ctl_*.c make xslctl. The rest is two
+# static libraries: libxsl.a, the core without libbpf (registry, tables,
+# restore, metrics text, CLI), and libxsl-bpf.a, the edges that talk to the
+# kernel (maps, loader, hooks, mirror, mounts). xslctl links only the core.
 USER_HDRS	:= $(wildcard user/*.h) $(wildcard include/xsl/*.h)
 AGENT_SRCS	:= $(wildcard user/agent_*.c)
 CTL_SRCS	:= $(wildcard user/ctl_*.c)
-LIB_SRCS	:= $(filter-out $(AGENT_SRCS) $(CTL_SRCS),$(wildcard user/*.c))
+EDGE_SRCS	:= user/hooks.c user/loader.c user/maps.c user/mirror.c user/mounts.c
+LIB_SRCS	:= $(filter-out $(AGENT_SRCS) $(CTL_SRCS) $(EDGE_SRCS),$(wildcard user/*.c))
 LIB		:= $(BUILD)/libxsl.a
+LIB_BPF		:= $(BUILD)/libxsl-bpf.a
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -74,30 +79,34 @@ $(LIB): $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS)) | $(BUILD)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/xsl-agent: $(patsubst user/%.c,$(BUILD)/user/%.o,$(AGENT_SRCS)) $(LIB)
+$(LIB_BPF): $(patsubst user/%.c,$(BUILD)/user/%.o,$(EDGE_SRCS)) | $(BUILD)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xsl-agent: $(patsubst user/%.c,$(BUILD)/user/%.o,$(AGENT_SRCS)) $(LIB_BPF) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT)
 
 $(BUILD)/xslctl: $(patsubst user/%.c,$(BUILD)/user/%.o,$(CTL_SRCS)) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_BPF)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL)
 
 # Unit tests link only libxsl.a, cmocka and jansson (the CLI's JSON): no libbpf.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(USER_HDRS) | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB) -lcmocka -ljansson
 
-$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bpf
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bpf
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB) -lcmocka $(LIBS_AGENT)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $<
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
+$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB) -lcmocka $(LIBS_AGENT)
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 
 test: deps all $(UNIT_BINS) $(BPFT_BINS) $(HELPER_BINS)
 	$(Q)bash tests/run.sh $(BUILD)
