@@ -33,11 +33,12 @@ BPF_HDRS	:= $(wildcard bpf/*.h) $(wildcard include/xsl/*.h)
 # user/: agent_*.c make xsl-agent, ctl_*.c make xslctl. The rest is two
 # static libraries: libxsl.a, the core without libbpf (registry, tables,
 # restore, metrics text, CLI), and libxsl-bpf.a, the edges that talk to the
-# kernel (maps, loader, hooks, mirror, mounts). xslctl links only the core.
+# kernel through libbpf (maps, loader, hooks, mirror). xslctl links only
+# the core.
 USER_HDRS	:= $(wildcard user/*.h) $(wildcard include/xsl/*.h)
 AGENT_SRCS	:= $(wildcard user/agent_*.c)
 CTL_SRCS	:= $(wildcard user/ctl_*.c)
-EDGE_SRCS	:= user/hooks.c user/loader.c user/maps.c user/mirror.c user/mounts.c
+EDGE_SRCS	:= user/hooks.c user/loader.c user/maps.c user/mirror.c
 LIB_SRCS	:= $(filter-out $(AGENT_SRCS) $(CTL_SRCS) $(EDGE_SRCS),$(wildcard user/*.c))
 LIB		:= $(BUILD)/libxsl.a
 LIB_BPF		:= $(BUILD)/libxsl-bpf.a

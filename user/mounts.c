@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <limits.h>
+#include <mntent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -27,75 +27,59 @@ static size_t mount_covers(const char *mnt, const char *path)
 	return n;
 }
 
-int mounts__find(const char *text, const char *fstype, const char *path, char *out,
-		 size_t outlen)
+/* The best mount of fstype for path among the entries of f (see mounts__find). */
+static int find_in(FILE *f, const char *fstype, const char *path, char *out, size_t outlen)
 {
-	const char *line = text;
+	char buf[2 * PATH_MAX + 512];
+	struct mntent ent;
 	size_t best = 0;
 	int found = -ENOENT;
 
-	while (line && *line) {
-		char dev[256], mnt[PATH_MAX], type[64];
-		const char *nl = strchr(line, '\n');
+	/* getmntent decodes the octal escapes (\040 for a space) of mount points */
+	while (getmntent_r(f, &ent, buf, sizeof(buf))) {
+		size_t cover;
 
-		if (sscanf(line, "%255s %4095s %63s", dev, mnt, type) == 3 &&
-		    !strcmp(type, fstype)) {
-			size_t cover = path ? mount_covers(mnt, path) : 1;
-
-			if (cover > best) {
-				if (strlen(mnt) >= outlen)
-					return -ENAMETOOLONG;
-				strcpy(out, mnt);
-				best = cover;
-				found = 0;
-				if (!path)
-					return 0;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
+		if (strcmp(ent.mnt_type, fstype))
+			continue;
+		cover = path ? mount_covers(ent.mnt_dir, path) : 1;
+		if (cover <= best)
+			continue;
+		if (strlen(ent.mnt_dir) >= outlen)
+			return -ENAMETOOLONG;
+		strcpy(out, ent.mnt_dir);
+		best = cover;
+		found = 0;
+		if (!path)
+			break;
 	}
 	return found;
 }
 
-static int read_mounts(char **text)
+int mounts__find(const char *text, const char *fstype, const char *path, char *out,
+		 size_t outlen)
 {
-	size_t cap = 16384, len = 0;
-	FILE *f = fopen("/proc/mounts", "r");
-	char *buf;
+	FILE *f;
+	int err;
 
+	if (!*text)
+		return -ENOENT;
+	f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return -errno;
-	buf = malloc(cap);
-	while (buf) {
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-
-		len += n;
-		if (len < cap - 1)
-			break;
-		cap *= 2;
-		char *nbuf = realloc(buf, cap);
-
-		if (!nbuf)
-			free(buf);
-		buf = nbuf;
-	}
+	err = find_in(f, fstype, path, out, outlen);
 	fclose(f);
-	if (!buf)
-		return -ENOMEM;
-	buf[len] = '\0';
-	*text = buf;
-	return 0;
+	return err;
 }
 
 static int find_mount(const char *fstype, const char *path, char *out, size_t outlen)
 {
-	char *text;
-	int err = read_mounts(&text);
+	FILE *f = setmntent("/proc/mounts", "re");
+	int err;
 
-	if (err)
-		return err;
-	err = mounts__find(text, fstype, path, out, outlen);
-	free(text);
+	if (!f)
+		return -errno;
+	err = find_in(f, fstype, path, out, outlen);
+	endmntent(f);
 	return err;
 }
 
