@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "mounts.h"
 #include "recover.h"
+#include "strnum.h"
 #include "xsl/maps.h"
 #include "xsl/stats.h"
 
@@ -62,20 +63,6 @@ static void usage(FILE *f)
 		"  -V, --version         show the version\n",
 		XSL_PIN_ROOT_DEFAULT, XSL_SOCKET_DEFAULT, XSL_METRICS_DEFAULT, XSL_MAX_SESSIONS,
 		XSL_RINGBUF_BYTES / 1024);
-}
-
-/* A positive integer in [min, max]. */
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end || errno || v < min || v > max)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
@@ -119,21 +106,21 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case 'r':
 		case 'g':
-			if (parse_uint(optarg, 10, 3600000, c == 'r' ? &o->reconcile_ms : &o->gc_ms)) {
+			if (strnum__uint(optarg, 10, 3600000, c == 'r' ? &o->reconcile_ms : &o->gc_ms)) {
 				fprintf(stderr, "xsl-agent: bad --%s '%s' (10..3600000)\n",
 					c == 'r' ? "reconcile-ms" : "gc-ms", optarg);
 				goto bad;
 			}
 			break;
 		case 'S':
-			if (parse_uint(optarg, 64, 1u << 26, &o->max_sessions)) {
+			if (strnum__uint(optarg, 64, 1u << 26, &o->max_sessions)) {
 				fprintf(stderr, "xsl-agent: bad --max-sessions '%s' (64..%u)\n",
 					optarg, 1u << 26);
 				goto bad;
 			}
 			break;
 		case 'B':
-			if (parse_uint(optarg, 4, 1u << 20, &o->ringbuf_bytes) ||
+			if (strnum__uint(optarg, 4, 1u << 20, &o->ringbuf_bytes) ||
 			    (o->ringbuf_bytes & (o->ringbuf_bytes - 1))) {
 				fprintf(stderr, "xsl-agent: bad --ringbuf-kb '%s' (a power of two)\n",
 					optarg);

@@ -9,21 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-
-static int parse_port(const char *s, unsigned int *port)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > 65535)
-		return -EINVAL;
-	*port = (unsigned int)v;
-	return 0;
-}
+#include "strnum.h"
 
 int cli_parse_addrport(const char *s, char *addr, size_t len, unsigned int *port,
 		       const char **why)
@@ -60,7 +46,7 @@ int cli_parse_addrport(const char *s, char *addr, size_t len, unsigned int *port
 		}
 		n = (size_t)(colon - s);
 	}
-	if (parse_port(colon + 1, port)) {
+	if (strnum__uint(colon + 1, 1, 65535, port)) {
 		*why = "expected a port 1..65535";
 		return -EINVAL;
 	}

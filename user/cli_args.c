@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "strnum.h"
 #include "xsl/limits.h"
 
 enum arg_type {
@@ -258,19 +259,6 @@ bool cli_valid_name(const char *name)
 			    "0123456789_.-") == n;
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	if (errno || *end || *out < 1 || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 static void append_object(struct cli_opts *o, const char *s)
 {
 	size_t n = strlen(o->object);
@@ -283,7 +271,7 @@ static int set_arg(struct cli_opts *o, const struct cli_arg *a, const char *v)
 {
 	const char *what = a->opt ? a->opt : a->meta, *why;
 	char addr[64];
-	unsigned long long u;
+	uint64_t u;
 	unsigned int port;
 	json_t *j = NULL;
 
@@ -308,7 +296,7 @@ static int set_arg(struct cli_opts *o, const struct cli_arg *a, const char *v)
 		j = json_string(v);
 		break;
 	case ARG_UINT:
-		if (parse_uint(v, a->max, &u))
+		if (strnum__u64(v, 1, a->max, &u))
 			return usage_err(o, "bad %s '%s': expected an integer 1..%llu", what, v,
 					 a->max);
 		j = json_integer((json_int_t)u);
