@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "defaults.h"
 #include "hooks.h"
 #include "loader.h"
 #include "log.h"
@@ -33,8 +34,6 @@
 #include "xsl/maps.h"
 #include "xsl/stats.h"
 
-#define XSL_SOCKET_DEFAULT "/run/xsl/xsl.sock"
-#define XSL_METRICS_DEFAULT "127.0.0.1:9477"
 #define TICK_MS 100
 
 static void usage(FILE *f)

@@ -20,8 +20,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
+#include "defaults.h"
 
-#define CLI_DEFAULT_SOCKET	"/run/xsl/xsl.sock"
+#define CLI_DEFAULT_SOCKET	XSL_SOCKET_DEFAULT
 #define CLI_SOCKET_ENV		"XSL_SOCKET"
 #define CLI_REPLY_MAX		(16u << 20)	/* longest reply line we accept */
 #define CLI_TIMEOUT_MS		10000		/* per reply */
