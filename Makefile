@@ -17,6 +17,17 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS		?= -O2 -g
+# SANITIZE=1: the agent, xslctl, libraries and unit tests built with ASan +
+# UBSan into build-san/ (so build/ stays as it is); `make test SANITIZE=1`
+# (or `make test-sanitize`) runs the unit tests and SAN_E2E under them.
+ifeq ($(SANITIZE),1)
+BUILD		:= build-san
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer
+CFLAGS		:= -O1 -g $(SAN_FLAGS)
+endif
+# test helpers (servers, clients) are tools, not the product: never sanitized
+HELPER_CFLAGS	:= -O2 -g
 XSL_CFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
 		   -DXSL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 BPF_CFLAGS	:= -target bpf -g -O2 -Wall -Werror -Iinclude -Ibpf \
@@ -53,7 +64,8 @@ HELPER_BINS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 BENCH_SRCS	:= $(wildcard tests/bench/bench_*.c)
 BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 
-.PHONY: all clean deps test test-unit test-bpf test-e2e bench demo check-faults
+.PHONY: all clean deps test test-unit test-bpf test-e2e test-sanitize test-stress fuzz bench demo \
+	check-faults
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(BUILD)/xsl-agent $(BUILD)/xslctl
@@ -103,14 +115,59 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(L
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(HELPER_CFLAGS) $(XSL_CFLAGS) -o $@ $<
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 
-test: deps all $(UNIT_BINS) $(BPFT_BINS) $(HELPER_BINS)
-	$(Q)bash tests/run.sh $(BUILD)
+# The control protocol fuzzer (tests/fuzz): the agent's C files and the
+# libraries built with clang's libFuzzer, ASan and UBSan; the kernel edges
+# (hooks.c, loader.c) are replaced by fakes. make test runs it FUZZ_SECONDS.
+FUZZ_CC		?= $(CLANG_BPF)
+FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Iinclude -Iuser \
+		   -DXSL_VERSION='"$(VERSION)"' -D_GNU_SOURCE -Dmain=xsl_agent_main \
+		   -Wl,--wrap=mkdir,--wrap=rmdir,--wrap=xsl_log
+FUZZ_SRCS	:= $(AGENT_SRCS) $(filter-out user/hooks.c user/loader.c,$(EDGE_SRCS)) $(LIB_SRCS) \
+		   $(wildcard tests/fuzz/*.c)
+FUZZ_SECONDS	?= 60
+export FUZZ_SECONDS
+
+fuzz: $(BUILD)/fuzz/fuzz_ctl
+
+$(BUILD)/fuzz/fuzz_ctl: $(FUZZ_SRCS) $(USER_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_SRCS) $(LIBS_AGENT)
+
+ifeq ($(SANITIZE),1)
+# e2e files run under the sanitizers; every report written fails the run
+SAN_E2E		?= test-agent.sh test-faults.sh
+SAN_LOGS	:= $(abspath $(BUILD))/sanitizer-logs
+TEST_DEPS	:= all $(UNIT_BINS) $(HELPER_BINS)
+TEST_RUN	:= rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS) && \
+		   ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1 \
+		   UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+		   XSL_SANITIZER_LOGS=$(SAN_LOGS) XSL_E2E_FILES="$(SAN_E2E)" \
+		   bash tests/run.sh $(BUILD) unit e2e
+else
+TEST_DEPS	:= all $(UNIT_BINS) $(BPFT_BINS) $(HELPER_BINS) fuzz
+TEST_RUN	:= bash tests/run.sh $(BUILD) unit bpf e2e fuzz
+endif
+
+test: deps $(TEST_DEPS)
+	$(Q)$(TEST_RUN)
+
+# The sanitizer pass of CI (see SANITIZE above).
+test-sanitize:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
+
+# make test three times in a row beside two CPU hogs (the hogs stop
+# whatever happens); the first failing run stops it.
+STRESS_RUNS	?= 3
+test-stress:
+	$(Q)bash tests/stress.sh $(STRESS_RUNS) $(MAKE) --no-print-directory test
 
 test-unit: $(UNIT_BINS)
 	$(Q)bash tests/run.sh $(BUILD) unit
@@ -130,7 +187,7 @@ demo: deps all $(BUILD)/tests/helpers/xsl_testsrv
 
 clean:
 	$(call msg,CLEAN,$(BUILD))
-	$(Q)rm -rf $(BUILD)
+	$(Q)rm -rf $(BUILD) build-san
 
 # ---- man pages, install ----
 # Man pages are made from the programs' own --help (scripts/gen-man.sh,

@@ -5,11 +5,12 @@ set -euo pipefail
 
 PKGS=(
 	make gcc clang clang-19 llvm-19 libc6-dev linux-libc-dev pkg-config
+	libclang-rt-19-dev
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libcmocka-dev libmicrohttpd-dev libjansson-dev
 	prometheus iproute2 socat iperf3 nginx wrk procps psmisc jq curl util-linux
 	nsd dnsutils ethtool
-	help2man man-db
+	help2man man-db systemd
 )
 
 missing=()

@@ -130,7 +130,9 @@ test_garbage_on_control_socket() {
 	# a client that never reads its replies, and one that never sends
 	bg in_srv sh -c "yes '{\"cmd\":\"show.stats\"}' | head -200000 | socat -u - UNIX-CONNECT:$SOCK 2>/dev/null"
 	bg in_srv socat -u UNIX-CONNECT:"$SOCK" /dev/null
-	sleep 0.3
+	# the agent is busy with the flood of requests nobody reads
+	wait_for 500 '[ "$(ctl --json show stats | jq .agent.ctl_requests)" -gt 1000 ]' ||
+		fail "the flooding client's requests did not arrive"
 	ctl show apps >/dev/null || fail "agent stopped serving"
 	[ "$(n_workers app1)" -eq 2 ] || fail "state changed"
 	kill -0 "$AGENT_PID" || fail "agent died"
@@ -146,13 +148,16 @@ test_agent_kill9_keeps_traffic_and_state() {
 	out=$(mktemp "$E2E_TMP/udp.XXXXXX")
 	udp_bg "$out" --flows 32 --rounds 20 --gap-ms 50 --verbose
 	local client=$BG_PID
-	sleep 0.2
+	# the flows have their sessions before the agent dies
+	wait_for 500 '[ "$(n_sessions app1)" -ge 32 ]' || fail "no sessions before the kill"
 	kill -9 "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null
 	# a worker dies while nobody watches
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
 	kill -9 "$victim"
-	sleep 0.3
+	# gone (or a zombie its master has not reaped yet)
+	wait_for 300 '[ ! -e /proc/$victim ] || [ "$(awk "{ print \$3 }" /proc/$victim/stat)" = Z ]' ||
+		fail "worker $victim did not die"
 	agent_start || return 1
 	wait "$client"
 	log "$(tail -1 "$out")"
@@ -256,6 +261,7 @@ test_cpu_steer_pins_workers_and_redirects() {
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
 	local ncpu pid cpu out
 	ncpu=$(nproc)
+	[ -n "$(worker_pids app1)" ] || fail "no workers to check"
 	for pid in $(worker_pids app1); do
 		cpu=$(ctl --json show workers app1 | jq ".workers[] | select(.pid == $pid) | .cpu")
 		[ "$cpu" -ge 0 ] && [ "$cpu" -lt "$ncpu" ] || fail "pid $pid: cpu $cpu"

@@ -42,8 +42,12 @@ test_worker_sigstop_keeps_sessions() {
 	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 40 --timeout-ms 50 --verbose
 	local client=$BG_PID
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
-	sleep 0.25
+	# the client's flows have their sessions before the worker stops
+	wait_for 500 '[ "$(ctl --json show sessions app1 --limit 1000 |
+		jq "[.sessions[] | select(.pid == $victim)] | length")" -gt 0 ]' ||
+		fail "no session on worker $victim"
 	kill -STOP "$victim"
+	# stopped for a while (a duration, not a wait): its flows go unanswered
 	sleep 0.6
 	# stopped: still a worker, its sessions still point at it
 	worker_pids app1 | grep -qw "$victim" || fail "stopped worker $victim was detached"
@@ -97,14 +101,20 @@ test_app_cgroup_removed_under_agent() {
 	start_server 2 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
 	udp --flows 16 --rounds 1 >/dev/null
-	# the processes move elsewhere and the cgroup goes: no exit event at all
+	# the processes move elsewhere and the cgroup goes: no exit event at
+	# all. The agent is stopped meanwhile: else its reconcile pass may find
+	# the cgroup empty first and free the app (and remove the cgroup) the
+	# ordinary way, which is not what this test is about.
 	local out p pids
 	mkdir "$CGROOT/elsewhere" || return 1
 	pids=$(cat "$CGROOT/app1/cgroup.procs")
+	kill -STOP "$AGENT_PID"
 	for p in $pids; do
 		echo "$p" >"$CGROOT/elsewhere/cgroup.procs" || fail "move $p"
 	done
-	rmdir "$CGROOT/app1" || { fail "rmdir app cgroup"; return 1; }
+	rmdir "$CGROOT/app1" || fail "rmdir app cgroup"
+	kill -CONT "$AGENT_PID"
+	[ "$E2E_FAILED" = 0 ] || return 1
 	wait_for 300 '[ "$(n_apps)" -eq 0 ]' || fail "app not freed after its cgroup went"
 	grep -q "app app1: cgroup .* is gone" "$AGENT_LOG" &&
 		grep -q "app app1: all 3 workers detached (reconcile)" "$AGENT_LOG" || fail "not reported"
@@ -141,7 +151,8 @@ test_xdp_detached_under_agent() {
 	# fixed source ports: a later flow can never reuse an earlier one's
 	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 20 --sport-base 43000 --verbose
 	local client=$BG_PID
-	sleep 0.2
+	# the flows have their sessions (made by XDP) before it goes
+	wait_for 500 '[ "$(n_sessions app1)" -ge 32 ]' || fail "no sessions before the detach"
 	s0=$(ctl --json show stats) || fail "show stats"
 	in_srv ip link set dev "$SRV_IF" xdp off || return 1
 	pass0=$(ctr xdp_pass)

@@ -58,7 +58,9 @@ test_promtool_accepts_scrape_under_traffic() {
 	hdr=$TMP/headers-$E2E_N
 	bg in_cli "$UDPCLIENT" --addr "$SRV_IP" --port $PORT --flows 64 --rounds 30 --gap-ms 20 >/dev/null
 	client=$BG_PID
-	sleep 0.3
+	# scraped while the flows run: the first of them have been looked up
+	wait_for 500 '[ "$(ctl --json show stats | jq ".stats.lookup_hit + .stats.lookup_miss")" -gt 64 ]' ||
+		fail "no traffic before the scrape"
 	in_srv curl -sf --max-time 5 -D "$hdr" -o "$page" "$(metrics_url)" || fail "scrape failed"
 	wait "$client"
 	promtool check metrics <"$page" || fail "promtool check metrics failed"
@@ -270,7 +272,9 @@ test_bad_http_requests_do_not_disturb_agent() {
 	# 100 connections that send nothing
 	srv_bg 'for i in $(seq 100); do exec {fd}<>/dev/tcp/127.0.0.1/$0 || exit 1; done; exec sleep 60' "$METRICS_PORT"
 	holders+=("$BG_PID")
-	sleep 0.3
+	# every bad connection is open: the 100 idle ones and the two above
+	wait_for 500 '[ "$(in_srv ss -tnH state established "( dport = :$METRICS_PORT )" | wc -l)" -ge 102 ]' ||
+		fail "bad clients' connections: $(in_srv ss -tnH state established "( dport = :$METRICS_PORT )" | wc -l)"
 
 	ctl_fast "while bad clients hold connections" || return 1
 	# they take slots of 127.0.0.1 only: another address still gets its page

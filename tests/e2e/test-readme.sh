@@ -28,8 +28,9 @@ run_line() {
 test_readme_tour() {
 	# the agent's default socket, on a tmpfs only this test sees
 	mkdir -p /run/xsl && mount -t tmpfs tmpfs /run/xsl || return 1
-	local line
+	local line n=0
 	while IFS= read -r line; do
+		n=$((n + 1))
 		case $line in
 		*xsl-agent*\&*)
 			# the default cgroup root, but one this test owns
@@ -48,6 +49,8 @@ test_readme_tour() {
 				fail "workers not registered" ;;
 		esac
 	done < <(cd "$E2E_ROOT" && block "## A five-minute tour")
+	# a renamed heading or a moved block must not pass with nothing run
+	[ "$n" -ge 5 ] || fail "only $n lines under \"## A five-minute tour\" in README.md"
 	grep -q '^xsl_workers{app="web"} 5' "$E2E_TMP/readme.out" || fail "metrics line missing"
 	grep -q 'reassign' "$E2E_TMP/readme.out" || fail "show apps output missing"
 	umount -l /run/xsl
@@ -59,12 +62,14 @@ test_readme_interface_commands() {
 		--cgroup-root "$CGROOT" --metrics none >>"$AGENT_LOG" 2>&1 &)
 	wait_for 300 '[ -S /run/xsl/xsl.sock ]' || fail "agent did not start"
 	E2E_PIDS+=("$(pgrep -n -f "xsl-agent --cgroup-root $CGROOT")")
-	local line
+	local line n=0
 	while IFS= read -r line; do
+		n=$((n + 1))
 		run_line "$line" || fail "README command failed: $line"
 		# each loader detaches before the next one attaches
 		case $line in "ip link"*) in_srv ip link set dev "$SRV_IF" xdp off ;; esac
 	done < <(block "### Attaching to an interface")
+	[ "$n" -ge 2 ] || fail "only $n lines under \"### Attaching to an interface\" in README.md"
 	umount -l /run/xsl
 }
 

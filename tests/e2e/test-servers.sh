@@ -158,7 +158,8 @@ nginx_check_start() {
 	out=$(mktemp "$SERVERS_TMP/wrk.XXXXXX")
 	bg wrk_run 3 "$out"
 	local client=$BG_PID
-	sleep 1.5
+	# sampled while wrk holds its connections
+	wait_ms 2500 '[ "$(conn_owners | awk NF | wc -l)" -ge 28 ]' >/dev/null
 	conns=$(conn_owners)
 	sess=$(session_owners)
 	wait "$client"
@@ -219,7 +220,8 @@ test_nginx_reload_under_load() {
 	# same with and without xsl); this way every request is a new session
 	bg wrk_run $((RELOAD_SECS + 2)) "$out" -H "Connection: close"
 	local client=$BG_PID
-	sleep 1
+	# the load runs before the first reload
+	wait_ms 3000 '[ -n "$(conn_owners)" ]' >/dev/null || fail "wrk did not connect"
 	t0=$(date +%s)
 	while [ $(($(date +%s) - t0)) -lt "$RELOAD_SECS" ]; do
 		old=$(ps -o pid= --ppid "$NGX_MASTER" | tr '\n' ' ')

@@ -9,7 +9,9 @@
  * check that the data path would never see a freed worker or app.
  *
  * The seed is fixed and printed; XSL_SEED=<n> replays another one, and
- * XSL_OPS=<n> changes the number of operations.
+ * XSL_OPS=<n> changes the number of operations (at least MIN_OPS: a run that
+ * checks next to nothing must not pass), and every kind of operation must
+ * have run at least once.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 
 #define DEFAULT_SEED	0x5eed2026u
 #define DEFAULT_OPS	20000u
+#define MIN_OPS		1000u
 #define N_NAMES		8
 #define N_PIDS		64	/* pids 1..N_PIDS */
 #define N_PORTS		12
@@ -777,6 +780,8 @@ static void test_registry_matches_model_over_random_ops(void **state)
 	unsigned int ops = env_u32("XSL_OPS", DEFAULT_OPS), counts[10] = { 0 }, ok[10] = { 0 };
 
 	(void)state;
+	if (ops < MIN_OPS)
+		fail_msg("XSL_OPS=%u: at least %u operations must run", ops, MIN_OPS);
 	memset(&model, 0, sizeof(model));
 	memset(&run, 0, sizeof(run));
 	for (int p = 0; p <= N_PIDS; p++)
@@ -827,6 +832,9 @@ static void test_registry_matches_model_over_random_ops(void **state)
 		      ok[4], counts[4], ok[5], counts[5], ok[6], counts[6], ok[7], counts[7],
 		      ok[8], counts[8], ok[9], counts[9], t->max_workers, t->max_serving,
 		      t->hook_calls);
+	for (unsigned int op = 0; op < sizeof(counts) / sizeof(counts[0]); op++)
+		if (!counts[op])
+			fail_msg("operation kind %u never ran in %u ops (seed %u)", op, ops, t->seed);
 	registry__free(t->r);
 }
 
