@@ -182,7 +182,8 @@ int table__add(struct xsl_table *t, const struct xsl_table_worker *cur, unsigned
 	return 0;
 
 rebuild:
-	memcpy(all, cur, n * sizeof(*cur));
+	if (n)	/* cur may be NULL when the table is empty */
+		memcpy(all, cur, n * sizeof(*cur));
 	all[n] = w;
 	return table__build(t, all, n + 1);
 }
