@@ -76,7 +76,8 @@ agent_start() {
 		--metrics "127.0.0.1:$METRICS_PORT" --reconcile-ms 200 "$@" >>"$AGENT_LOG" 2>&1 &
 	AGENT_PID=$!
 	E2E_PIDS+=("$AGENT_PID")
-	for _ in $(seq 100); do
+	# up to 15 s: a loaded machine or a sanitizer build starts slowly
+	for _ in $(seq 300); do
 		[ -S "$SOCK" ] && ctl show apps >/dev/null 2>&1 && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.05
@@ -126,9 +127,10 @@ fail() {
 }
 
 e2e_main() {
-	local t only=${XSL_E2E_ONLY:-}
+	local t only=${XSL_E2E_ONLY:-} ran=0
 	for t in $ALL_TESTS; do
 		[ -n "$only" ] && [ "$only" != "$t" ] && continue
+		ran=$((ran + 1))
 		e2e_names
 		if ! e2e_net_up; then
 			echo "FAIL $t (network setup)"
@@ -146,4 +148,6 @@ e2e_main() {
 		fi
 		e2e_cleanup
 	done
+	# a misspelt XSL_E2E_ONLY must not pass with nothing run
+	[ "$ran" -gt 0 ] || echo "FAIL ${only:-$0} (no such test in $(basename "$0"))"
 }
