@@ -30,13 +30,22 @@ cgroup_destroy() {
 }
 
 # Polls a shell condition (evaluated afresh each time) until it holds; the
-# timeout is in hundredths of a second. 1 when it never held.
+# timeout is in hundredths of a second. 1 when it never held. On a loaded
+# machine a condition may take long to evaluate: it is tried at least
+# `ticks` times (the timeout stretches), but never for longer than ten
+# times the timeout plus 10 s, so a condition that hangs cannot stall a test.
 wait_for() {
-	local ticks=$1
+	local ticks=$1 n=0 now t0 soft hard
 	shift
-	for _ in $(seq "$ticks"); do
+	t0=${EPOCHREALTIME/./}
+	soft=$((t0 + ticks * 10000))
+	hard=$((t0 + ticks * 100000 + 10000000))
+	while :; do
 		eval "$*" >/dev/null 2>&1 && return 0
+		n=$((n + 1))
+		now=${EPOCHREALTIME/./}
+		{ [ "$n" -ge "$ticks" ] && [ "$now" -ge "$soft" ]; } && return 1
+		[ "$now" -ge "$hard" ] && return 1
 		sleep 0.01
 	done
-	return 1
 }

@@ -223,6 +223,14 @@ srv_bg() { bg nsenter --net="/run/netns/$SRV_NS" bash -c "$@"; }
 # Bytes the agent has queued but its metrics clients have not taken.
 agent_unsent() { in_srv ss -tnH state established "( sport = :$METRICS_PORT )" | awk '{ s += $2 } END { print s + 0 }'; }
 
+# Every pid given runs sleep (a bad client that has done its part).
+all_sleeping() {
+	local p
+	for p; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] || return 1
+	done
+}
+
 # xslctl answers within 500 ms.
 ctl_fast() {
 	local t0 t1
@@ -272,9 +280,9 @@ test_bad_http_requests_do_not_disturb_agent() {
 	# 100 connections that send nothing
 	srv_bg 'for i in $(seq 100); do exec {fd}<>/dev/tcp/127.0.0.1/$0 || exit 1; done; exec sleep 60' "$METRICS_PORT"
 	holders+=("$BG_PID")
-	# every bad connection is open: the 100 idle ones and the two above
-	wait_for 500 '[ "$(in_srv ss -tnH state established "( dport = :$METRICS_PORT )" | wc -l)" -ge 102 ]' ||
-		fail "bad clients' connections: $(in_srv ss -tnH state established "( dport = :$METRICS_PORT )" | wc -l)"
+	# every bad client has connected and sent what it sends (each then
+	# execs sleep; MHD may have turned some of the 100 away)
+	wait_for 500 'all_sleeping "${holders[@]}"' || fail "bad clients did not all connect"
 
 	ctl_fast "while bad clients hold connections" || return 1
 	# they take slots of 127.0.0.1 only: another address still gets its page
