@@ -143,6 +143,7 @@ enum agent_tag {
 };
 #define AGENT_EV(tag, idx) (((uint64_t)(tag) << 32) | (uint32_t)(idx))
 
+/* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 
 /* agent_procs.c: processes, cgroups, registration and cleanup */
@@ -208,8 +209,10 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
 		      uint64_t *total);
 
-/* agent_cmds.c: xsl_stats summed over CPUs */
+/* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
+/* A worker's packets and bytes (0 when they cannot be read). */
+void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes);
 
 #endif /* XSL_AGENT_H */

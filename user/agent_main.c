@@ -142,15 +142,6 @@ bad:
 	return -EINVAL;
 }
 
-int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = AGENT_EV(tag, idx) };
-
-	if (tag == TAG_CLIENT)
-		ev.events |= EPOLLRDHUP;
-	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
 static int setup_cgroups(struct agent *a)
 {
 	int err = mounts__cgroup2(a->cgroup2, sizeof(a->cgroup2));
