@@ -114,6 +114,8 @@ struct agent {
 	char cgroup_root[PATH_MAX];
 	uint64_t start_time;		/* unix seconds */
 	bool exiting;
+	/* time since the last reconcile and GC passes, in timer ticks' ms */
+	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
 	struct agent_proc procs[XSL_REG_MAX_PROCS];
 	struct agent_sock socks[AGENT_MAX_SOCKS];
