@@ -101,9 +101,9 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(L
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 
-$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(BUILD)/tests/helpers
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) $(LIB) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)
