@@ -134,7 +134,7 @@ struct agent {
 		unsigned int tries;
 	} rmdirs[8];
 	struct xsl_gc_state *gc;
-	void *metrics;			/* struct MHD_Daemon * */
+	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
 };
 
 /* epoll tags: the high 32 bits say what, the low 32 bits which one. */
