@@ -111,7 +111,7 @@ agent_restart() {
 # sessions, so most of app1's were never looked at.)
 test_polling_show_sessions_does_not_stop_expiry() {
 	local port2=$((PORT + 1)) w2 out runs0 t0
-	agent_restart --gc-ms 200 || return 1
+	agent_restart --gc-ms 100 || return 1
 	xdp_on || return 1
 	ctl app attach app2 >/dev/null || return 1
 	bg in_srv "$XSLCTL" --socket "$SOCK" run app2 -- "$TESTSRV" --port "$port2" --workers 1 \
@@ -133,7 +133,7 @@ test_polling_show_sessions_does_not_stop_expiry() {
 	runs0=$(ctl --json show stats | jq .agent.gc_runs)
 	bg in_srv bash -c 'while [ -S "$1" ]; do "$0" --socket "$1" --json show sessions --limit 1 >/dev/null 2>&1; done' \
 		"$XSLCTL" "$SOCK"
-	# Idle 3 s, and a pass over 400k sessions takes 7 ticks of 200 ms: gone
+	# Idle 3 s, and a pass over 400k sessions takes 7 ticks of 100 ms: gone
 	# within about 5-7 s; 20 s of wall time (each check is a listing too, so
 	# not wait_for's count of checks) leaves room for a loaded machine.
 	while [ $((SECONDS - t0)) -lt 20 ] && [ "$(n_sessions app1)" -ne 0 ]; do
