@@ -19,11 +19,14 @@ metric_sum() {
 		END { printf "%d\n", s }'
 }
 
+agent_fds() { find "/proc/$AGENT_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
 # N clients on 127.0.0.1 each send a request line, then one header line
 # every GAP seconds (never idle long enough for an inactivity timeout),
 # for at most HOLD seconds. Prints "ready" once all are connected, then at
 # the end one line per client: "client I closed SECONDS" (the server closed
-# it that long after it connected) or "client I open SECONDS".
+# it that long after it connected) or "client I open SECONDS"; then keeps
+# its sockets until HOLD has passed.
 slow_clients() {
 	python3 - "$@" <<'EOF'
 import socket, sys, threading, time
@@ -69,6 +72,8 @@ for t in threads:
     t.join()
 for i, o in enumerate(out):
     print("client", i, o, flush=True)
+# keep our ends open: whatever the agent still holds shows in its fds
+time.sleep(max(0.0, hold - (time.monotonic() - conns[0][1])))
 EOF
 }
 
@@ -77,7 +82,8 @@ EOF
 # 2 s each time, and every slow client is closed by its deadline (5 s after
 # it connected, 100 ms tick) although it never goes quiet.
 test_slow_metrics_clients_do_not_lock_out_scraper() {
-	local out=$E2E_TMP/slow.out t0 t1 i worst
+	local out=$E2E_TMP/slow.out t0 t1 i worst fds
+	fds=$(agent_fds)
 	bg in_srv bash -c "$(declare -f slow_clients); slow_clients 20 $METRICS_PORT 1 15" >"$out" 2>&1
 	wait_for 500 'grep -q ^ready "$out"' || { cat "$out"; fail "slow clients did not connect"; return 1; }
 	for i in 1 2 3 4; do
@@ -93,6 +99,9 @@ test_slow_metrics_clients_do_not_lock_out_scraper() {
 	worst=$(awk '$3 == "closed" && $4 > w { w = $4 } END { print w + 0 }' "$out")
 	log "slow clients closed after at most ${worst} s"
 	awk -v w="$worst" 'BEGIN { exit !(w <= 7.5) }' || fail "a slow client was closed only after $worst s"
+	# the agent let go of them too (the clients still hold their ends)
+	kill -0 "$BG_PID" 2>/dev/null || log "slow clients already gone: the fd check proves less"
+	wait_for 300 '[ "$(agent_fds)" -le "$fds" ]' || fail "agent holds $(agent_fds) fds, $fds before the slow clients"
 	scrape | grep '^xsl_metrics_connections_closed_total' | sed 's/^/  #   /'
 	[ "$(scrape | metric_sum xsl_metrics_connections_closed_total 'reason="deadline"')" -ge 1 ] ||
 		fail "no connection closed by its deadline"
