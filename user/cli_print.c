@@ -142,11 +142,11 @@ static char *idle_text(json_t *ms)
 static char *session_worker_text(json_t *row, const char *key)
 {
 	json_t *shared = json_object_get(row, "shared");
+	json_int_t n = json_integer_value(shared);
 	char *s;
 
-	if (json_is_integer(shared) && json_integer_value(shared) > 0)
-		return asprintf(&s, "shared(%" JSON_INTEGER_FORMAT ")", json_integer_value(shared)) < 0
-			       ? NULL : s;
+	if (json_is_integer(shared) && n > 0)
+		return asprintf(&s, "shared(%" JSON_INTEGER_FORMAT ")", n) < 0 ? NULL : s;
 	return scalar_text(json_object_get(row, key));
 }
 
@@ -163,7 +163,9 @@ static char *cell_text(const struct col *c, json_t *row)
 		return session_worker_text(row, c->key);
 	case COL_PID:
 		v = json_object_get(row, c->key);
-		return json_is_integer(v) && json_integer_value(v) <= 0 ? strdup("-") : scalar_text(v);
+		if (json_is_integer(v) && json_integer_value(v) <= 0)
+			return strdup("-");
+		return scalar_text(v);
 	default:
 		return scalar_text(json_object_get(row, c->key));
 	}

@@ -8,7 +8,8 @@
  * and each worker keeps its own pair and closes the others. With --shared,
  * like Apache prefork or gunicorn, the master binds one socket pair without
  * SO_REUSEPORT (non-blocking) and keeps it; every worker polls that same
- * pair and the kernel picks which one gets each packet. SIGUSR1 to the master forks one more worker,
+ * pair and the kernel picks which one gets each packet.
+ * SIGUSR1 to the master forks one more worker,
  * SIGUSR2 makes it fork --storm N short-lived children (default 1) as fast
  * as it can (fork storms), SIGTERM stops everyone. Worker pids are printed as "worker <pid>" lines.
  * With --http the TCP side speaks minimal HTTP/1.1 instead (for wrk): it reads
