@@ -136,7 +136,7 @@ struct agent {
 		unsigned int tries;
 	} rmdirs[8];
 	struct xsl_gc_state *gc;
-	void *metrics;			/* struct MHD_Daemon * */
+	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
 };
 
 /* epoll tags: the high 32 bits say what, the low 32 bits which one. */
@@ -173,6 +173,9 @@ int socks__released(struct agent *a, uint64_t cookie);
 void socks__worker_gone(struct agent *a, uint32_t worker);
 int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid);
 int socks__count(const struct agent *a, uint32_t listener);
+/* Workers served by the socket worker has for listener (1: its own, N > 1:
+ * one socket shared by N holders, 0: none); *cookie (may be NULL): its cookie. */
+int socks__sharers(const struct agent *a, uint32_t listener, uint32_t worker, uint64_t *cookie);
 /* Something changed who holds which socket in app: attribute again soon. */
 void socks__dirty(struct agent *a, uint32_t app);
 /* Runs the attribution pass of every app whose changes have settled. */
