@@ -26,8 +26,6 @@ SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		   -fno-omit-frame-pointer
 CFLAGS		:= -O1 -g $(SAN_FLAGS)
 endif
-# test helpers (servers, clients) are tools, not the product: never sanitized
-HELPER_CFLAGS	:= -O2 -g
 XSL_CFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
 		   -DXSL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 BPF_CFLAGS	:= -target bpf -g -O2 -Wall -Werror -Iinclude -Ibpf \
@@ -113,9 +111,9 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(L
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 
-$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(BUILD)/tests/helpers
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) $(LIB) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(HELPER_CFLAGS) $(XSL_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)

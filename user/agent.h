@@ -114,6 +114,8 @@ struct agent {
 	char cgroup_root[PATH_MAX];
 	uint64_t start_time;		/* unix seconds */
 	bool exiting;
+	/* time since the last reconcile and GC passes, in timer ticks' ms */
+	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
 	struct agent_proc procs[XSL_REG_MAX_PROCS];
 	struct agent_sock socks[AGENT_MAX_SOCKS];
@@ -134,7 +136,7 @@ struct agent {
 		unsigned int tries;
 	} rmdirs[8];
 	struct xsl_gc_state *gc;
-	void *metrics;			/* struct MHD_Daemon * */
+	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
 };
 
 /* epoll tags: the high 32 bits say what, the low 32 bits which one. */
@@ -143,6 +145,7 @@ enum agent_tag {
 };
 #define AGENT_EV(tag, idx) (((uint64_t)(tag) << 32) | (uint32_t)(idx))
 
+/* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 
 /* agent_procs.c: processes, cgroups, registration and cleanup */
@@ -170,6 +173,9 @@ int socks__released(struct agent *a, uint64_t cookie);
 void socks__worker_gone(struct agent *a, uint32_t worker);
 int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid);
 int socks__count(const struct agent *a, uint32_t listener);
+/* Workers served by the socket worker has for listener (1: its own, N > 1:
+ * one socket shared by N holders, 0: none); *cookie (may be NULL): its cookie. */
+int socks__sharers(const struct agent *a, uint32_t listener, uint32_t worker, uint64_t *cookie);
 /* Something changed who holds which socket in app: attribute again soon. */
 void socks__dirty(struct agent *a, uint32_t app);
 /* Runs the attribution pass of every app whose changes have settled. */
@@ -208,8 +214,10 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
 		      uint64_t *total);
 
-/* agent_cmds.c: xsl_stats summed over CPUs */
+/* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
+/* A worker's packets and bytes (0 when they cannot be read). */
+void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes);
 
 #endif /* XSL_AGENT_H */

@@ -85,27 +85,6 @@ static void key_addr(const struct xsl_listener_key *k, char *buf, size_t len)
 	inet_ntop(k->family == XSL_AF_INET ? AF_INET : AF_INET6, k->addr, buf, (socklen_t)len);
 }
 
-static uint64_t percpu_sum(const uint64_t *vals, int ncpus, size_t stride_words, size_t word)
-{
-	uint64_t sum = 0;
-
-	for (int c = 0; c < ncpus; c++)
-		sum += vals[(size_t)c * stride_words + word];
-	return sum;
-}
-
-static void worker_counters(struct agent *a, uint32_t w, uint64_t *packets, uint64_t *bytes)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct xsl_worker_stats per[ncpus > 0 ? ncpus : 1];
-
-	*packets = *bytes = 0;
-	if (ncpus <= 0 || bpf_map_lookup_elem(a->maps.wrk_stats, &w, per))
-		return;
-	*packets = percpu_sum((uint64_t *)per, ncpus, sizeof(per[0]) / 8, 0);
-	*bytes = percpu_sum((uint64_t *)per, ncpus, sizeof(per[0]) / 8, 1);
-}
-
 static json_t *app_json(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
@@ -142,7 +121,7 @@ static json_t *worker_json(struct agent *a, uint32_t w)
 	const struct reg_worker *rw = registry__worker(a->reg, w);
 	uint64_t packets, bytes;
 
-	worker_counters(a, w, &packets, &bytes);
+	agent__worker_counters(a, w, &packets, &bytes);
 	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:i}", "index", w,
 			 "gen", rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index",
 			 rw->app, "map_index", rw->map_index, "pid", rw->pid, "state", "live",
@@ -439,33 +418,6 @@ static const char *const stat_names[] = {
 static const char *const drop_names[] = { XSL_DROP_LIST(XSL__NAME) };
 static const char *const parse_names[] = { XSL_PARSE_LIST(XSL__NAME) };
 #undef XSL__NAME
-
-int agent__read_stats(struct agent *a, struct xsl_stats *sum)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct xsl_stats *per;
-	uint32_t zero = 0;
-	int err = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpus <= 0)
-		return -EINVAL;
-	per = calloc((size_t)ncpus, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(a->maps.stats, &zero, per))
-		err = -errno;
-	for (int c = 0; !err && c < ncpus; c++) {
-		for (int i = 0; i < XSL_STAT__MAX; i++)
-			sum->stat[i] += per[c].stat[i];
-		for (int i = 0; i < XSL_DROP__MAX; i++)
-			sum->drop[i] += per[c].drop[i];
-		for (int i = 0; i < XSL_PARSE__MAX; i++)
-			sum->parse[i] += per[c].parse[i];
-	}
-	free(per);
-	return err;
-}
 
 static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, json_t *req)
 {

@@ -6,6 +6,16 @@
  * is gone, when it is a closing TCP session idle past XSL_TCP_LINGER_S, or
  * when it is idle past its app's idle timeout. A completed pass publishes
  * the per-app and per-worker session counts.
+ *
+ * A worker's count holds only the sessions made for it: those whose
+ * worker_gen is the live worker's gen. A dead worker's leftovers (its index
+ * possibly reused by a new worker) belong to nobody: the data path re-homes
+ * them on their next packet (policy reassign) or drops them (policy drop),
+ * else they expire; they still count for their app.
+ *
+ * Listings and app flushes walk the table with buffers and a cursor of
+ * their own and leave the pass alone: a client polling `show sessions`
+ * never holds expiry back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,15 +34,25 @@
 
 enum { EXPIRE_IDLE, EXPIRE_CLOSED, EXPIRE_APP_GONE };
 
+/* One batch read from the session table. */
+struct gc_batch {
+	struct xsl_flow_key keys[GC_BATCH];
+	struct xsl_session vals[GC_BATCH];
+	struct xsl_flow_key dead[GC_BATCH];	/* of those, to delete */
+};
+
 struct xsl_gc_state {
 	bool mid_pass;
 	uint32_t cursor;
 	uint64_t app_count[XSL_MAX_APPS];
+	/* sessions of worker w made for its generation wrk_gen[w], this pass */
 	uint32_t wrk_count[XSL_MAX_WORKERS];
+	uint32_t wrk_gen[XSL_MAX_WORKERS];
+	/* the same, as of the last complete pass */
 	uint32_t wrk_published[XSL_MAX_WORKERS];
-	struct xsl_flow_key keys[GC_BATCH];
-	struct xsl_session vals[GC_BATCH];
-	struct xsl_flow_key dead[GC_BATCH];
+	uint32_t wrk_published_gen[XSL_MAX_WORKERS];
+	struct gc_batch pass;		/* the pass's (used within one tick) */
+	struct gc_batch walk;		/* whole-table walks: listings, flushes */
 };
 
 int gc__init(struct agent *a)
@@ -55,9 +75,17 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A worker that reused an index counts from zero until a pass counts it. */
 uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker)
 {
-	return a->gc && worker < XSL_MAX_WORKERS ? a->gc->wrk_published[worker] : 0;
+	const struct reg_worker *rw;
+
+	if (!a->gc || worker >= XSL_MAX_WORKERS)
+		return 0;
+	rw = registry__worker(a->reg, worker);
+	if (!rw || a->gc->wrk_published_gen[worker] != rw->gen)
+		return 0;
+	return a->gc->wrk_published[worker];
 }
 
 /*
@@ -109,28 +137,44 @@ static void delete_keys(struct agent *a, struct xsl_flow_key *keys, __u32 n)
 	}
 }
 
+/* Counts s for its worker if it was made for the live worker there. */
+static void count_worker(struct agent *a, const struct xsl_session *s)
+{
+	const struct reg_worker *rw = registry__worker(a->reg, s->worker);
+	struct xsl_gc_state *g = a->gc;
+	uint32_t w = s->worker;
+
+	if (!rw || rw->gen != s->worker_gen)
+		return;
+	/* the index changed hands during this pass: count the new one only */
+	if (g->wrk_gen[w] != rw->gen) {
+		g->wrk_gen[w] = rw->gen;
+		g->wrk_count[w] = 0;
+	}
+	g->wrk_count[w]++;
+}
+
 /* Handles n entries of a batch: counts the live, deletes the expired. */
 static void gc_entries(struct agent *a, int n, uint64_t now)
 {
-	struct xsl_gc_state *g = a->gc;
+	struct gc_batch *b = &a->gc->pass;
 	__u32 ndead = 0;
 
 	for (int i = 0; i < n; i++) {
-		const struct xsl_session *s = &g->vals[i];
+		const struct xsl_session *s = &b->vals[i];
 		int why = expiry(a, s, now);
 
 		if (why < 0) {
 			if (s->app < XSL_MAX_APPS)
-				g->app_count[s->app]++;
-			if (s->worker < XSL_MAX_WORKERS)
-				g->wrk_count[s->worker]++;
+				a->gc->app_count[s->app]++;
+			count_worker(a, s);
 			continue;
 		}
 		if (why != EXPIRE_APP_GONE && s->app < XSL_MAX_APPS)
 			a->apps[s->app].expired[why]++;
-		g->dead[ndead++] = g->keys[i];
+		b->dead[ndead++] = b->keys[i];
 	}
-	delete_keys(a, g->dead, ndead);
+	delete_keys(a, b->dead, ndead);
 }
 
 static void publish(struct agent *a)
@@ -140,6 +184,7 @@ static void publish(struct agent *a)
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
 		a->apps[app].sessions = g->app_count[app];
 	memcpy(g->wrk_published, g->wrk_count, sizeof(g->wrk_published));
+	memcpy(g->wrk_published_gen, g->wrk_gen, sizeof(g->wrk_published_gen));
 	memset(g->app_count, 0, sizeof(g->app_count));
 	memset(g->wrk_count, 0, sizeof(g->wrk_count));
 	a->c.gc_runs++;
@@ -155,8 +200,8 @@ void gc__tick(struct agent *a)
 		return;
 	while (done < GC_BUDGET) {
 		bool last;
-		int n = read_batch(a->maps.sessions, !g->mid_pass, &g->cursor, g->keys, g->vals,
-				   &last);
+		int n = read_batch(a->maps.sessions, !g->mid_pass, &g->cursor, g->pass.keys,
+				   g->pass.vals, &last);
 
 		if (n < 0) {
 			pr_warn("gc: read %s: %s\n", XSL_MAP_SESSIONS, strerror(-n));
@@ -174,24 +219,25 @@ void gc__tick(struct agent *a)
 	}
 }
 
-/* Calls fn on every session, batch by batch. */
+/* Calls fn on every session, batch by batch, in the walk's own buffers and
+ * with its own cursor: the pass in progress goes on undisturbed. */
 static int for_each_session(struct agent *a,
 			    void (*fn)(struct agent *a, const struct xsl_flow_key *k,
 				       const struct xsl_session *s, void *ctx),
 			    void *ctx)
 {
-	struct xsl_gc_state *g = a->gc;
+	struct gc_batch *b = &a->gc->walk;
 	bool first = true;
 	uint32_t cursor = 0;
 
 	for (;;) {
 		bool last;
-		int n = read_batch(a->maps.sessions, first, &cursor, g->keys, g->vals, &last);
+		int n = read_batch(a->maps.sessions, first, &cursor, b->keys, b->vals, &last);
 
 		if (n < 0)
 			return n;
 		for (int i = 0; i < n; i++)
-			fn(a, &g->keys[i], &g->vals[i], ctx);
+			fn(a, &b->keys[i], &b->vals[i], ctx);
 		if (last)
 			return 0;
 		first = false;
@@ -203,48 +249,79 @@ struct flush_ctx {
 	__u32 n;
 };
 
+/*
+ * The pass in progress may have counted some of these sessions already and
+ * will not see the rest: whatever it counted for their worker (same gen)
+ * is dropped, so nothing deleted here is published. The walk's delete
+ * batch is only ever filled here, so a pass reading the same batch is no
+ * concern.
+ */
 static void flush_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
 		      void *ctx)
 {
+	struct xsl_gc_state *g = a->gc;
 	struct flush_ctx *f = ctx;
 
 	if (s->app != f->app)
 		return;
-	a->gc->dead[f->n++] = *k;
+	if (s->worker < XSL_MAX_WORKERS) {
+		if (g->wrk_gen[s->worker] == s->worker_gen)
+			g->wrk_count[s->worker] = 0;
+		if (g->wrk_published_gen[s->worker] == s->worker_gen)
+			g->wrk_published[s->worker] = 0;
+	}
+	g->walk.dead[f->n++] = *k;
 	if (f->n == GC_BATCH) {
-		delete_keys(a, a->gc->dead, f->n);
+		delete_keys(a, g->walk.dead, f->n);
 		f->n = 0;
 	}
 }
 
-/* Another full walk is about to use the batch buffers (and change the
- * table): the pass in progress starts over at the next tick. */
-static void restart_pass(struct xsl_gc_state *g)
-{
-	g->mid_pass = false;
-	memset(g->app_count, 0, sizeof(g->app_count));
-	memset(g->wrk_count, 0, sizeof(g->wrk_count));
-}
-
+/*
+ * Deletes app's sessions without restarting the pass in progress: its
+ * count for app starts again from here (sessions made after the flush and
+ * already behind the cursor are missed until the next pass, never counted
+ * twice).
+ */
 int gc__flush_app(struct agent *a, uint32_t app)
 {
 	struct flush_ctx f = { .app = app };
 	int err;
 
-	if (!a->gc)
+	if (!a->gc || app >= XSL_MAX_APPS)
 		return -EINVAL;
-	restart_pass(a->gc);
+	a->gc->app_count[app] = 0;
 	err = for_each_session(a, flush_one, &f);
-	delete_keys(a, a->gc->dead, f.n);
+	delete_keys(a, a->gc->walk.dead, f.n);
 	a->apps[app].sessions = 0;
 	return err;
 }
+
+#define SHARERS_CACHE 256
 
 struct list_ctx {
 	uint32_t app, limit;
 	json_t *arr;
 	uint64_t total, now;
+	/* socks__sharers() per (listener, worker), as a listing asks the same
+	 * pairs over and over: direct-mapped, key 0 is empty */
+	struct {
+		uint64_t key;
+		int n;
+	} sharers[SHARERS_CACHE];
 };
+
+static int sharers(struct agent *a, struct list_ctx *l, uint32_t listener, uint32_t worker)
+{
+	uint64_t key = ((uint64_t)listener << 32 | worker) + 1;
+	unsigned int slot = (listener * 31u + worker) % SHARERS_CACHE;
+
+	if (l->sharers[slot].key != key) {
+		l->sharers[slot].key = key;
+		l->sharers[slot].n = socks__sharers(a, listener, worker, NULL);
+	}
+	return l->sharers[slot].n;
+}
 
 static void endpoint(uint8_t family, const uint32_t *addr, uint16_t port, char *buf, size_t len)
 {
@@ -265,7 +342,9 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	struct list_ctx *l = ctx;
 	const struct reg_worker *rw;
 	char remote[64], local[64];
+	int map_index = -1, shared = 0;
 	const char *app;
+	uint32_t pid = 0;
 
 	if (l->app != XSL_NO_APP && s->app != l->app)
 		return;
@@ -276,13 +355,25 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
 	app = registry__app_name(a->reg, s->app);
 	rw = registry__worker(a->reg, s->worker);
+	/*
+	 * A pid only when xsl knows who gets the flow: the session's own
+	 * worker (not a dead one's), holding a socket of its own. A socket
+	 * shared by several holders goes to whichever the kernel wakes.
+	 */
+	if (rw && rw->gen == s->worker_gen) {
+		shared = sharers(a, l, s->listener, s->worker);
+		shared = shared > 1 ? shared : 0;
+		if (!shared) {
+			map_index = (int)rw->map_index;
+			pid = rw->pid;
+		}
+	}
 	json_array_append_new(
 		l->arr,
-		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I}", "proto",
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:I, s:I, s:I}", "proto",
 			  k->proto == 6 ? "tcp" : "udp", "remote", remote, "local", local, "app",
-			  app ? app : "-", "worker", s->worker, "map_index",
-			  rw && rw->gen == s->worker_gen ? (int)rw->map_index : -1, "pid",
-			  rw && rw->gen == s->worker_gen ? (int)rw->pid : 0, "state",
+			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
+			  (json_int_t)pid, "shared", shared, "state",
 			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "packets",
 			  (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "idle_ms",
 			  (json_int_t)(l->now > s->last_seen_ns ?
@@ -296,7 +387,6 @@ int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, json_t *arr
 
 	if (!a->gc)
 		return -EINVAL;
-	restart_pass(a->gc);
 	err = for_each_session(a, list_one, &l);
 	*total = l.total;
 	return err;

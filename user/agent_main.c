@@ -142,15 +142,6 @@ bad:
 	return -EINVAL;
 }
 
-int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = AGENT_EV(tag, idx) };
-
-	if (tag == TAG_CLIENT)
-		ev.events |= EPOLLRDHUP;
-	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
 static int setup_cgroups(struct agent *a)
 {
 	int err = mounts__cgroup2(a->cgroup2, sizeof(a->cgroup2));
@@ -247,15 +238,14 @@ static bool events_were_lost(struct agent *a)
 
 static void on_tick(struct agent *a)
 {
-	static unsigned int since_reconcile, since_gc;
 	uint64_t expirations;
 
 	if (read(a->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
-	since_reconcile += TICK_MS;
-	since_gc += TICK_MS;
-	if (since_reconcile >= a->o.reconcile_ms || events_were_lost(a)) {
-		since_reconcile = 0;
+	a->since_reconcile_ms += TICK_MS;
+	a->since_gc_ms += TICK_MS;
+	if (a->since_reconcile_ms >= a->o.reconcile_ms || events_were_lost(a)) {
+		a->since_reconcile_ms = 0;
 		/* first drain what is queued, so reconcile sees the events' effects */
 		ring_buffer__consume(a->rb);
 		procs__reconcile(a);
@@ -263,8 +253,8 @@ static void on_tick(struct agent *a)
 	}
 	procs__retry_rmdirs(a);
 	socks__settle(a);
-	if (since_gc >= a->o.gc_ms) {
-		since_gc = 0;
+	if (a->since_gc_ms >= a->o.gc_ms) {
+		a->since_gc_ms = 0;
 		gc__tick(a);
 	}
 	metrics__run(a);	/* MHD times out idle clients only when it runs */

@@ -4,11 +4,17 @@
  *
  * libmicrohttpd runs without a thread of its own (MHD_USE_EPOLL): its epoll
  * fd sits in the agent's loop (TAG_METRICS) and the timer tick also calls
- * metrics__run() so idle connections time out, so a scrape runs between
- * events and never races the registry. Abuse stays bounded by MHD: a
- * connection limit, a per-IP limit, a per-connection memory limit (a longer
- * request gets 414/431) and an inactivity timeout (a client that never
- * reads its page is dropped).
+ * metrics__run(), so a scrape runs between events and never races the
+ * registry. Abuse stays bounded: a connection limit, a per-connection memory
+ * limit (a longer request gets 414/431), MHD's inactivity timeout (a client
+ * that never reads its page is dropped) and, since a client dripping a
+ * header line every few seconds is never inactive, an absolute deadline of
+ * our own: a request must arrive whole within METRICS_REQUEST_MS of the
+ * connection (or of the previous reply) and its page be sent within
+ * METRICS_REPLY_MS, else metrics__run() shuts the connection down and MHD
+ * closes it. The per-address limit admits a new connection by evicting
+ * that address's oldest one still waiting for its request, so slow clients
+ * cannot lock a prompt scraper out, even from the same address.
  *
  * The page is built with prom.h by one renderer per family group. Per-CPU
  * maps are read with one batch lookup each; a map that cannot be read leaves
@@ -25,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -40,9 +47,13 @@
 
 #define METRICS_PATH		"/metrics"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
-#define METRICS_TIMEOUT_S	10
-#define METRICS_MAX_CONNS	64
-#define METRICS_MAX_PER_IP	16
+#define METRICS_TIMEOUT_S	10	/* MHD's inactivity timeout */
+#define METRICS_REQUEST_MS	5000	/* connection (or last reply) to whole request */
+#define METRICS_REPLY_MS	10000	/* request to page sent */
+#define METRICS_MAX_CONNS	64	/* open, not yet evicted */
+#define METRICS_MAX_PER_IP	16	/* of those, from one address */
+/* MHD's own limit: room for evicted connections MHD has not closed yet */
+#define METRICS_MHD_CONNS	(2 * METRICS_MAX_CONNS)
 #define METRICS_MEMORY_LIMIT	(16 * 1024)	/* request line + headers */
 #define METRICS_BACKLOG		64
 #define METRICS_RUNS		4	/* MHD_run calls per wakeup at most */
@@ -408,6 +419,8 @@ static void render_agent(struct prom *p, const struct agent *a)
 	prom__u64(p, NULL, 0, c->sock_attach_fail);
 }
 
+static void render_http(struct prom *p, const struct agent *a);
+
 static int render(struct agent *a, char **text, size_t *len)
 {
 	struct prom p;
@@ -419,7 +432,197 @@ static int render(struct agent *a, char **text, size_t *len)
 	render_apps(&p, a);
 	render_workers(&p, a);
 	render_agent(&p, a);
+	render_http(&p, a);
 	return prom__finish(&p, text, len);
+}
+
+/* ---- connections and their deadlines ---- */
+
+enum evict_reason { EVICT_DEADLINE, EVICT_PER_ADDRESS, EVICT_FULL, EVICT__MAX };
+static const char *const evict_names[EVICT__MAX] = {
+	[EVICT_DEADLINE] = "deadline", [EVICT_PER_ADDRESS] = "per_address", [EVICT_FULL] = "full",
+};
+
+/* One TCP connection, from MHD's STARTED notification to its CLOSED one. */
+struct metrics_conn {
+	struct MHD_Connection *conn;	/* NULL: free */
+	int fd;
+	sa_family_t family;		/* of the client's address */
+	uint8_t peer[16];		/* the address (IPv4: the first 4 bytes) */
+	uint64_t since_ms;		/* connected, or its last page sent */
+	uint64_t deadline_ms;		/* shut down when this passes */
+	bool answering;			/* its request is in, the page on its way */
+	bool evicted;			/* shut down; MHD closes it when it next runs */
+};
+
+/* What a->metrics points to. */
+struct metrics_server {
+	struct MHD_Daemon *d;
+	struct metrics_conn conns[METRICS_MHD_CONNS];
+	uint64_t evictions[EVICT__MAX];
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Ends c at once whatever the client does: after shutdown() MHD's next run
+ * reads the end of the stream and closes the connection (CLOSED frees c).
+ * The fd stays MHD's to close.
+ */
+static void conn_evict(struct metrics_server *m, struct metrics_conn *c, enum evict_reason why)
+{
+	if (c->evicted)
+		return;
+	c->evicted = true;
+	shutdown(c->fd, SHUT_RDWR);
+	m->evictions[why]++;
+	pr_debug("metrics: connection fd %d closed: %s\n", c->fd, evict_names[why]);
+}
+
+static void conn_peer(struct MHD_Connection *conn, struct metrics_conn *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	c->family = sa ? sa->sa_family : AF_UNSPEC;
+	if (c->family == AF_INET)
+		memcpy(c->peer, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (c->family == AF_INET6)
+		memcpy(c->peer, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+/*
+ * Admits a new connection. At a limit (per address, or in all) room is made
+ * by evicting the oldest connection still waiting for its request (of that
+ * address first): a client that sends its request at once always gets in,
+ * and one that dawdles loses its place to it. When every connection is
+ * being answered the new one is refused.
+ */
+static void conn_started(struct metrics_server *m, struct MHD_Connection *conn, void **ctx)
+{
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct metrics_conn *slot = NULL, *oldest = NULL, *oldest_here = NULL;
+	uint64_t now = mono_ms();
+	struct metrics_conn nc = { .conn = conn, .fd = fi ? fi->connect_fd : -1,
+				   .since_ms = now, .deadline_ms = now + METRICS_REQUEST_MS };
+	unsigned int n = 0, n_here = 0;
+
+	conn_peer(conn, &nc);
+	for (unsigned int i = 0; i < METRICS_MHD_CONNS; i++) {
+		struct metrics_conn *c = &m->conns[i];
+		bool here;
+
+		if (!c->conn) {
+			slot = slot ? slot : c;
+			continue;
+		}
+		if (c->evicted)
+			continue;
+		here = c->family == nc.family && !memcmp(c->peer, nc.peer, sizeof(c->peer));
+		n++;
+		n_here += here;
+		if (c->answering)
+			continue;
+		if (!oldest || c->since_ms < oldest->since_ms)
+			oldest = c;
+		if (here && (!oldest_here || c->since_ms < oldest_here->since_ms))
+			oldest_here = c;
+	}
+	if (n_here >= METRICS_MAX_PER_IP) {
+		if (oldest_here)
+			conn_evict(m, oldest_here, EVICT_PER_ADDRESS);
+		else
+			slot = NULL;
+	} else if (n >= METRICS_MAX_CONNS) {
+		if (oldest)
+			conn_evict(m, oldest, EVICT_FULL);
+		else
+			slot = NULL;
+	}
+	if (!slot || nc.fd < 0) {
+		m->evictions[EVICT_FULL]++;
+		if (nc.fd >= 0)
+			shutdown(nc.fd, SHUT_RDWR);
+		return;
+	}
+	*slot = nc;
+	*ctx = slot;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics_server *m = cls;
+	struct metrics_conn *c = *ctx;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*ctx = NULL;
+		conn_started(m, conn, ctx);
+	} else if (c) {
+		memset(c, 0, sizeof(*c));
+		*ctx = NULL;
+	}
+}
+
+static struct metrics_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A reply went out: the connection may wait for its next request. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct metrics_conn *c = conn_of(conn);
+	uint64_t now = mono_ms();
+
+	(void)cls;
+	(void)req_cls;
+	(void)toe;
+	if (!c)
+		return;
+	c->answering = false;
+	c->since_ms = now;
+	c->deadline_ms = now + METRICS_REQUEST_MS;
+}
+
+/* Shuts down every connection past its deadline; true if any. */
+static bool enforce_deadlines(struct metrics_server *m)
+{
+	uint64_t now = mono_ms();
+	bool any = false;
+
+	for (unsigned int i = 0; i < METRICS_MHD_CONNS; i++) {
+		struct metrics_conn *c = &m->conns[i];
+
+		if (c->conn && !c->evicted && now >= c->deadline_ms) {
+			conn_evict(m, c, EVICT_DEADLINE);
+			any = true;
+		}
+	}
+	return any;
+}
+
+static void render_http(struct prom *p, const struct agent *a)
+{
+	const struct metrics_server *m = a->metrics;
+
+	prom__family(p, "xsl_metrics_connections_closed_total", PROM_COUNTER,
+		     "Connections to this endpoint the agent closed, by reason: past their "
+		     "deadline, or to make room (per address, or in all).");
+	for (int i = 0; i < EVICT__MAX; i++)
+		prom__u64(p, PROM_LABELS({ "reason", evict_names[i] }), m ? m->evictions[i] : 0);
 }
 
 /* ---- HTTP ---- */
@@ -447,6 +650,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  void **req_cls)
 {
 	struct agent *a = cls;
+	struct metrics_conn *c;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *text;
@@ -457,6 +661,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	c = conn_of(conn);
+	if (c) {
+		c->answering = true;
+		c->deadline_ms = mono_ms() + METRICS_REPLY_MS;
+	}
 	/* answered at the first call: a body, if any, is never read */
 	if (strcmp(method, MHD_HTTP_METHOD_GET))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -537,7 +746,7 @@ static int listen_on(const char *spec, bool *v6)
 int metrics__start(struct agent *a)
 {
 	const union MHD_DaemonInfo *info;
-	struct MHD_Daemon *d;
+	struct metrics_server *m;
 	bool v6 = false;
 	int fd, err;
 
@@ -546,40 +755,53 @@ int metrics__start(struct agent *a)
 		pr_info("metrics: disabled\n");
 		return 0;
 	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
 	fd = listen_on(a->o.metrics, &v6);
-	if (fd < 0)
+	if (fd < 0) {
+		free(m);
 		return fd;
-	/* On failure the fd is left alone: MHD may have closed it already,
-	 * and the agent exits anyway. */
-	d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0, NULL,
-			     NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-			     (unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-			     (unsigned int)METRICS_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			     (unsigned int)METRICS_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			     (size_t)METRICS_MEMORY_LIMIT, MHD_OPTION_END);
-	if (!d) {
+	}
+	/*
+	 * On failure the fd is left alone: MHD may have closed it already,
+	 * and the agent exits anyway. MHD's per-IP limit stays off: ours
+	 * (conn_started) makes room instead of refusing.
+	 */
+	m->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0,
+				NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)METRICS_MHD_CONNS, MHD_OPTION_NOTIFY_CONNECTION,
+				on_connection, m, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
+				MHD_OPTION_END);
+	if (!m->d) {
 		pr_err("metrics: cannot start the HTTP server on %s\n", a->o.metrics);
+		free(m);
 		return -EIO;
 	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 	err = info ? agent__epoll_add(a, info->epoll_fd, TAG_METRICS, 0) : -EIO;
 	if (err) {
 		pr_err("metrics: add the HTTP server to the event loop: %s\n", strerror(-err));
-		MHD_stop_daemon(d);
+		MHD_stop_daemon(m->d);
+		free(m);
 		return err;
 	}
-	a->metrics = d;
+	a->metrics = m;
 	pr_info("metrics: serving http://%s%s\n", a->o.metrics, METRICS_PATH);
 	return 0;
 }
 
 void metrics__run(struct agent *a)
 {
+	struct metrics_server *m = a->metrics;
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	if (!a->metrics)
+	if (!m)
 		return;
+	enforce_deadlines(m);
 	/*
 	 * MHD keeps connections that still have work in a list of its own, and
 	 * then its epoll fd need not be readable: run again while it says it
@@ -587,15 +809,19 @@ void metrics__run(struct agent *a)
 	 * timer tick picks up the rest.
 	 */
 	for (int i = 0; i < METRICS_RUNS; i++) {
-		MHD_run(a->metrics);
-		if (MHD_get_timeout(a->metrics, &ms) != MHD_YES || ms > 0)
+		MHD_run(m->d);
+		if (MHD_get_timeout(m->d, &ms) != MHD_YES || ms > 0)
 			break;
 	}
 }
 
 void metrics__stop(struct agent *a)
 {
-	if (a->metrics)
-		MHD_stop_daemon(a->metrics);
+	struct metrics_server *m = a->metrics;
+
+	if (m) {
+		MHD_stop_daemon(m->d);
+		free(m);
+	}
 	a->metrics = NULL;
 }

@@ -692,3 +692,26 @@ int socks__attribute(struct agent *a, uint32_t app)
 			 registry__app_name(a->reg, app), moved);
 	return 0;
 }
+
+/*
+ * How many workers serve listener with the very socket worker has for it
+ * (read-only). 1: the socket is worker's own; N > 1: one socket shared by N
+ * holders (no reuseport; Apache prefork, gunicorn), so the kernel, not
+ * xsl, picks which of them gets each packet; 0: worker has no socket for
+ * listener. *cookie (may be NULL) gets the socket's cookie, 0 if none.
+ */
+int socks__sharers(const struct agent *a, uint32_t listener, uint32_t worker, uint64_t *cookie)
+{
+	uint64_t c = 0;
+	int n = 0;
+
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS && !c; i++)
+		if (a->socks[i].cookie && a->socks[i].listener == listener &&
+		    a->socks[i].worker == worker)
+			c = a->socks[i].cookie;
+	for (unsigned int i = 0; c && i < AGENT_MAX_SOCKS; i++)
+		n += a->socks[i].cookie == c && a->socks[i].listener == listener;
+	if (cookie)
+		*cookie = c;
+	return n;
+}

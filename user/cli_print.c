@@ -16,6 +16,8 @@ enum col_fmt {
 	COL_VALUE,	/* the field as it is */
 	COL_ADDRPORT,	/* "addr" and "port" as ADDR:PORT or [ADDR6]:PORT */
 	COL_IDLE,	/* milliseconds as seconds: "1.5s" */
+	COL_SESSION_WORKER,	/* "shared(N)" for a shared socket's session, else the worker */
+	COL_PID,	/* "-" for 0: no process xsl can name */
 };
 
 struct col {
@@ -136,13 +138,34 @@ static char *idle_text(json_t *ms)
 	return s;
 }
 
+/* A session on a socket shared by N > 1 processes: the kernel picks one. */
+static char *session_worker_text(json_t *row, const char *key)
+{
+	json_t *shared = json_object_get(row, "shared");
+	json_int_t n = json_integer_value(shared);
+	char *s;
+
+	if (json_is_integer(shared) && n > 0)
+		return asprintf(&s, "shared(%" JSON_INTEGER_FORMAT ")", n) < 0 ? NULL : s;
+	return scalar_text(json_object_get(row, key));
+}
+
 static char *cell_text(const struct col *c, json_t *row)
 {
+	json_t *v;
+
 	switch (c->fmt) {
 	case COL_ADDRPORT:
 		return addrport_text(json_object_get(row, "addr"), json_object_get(row, "port"));
 	case COL_IDLE:
 		return idle_text(json_object_get(row, c->key));
+	case COL_SESSION_WORKER:
+		return session_worker_text(row, c->key);
+	case COL_PID:
+		v = json_object_get(row, c->key);
+		if (json_is_integer(v) && json_integer_value(v) <= 0)
+			return strdup("-");
+		return scalar_text(v);
 	default:
 		return scalar_text(json_object_get(row, c->key));
 	}
@@ -234,7 +257,8 @@ static const struct col listener_cols[] = {
 
 static const struct col session_cols[] = {
 	COL("Proto", "proto"), COL("Remote", "remote"), COL("Local", "local"), COL("App", "app"),
-	COL("Worker", "worker"), COL("Pid", "pid"), COL("State", "state"),
+	{ .head = "Worker", .key = "worker", .fmt = COL_SESSION_WORKER },
+	{ .head = "Pid", .key = "pid", .fmt = COL_PID }, COL("State", "state"),
 	COL("Packets", "packets"), { .head = "Idle", .key = "idle_ms", .fmt = COL_IDLE }, { 0 }
 };
 

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "args.h"
 #include "sockaddr.h"
 
 #define MAX_FLOWS	100000
@@ -337,25 +338,30 @@ int main(int argc, char **argv)
 	uint64_t next;
 	socklen_t len;
 
+	static const struct option opts[] = {
+		{ "addr", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "period-ms", required_argument, NULL, 'm' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	int c, bad = 0;
+
 	nflows = 1000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--addr") && i + 1 < argc)
-			addr = argv[++i];
-		else if (!strcmp(argv[i], "--port") && i + 1 < argc)
-			port = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--flows") && i + 1 < argc)
-			nflows = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--period-ms") && i + 1 < argc)
-			period_ms = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--duration") && i + 1 < argc)
-			duration = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--verbose"))
-			verbose = true;
-		else
-			return usage(), 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': addr = optarg; break;
+		case 'p': bad |= helper_int(optarg, 1, 65535, &port); break;
+		case 'f': bad |= helper_int(optarg, 1, MAX_FLOWS, &nflows); break;
+		case 'm': bad |= helper_int(optarg, 1, 3600000, &period_ms); break;
+		case 'd': bad |= helper_int(optarg, 1, 86400, &duration); break;
+		case 'v': verbose = true; break;
+		default: bad = 1;
+		}
 	}
-	if (!addr || port <= 0 || port > 65535 || nflows <= 0 || nflows > MAX_FLOWS ||
-	    period_ms <= 0 || duration <= 0 || helper_sockaddr(addr, port, &ss, &len))
+	if (bad || optind < argc || !addr || !port || helper_sockaddr(addr, port, &ss, &len))
 		return usage(), 2;
 	period_ns = (uint64_t)period_ms * 1000000ull;
 	max_rounds = (int)((uint64_t)duration * 1000 / (uint64_t)period_ms) + 1;

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "xsl/flow.h"
 #include "xsl/records.h"
 
@@ -111,27 +112,33 @@ static int scan(int fd, uint32_t worker, struct xsl_flow_key *tk, struct xsl_ses
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *base_s = "198.18.0.0";
-	long worker = -1, count = 0;
+	int worker = -1, count = 0;
 	struct xsl_flow_key tk, *keys;
 	struct xsl_session tv, *vals;
 	struct in_addr base;
 	uint64_t have = 0;
 	int fd, err;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--map") && i + 1 < argc)
-			path = argv[++i];
-		else if (!strcmp(argv[i], "--worker") && i + 1 < argc)
-			worker = atol(argv[++i]);
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			count = atol(argv[++i]);
-		else if (!strcmp(argv[i], "--base") && i + 1 < argc)
-			base_s = argv[++i];
-		else
-			goto usage;
+	static const struct option opts[] = {
+		{ "map", required_argument, NULL, 'm' },
+		{ "worker", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "base", required_argument, NULL, 'b' },
+		{ 0 },
+	};
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': path = optarg; break;
+		case 'w': bad |= helper_int(optarg, 0, XSL_MAX_WORKERS - 1, &worker); break;
+		case 'c': bad |= helper_int(optarg, 1, XSL_MAX_SESSIONS, &count); break;
+		case 'b': base_s = optarg; break;
+		default: bad = 1;
+		}
 	}
-	if (!path || worker < 0 || worker >= XSL_MAX_WORKERS || count <= 0 ||
-	    count > XSL_MAX_SESSIONS || inet_pton(AF_INET, base_s, &base) != 1)
+	if (bad || optind < argc || !path || worker < 0 || !count ||
+	    inet_pton(AF_INET, base_s, &base) != 1)
 		goto usage;
 	fd = map_get(path);
 	if (fd < 0) {
@@ -140,7 +147,7 @@ int main(int argc, char **argv)
 	}
 	err = scan(fd, (uint32_t)worker, &tk, &tv, &have);
 	if (err) {
-		fprintf(stderr, "xsl_sessfill: no session of worker %ld in %s to clone: %s\n",
+		fprintf(stderr, "xsl_sessfill: no session of worker %d in %s to clone: %s\n",
 			worker, path, strerror(-err));
 		return 1;
 	}
@@ -172,7 +179,7 @@ int main(int argc, char **argv)
 		done += n;
 	}
 	err = scan(fd, (uint32_t)worker, NULL, NULL, &have);
-	printf("filled %ld worker %ld sessions %llu\n", count, worker, (unsigned long long)have);
+	printf("filled %d worker %d sessions %llu\n", count, worker, (unsigned long long)have);
 	return err ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xsl_sessfill --map PIN/xsl_sessions --worker IDX --count N "

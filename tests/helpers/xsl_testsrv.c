@@ -5,7 +5,11 @@
  * answers every datagram and every connection with "pid <its pid>\n". The
  * master binds nothing, unless --master-binds: then, like nginx with
  * `reuseport`, the master binds one socket pair per worker before forking
- * and each worker keeps its own pair and closes the others. SIGUSR1 to the master forks one more worker,
+ * and each worker keeps its own pair and closes the others. With --shared,
+ * like Apache prefork or gunicorn, the master binds one socket pair without
+ * SO_REUSEPORT (non-blocking) and keeps it; every worker polls that same
+ * pair and the kernel picks which one gets each packet.
+ * SIGUSR1 to the master forks one more worker,
  * SIGUSR2 makes it fork --storm N short-lived children (default 1) as fast
  * as it can (fork storms), SIGTERM stops everyone. Worker pids are printed as "worker <pid>" lines.
  * With --http the TCP side speaks minimal HTTP/1.1 instead (for wrk): it reads
@@ -14,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -32,6 +37,7 @@
 static volatile sig_atomic_t more, storm, stop;
 static pid_t pids[MAX_WORKERS];
 static int http;
+static int shared_u = -1, shared_t = -1;	/* --shared: the one socket pair */
 
 static void on_signal(int sig)
 {
@@ -43,13 +49,15 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
-static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t len, int v6)
+static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t len, int v6,
+			int reuseport)
 {
 	int one = 1, zero = 0, fd = socket(ss->ss_family, type, 0);
 
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (v6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
@@ -103,7 +111,10 @@ static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6, int
 	int u, t;
 	char reply[32], buf[2048];
 
-	if (slot >= 0) {
+	if (shared_u >= 0) {
+		u = shared_u;
+		t = shared_t;
+	} else if (slot >= 0) {
 		for (int i = 0; i < n_pre; i++) {
 			if (i != slot) {
 				close(pre_u[i]);
@@ -113,8 +124,8 @@ static void worker(const struct sockaddr_storage *ss, socklen_t len, int v6, int
 		u = pre_u[slot];
 		t = pre_t[slot];
 	} else {
-		u = bound_socket(SOCK_DGRAM, ss, len, v6);
-		t = bound_socket(SOCK_STREAM, ss, len, v6);
+		u = bound_socket(SOCK_DGRAM, ss, len, v6, 1);
+		t = bound_socket(SOCK_STREAM, ss, len, v6, 1);
 	}
 	int n = snprintf(reply, sizeof(reply), "pid %d\n", getpid());
 	struct pollfd p[2] = { { .fd = u, .events = POLLIN }, { .fd = t, .events = POLLIN } };
@@ -171,7 +182,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
 	const char *addr = "0.0.0.0";
-	int workers = 2, port = 0, v6 = 0, storm_n = 1, master_binds = 0;
+	int workers = 2, port = 0, v6 = 0, storm_n = 1, master_binds = 0, shared = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	socklen_t len;
 
@@ -186,11 +197,13 @@ int main(int argc, char **argv)
 			storm_n = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--master-binds"))
 			master_binds = 1;
+		else if (!strcmp(argv[i], "--shared"))
+			shared = 1;
 		else if (!strcmp(argv[i], "--http"))
 			http = 1;
 		else {
 			fprintf(stderr, "usage: xsl_testsrv --port P [--workers N] [--addr A] "
-					"[--storm N] [--master-binds] [--http]\n");
+					"[--storm N] [--master-binds | --shared] [--http]\n");
 			return 2;
 		}
 	}
@@ -209,10 +222,17 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	printf("master %d\n", getpid());
 	fflush(stdout);
-	if (master_binds) {
+	if (shared) {
+		/* non-blocking: a worker the kernel woke for nothing moves on */
+		shared_u = bound_socket(SOCK_DGRAM, &ss, len, v6, 0);
+		shared_t = bound_socket(SOCK_STREAM, &ss, len, v6, 0);
+		if (shared_u < 0 || shared_t < 0 || fcntl(shared_u, F_SETFL, O_NONBLOCK) ||
+		    fcntl(shared_t, F_SETFL, O_NONBLOCK))
+			return 1;
+	} else if (master_binds) {
 		for (n_pre = 0; n_pre < workers; n_pre++) {
-			pre_u[n_pre] = bound_socket(SOCK_DGRAM, &ss, len, v6);
-			pre_t[n_pre] = bound_socket(SOCK_STREAM, &ss, len, v6);
+			pre_u[n_pre] = bound_socket(SOCK_DGRAM, &ss, len, v6, 1);
+			pre_t[n_pre] = bound_socket(SOCK_STREAM, &ss, len, v6, 1);
 			if (pre_u[n_pre] < 0 || pre_t[n_pre] < 0)
 				return 1;
 		}

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "args.h"
 #include "sockaddr.h"
 
 #define MAX_FLOWS	4096
@@ -118,25 +119,29 @@ int main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--addr") && i + 1 < argc)
-			addr = argv[++i];
-		else if (!strcmp(argv[i], "--port") && i + 1 < argc)
-			port = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--flows") && i + 1 < argc)
-			nflows = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--window") && i + 1 < argc)
-			window = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--duration") && i + 1 < argc)
-			duration = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--warmup-ms") && i + 1 < argc)
-			warmup_ms = atoi(argv[++i]);
-		else
-			goto usage;
+	static const struct option opts[] = {
+		{ "addr", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup-ms", required_argument, NULL, 'm' },
+		{ 0 },
+	};
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': addr = optarg; break;
+		case 'p': bad |= helper_int(optarg, 1, 65535, &port); break;
+		case 'f': bad |= helper_int(optarg, 1, MAX_FLOWS, &nflows); break;
+		case 'w': bad |= helper_int(optarg, 1, MAX_WINDOW, &window); break;
+		case 'd': bad |= helper_int(optarg, 1, 86400, &duration); break;
+		case 'm': bad |= helper_int(optarg, 0, 600000, &warmup_ms); break;
+		default: bad = 1;
+		}
 	}
-	if (!addr || port <= 0 || port > 65535 || nflows <= 0 || nflows > MAX_FLOWS ||
-	    window <= 0 || window > MAX_WINDOW || duration <= 0 || warmup_ms < 0 ||
-	    helper_sockaddr(addr, port, &ss, &len))
+	if (bad || optind < argc || !addr || !port || helper_sockaddr(addr, port, &ss, &len))
 		goto usage;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ep = epoll_create1(0);

@@ -114,6 +114,31 @@ static void test_sessions_table_says_when_limited(void **state)
 		      "Proto  Remote  Local  App  Worker  Pid  State  Packets  Idle\n");
 }
 
+/* A session on one socket shared by 4 processes names no pid (the kernel
+ * picks who gets it); a dead worker's session (pid 0) names none either;
+ * replies without "shared" (older agents) still print. */
+static void test_sessions_table_shared_socket_no_pid(void **state)
+{
+	(void)state;
+	assert_render(cli_print_sessions,
+		      "{\"total\": 3, \"sessions\": ["
+		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40000\", \"local\": \"10.0.0.1:53\", "
+		      "\"app\": \"sip\", \"worker\": 3, \"map_index\": -1, \"pid\": 0, "
+		      "\"shared\": 4, \"state\": \"open\", \"packets\": 5, \"bytes\": 500, "
+		      "\"idle_ms\": 1534}, "
+		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40001\", \"local\": \"10.0.0.1:53\", "
+		      "\"app\": \"sip\", \"worker\": 12, \"map_index\": -1, \"pid\": 0, "
+		      "\"shared\": 0, \"state\": \"open\", \"packets\": 1, \"bytes\": 50, "
+		      "\"idle_ms\": 200}, "
+		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40002\", \"local\": \"10.0.0.1:53\", "
+		      "\"app\": \"dns\", \"worker\": 7, \"map_index\": 2, \"pid\": 4242, "
+		      "\"state\": \"open\", \"packets\": 1, \"bytes\": 50, \"idle_ms\": 0}]}",
+		      "Proto  Remote          Local        App  Worker     Pid   State  Packets  Idle\n"
+		      "udp    10.0.0.2:40000  10.0.0.1:53  sip  shared(4)  -     open   5        1.5s\n"
+		      "udp    10.0.0.2:40001  10.0.0.1:53  sip  12         -     open   1        0.2s\n"
+		      "udp    10.0.0.2:40002  10.0.0.1:53  dns  7          4242  open   1        0.0s\n");
+}
+
 static void test_app_shows_fields_then_tables(void **state)
 {
 	(void)state;
@@ -271,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_workers_table),
 		cmocka_unit_test(test_listeners_table_brackets_ipv6),
 		cmocka_unit_test(test_sessions_table_says_when_limited),
+		cmocka_unit_test(test_sessions_table_shared_socket_no_pid),
 		cmocka_unit_test(test_app_shows_fields_then_tables),
 		cmocka_unit_test(test_stats_two_columns),
 		cmocka_unit_test(test_missing_fields_show_dash),
