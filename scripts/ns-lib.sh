@@ -35,17 +35,18 @@ cgroup_destroy() {
 # `ticks` times (the timeout stretches), but never for longer than ten
 # times the timeout plus 10 s, so a condition that hangs cannot stall a test.
 wait_for() {
-	local ticks=$1 n=0 now t0 soft hard
+	# odd names: the condition is evaluated here and sees these locals
+	local _wf_ticks=$1 _wf_n=0 _wf_now _wf_soft _wf_hard
 	shift
-	t0=${EPOCHREALTIME/./}
-	soft=$((t0 + ticks * 10000))
-	hard=$((t0 + ticks * 100000 + 10000000))
+	_wf_now=${EPOCHREALTIME/./}
+	_wf_soft=$((_wf_now + _wf_ticks * 10000))
+	_wf_hard=$((_wf_now + _wf_ticks * 100000 + 10000000))
 	while :; do
 		eval "$*" >/dev/null 2>&1 && return 0
-		n=$((n + 1))
-		now=${EPOCHREALTIME/./}
-		{ [ "$n" -ge "$ticks" ] && [ "$now" -ge "$soft" ]; } && return 1
-		[ "$now" -ge "$hard" ] && return 1
+		_wf_n=$((_wf_n + 1))
+		_wf_now=${EPOCHREALTIME/./}
+		{ [ "$_wf_n" -ge "$_wf_ticks" ] && [ "$_wf_now" -ge "$_wf_soft" ]; } && return 1
+		[ "$_wf_now" -ge "$_wf_hard" ] && return 1
 		sleep 0.01
 	done
 }

@@ -35,6 +35,10 @@
 #define MAX_WORKERS 1024
 
 static volatile sig_atomic_t more, storm, stop;
+/* The master's signals are blocked except while it waits in sigsuspend(),
+ * so one that comes between its checks and the wait is never lost; each
+ * process it forks gets the original mask back. */
+static sigset_t orig_mask;
 static pid_t pids[MAX_WORKERS];
 static int http;
 static int shared_u = -1, shared_t = -1;	/* --shared: the one socket pair */
@@ -45,7 +49,7 @@ static void on_signal(int sig)
 		more++;
 	else if (sig == SIGUSR2)
 		storm++;
-	else
+	else if (sig != SIGCHLD)
 		stop = 1;
 }
 
@@ -163,8 +167,10 @@ static pid_t spawn(const struct sockaddr_storage *ss, socklen_t len, int v6, int
 {
 	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 		worker(ss, len, v6, slot);
+	}
 	if (pid > 0) {
 		for (int i = 0; i < MAX_WORKERS; i++) {
 			if (!pids[i]) {
@@ -184,6 +190,7 @@ int main(int argc, char **argv)
 	const char *addr = "0.0.0.0";
 	int workers = 2, port = 0, v6 = 0, storm_n = 1, master_binds = 0, shared = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
 	socklen_t len;
 
 	for (int i = 1; i < argc; i++) {
@@ -220,6 +227,14 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);	/* wakes sigsuspend() to reap */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &orig_mask);
 	printf("master %d\n", getpid());
 	fflush(stdout);
 	if (shared) {
@@ -255,13 +270,17 @@ int main(int argc, char **argv)
 			printf("storm %d\n", storm_n);
 			fflush(stdout);
 		}
-		pid = waitpid(-1, NULL, 0);
-		if (pid < 0 && errno == ECHILD)
-			pause();
-		for (int i = 0; pid > 0 && i < MAX_WORKERS; i++)
+		pid = waitpid(-1, NULL, WNOHANG);
+		if (pid <= 0) {
+			/* nothing to reap: wait for a signal, SIGCHLD included */
+			sigsuspend(&orig_mask);
+			continue;
+		}
+		for (int i = 0; i < MAX_WORKERS; i++)
 			if (pids[i] == pid)
 				pids[i] = 0;
 	}
+	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 	for (int i = 0; i < MAX_WORKERS; i++)
 		if (pids[i])
 			kill(pids[i], SIGTERM);
