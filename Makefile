@@ -141,7 +141,7 @@ $(BUILD)/fuzz/fuzz_ctl: $(FUZZ_SRCS) $(USER_HDRS)
 
 ifeq ($(SANITIZE),1)
 # e2e files run under the sanitizers; every report written fails the run
-SAN_E2E		?= test-agent.sh test-faults.sh
+SAN_E2E		?= test-agent.sh test-faults.sh test-metrics.sh
 # left out, shown as skipped: agent_ctl.c grows a client's reply buffer by
 # one realloc per reply, which ASan (realloc always copies) makes quadratic:
 # the flood of unread replies takes far over the file's timeout
