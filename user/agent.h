@@ -149,8 +149,9 @@ int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 int procs__start_time(uint32_t pid, uint64_t *start_ns);
 /* Start time and whether the process is already exiting (exiting may be NULL). */
 int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
+/* why (why_len bytes) says what failed, with which object */
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app);
+		      const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
 int procs__app_detach(struct agent *a, uint32_t app);
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);

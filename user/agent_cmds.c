@@ -165,40 +165,69 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 
 /* ---- app commands ---- */
 
+/* app.attach arguments, all checked here before anything is made. */
+static const char *const attach_keys[] = { "cmd", "name", "cgroup", "policy", "idle_timeout",
+					   "cpu_steer", NULL };
+
 static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
-	const char *name = str_arg(req, "name"), *policy = str_arg(req, "policy");
-	json_t *steer = json_object_get(req, "cpu_steer");
+	json_t *jname = json_object_get(req, "name"), *jpolicy = json_object_get(req, "policy");
+	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
+	const char *name, *policy, *cgroup = NULL, *key;
+	char why[512];
+	json_t *v;
 	long long idle;
 	uint32_t app;
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "app attach: only root may attach apps");
-	if (!name)
+	json_object_foreach(req, key, v) {
+		const char *const *k = attach_keys;
+
+		while (*k && strcmp(*k, key))
+			k++;
+		if (!*k)
+			return fail(EINVAL, "app attach: unknown argument '%.64s'", key);
+	}
+	if (!jname)
 		return fail(EINVAL, "app attach: missing name");
+	if (!json_is_string(jname))
+		return fail(EINVAL, "app attach: name must be a string");
+	name = json_string_value(jname);
+	/* json strings may hold a NUL: the name must be all of it */
+	if (strlen(name) != json_string_length(jname))
+		return fail(EINVAL, "app attach: app name holds a NUL character");
+	if (registry__check_name(name, why, sizeof(why)))
+		return fail(EINVAL, "app attach: %s", why);
+	if (jpolicy && !json_is_string(jpolicy))
+		return fail(EINVAL, "app attach %s: policy must be a string", name);
+	policy = json_string_value(jpolicy);
 	if (policy && !strcmp(policy, "drop"))
 		o.policy = XSL_POLICY_DROP;
 	else if (policy && strcmp(policy, "reassign"))
-		return fail(EINVAL, "app attach %s: unknown policy '%s'", name, policy);
+		return fail(EINVAL, "app attach %s: unknown policy '%.32s' (reassign or drop)", name,
+			    policy);
 	err = int_arg(req, "idle_timeout", 1, 86400 * 365, &idle);
 	if (err == -EINVAL)
-		return fail(EINVAL, "app attach %s: bad idle_timeout", name);
+		return fail(EINVAL, "app attach %s: bad idle_timeout (an integer 1..%d)", name,
+			    86400 * 365);
 	if (!err)
 		o.idle_timeout_s = (uint32_t)idle;
+	if (steer && !json_is_boolean(steer))
+		return fail(EINVAL, "app attach %s: cpu_steer must be true or false", name);
 	if (json_is_true(steer))
 		o.flags |= XSL_APP_F_CPU_STEER;
-	err = procs__app_attach(a, name, str_arg(req, "cgroup"), &o, &app);
-	if (err == -EEXIST)
-		return fail(err, "app attach %s: name (or cgroup) already in use", name);
-	if (err == -EXDEV)
-		return fail(err, "app attach %s: cgroup %s is not below the cgroup v2 mount %s",
-			    name, str_arg(req, "cgroup"), a->cgroup2);
-	if (err == -EINVAL)
-		return fail(err, "app attach %s: %s", name, registry__error(a->reg));
+	if (jcgroup) {
+		cgroup = json_string_value(jcgroup);
+		if (!cgroup || cgroup[0] != '/' || strlen(cgroup) != json_string_length(jcgroup) ||
+		    strlen(cgroup) >= PATH_MAX)
+			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
+	}
+	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
-		return fail(err, "app attach %s: %s", name, strerror(-err));
+		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
 }
 
