@@ -251,8 +251,9 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 	size_t root = strlen(a->cgroup2), n = strlen(cg);
 	char rel[PATH_MAX];
 
-	/* rel is the peer's cgroup below the mount: compare it with ours */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || n < root ||
+	/* rel is the peer's cgroup below the mount: compare it with ours; read
+	 * by pid, so the peer must still be alive after the read */
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || ctl__peer_alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;
@@ -271,6 +272,9 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
 		return fail(EPERM, "app join %s: pid %lld may only join an app whose cgroup it is in",
 			    name, pid);
@@ -307,6 +311,9 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app leave %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app leave %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && (uint32_t)pid != cl->pid)
 		return fail(EPERM, "app leave %s: pid %u may only detach itself", name, cl->pid);
 	before = (int)registry__app(a->reg, app)->n_workers;
