@@ -34,6 +34,7 @@ struct json_t;
 #define AGENT_OUT_TOTAL		(8 * 1024 * 1024)
 #define AGENT_CLIENT_BURST	16
 #define AGENT_CLIENT_IDLE_S	30	/* default of --client-idle-s */
+#define AGENT_MAX_LIST		16384	/* sessions in one show.sessions reply */
 #define AGENT_MAX_SOCKS		(XSL_MAX_WORKERS * 4)
 
 enum reg_cause { CAUSE_FORK, CAUSE_JOIN, CAUSE_API, CAUSE_RECONCILE, CAUSE__MAX };

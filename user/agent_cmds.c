@@ -459,6 +459,10 @@ static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, 
 		return fail(ENOENT, "show sessions %s: no such app", name);
 	if (int_arg(req, "limit", 1, 1000000, &limit) == -EINVAL)
 		return fail(EINVAL, "show sessions: bad limit");
+	/* a listing is built whole before it is sent: keep it within a reply
+	 * (total still counts every match) */
+	if (limit > AGENT_MAX_LIST)
+		limit = AGENT_MAX_LIST;
 	arr = json_array();
 	err = gc__list_sessions(a, app, (uint32_t)limit, arr, &total);
 	if (err) {
