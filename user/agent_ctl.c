@@ -239,7 +239,9 @@ static void client_accept(struct agent *a, int fd)
 
 void ctl__accept(struct agent *a)
 {
-	for (;;) {
+	/* a bounded batch: a client connecting in a loop must not hold the
+	 * agent here (the listening socket stays readable for the next turn) */
+	for (int n = 0; n < AGENT_MAX_CLIENTS; n++) {
 		int fd = accept4(a->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
