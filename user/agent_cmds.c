@@ -263,6 +263,7 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	uint64_t start = 0;
 	const char *name;
 	long long pid;
 	uint32_t app, w;
@@ -278,13 +279,18 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
 		return fail(EPERM, "app join %s: pid %lld may only join an app whose cgroup it is in",
 			    name, pid);
+	/* the peer's start time, read while its pidfd shows it alive: the
+	 * worker is then registered for exactly this process */
+	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
+			    name, cl->pid);
 	if (is_root(cl)) {
 		err = procs__join(a, app, (uint32_t)pid);
 		if (err)
 			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
 				    a->apps[app].cgroup, strerror(-err));
 	}
-	err = procs__register(a, app, (uint32_t)pid, 0, CAUSE_API, 0, &w);
+	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
 	if (err == -EEXIST) {
 		for (w = 0; w < XSL_MAX_WORKERS; w++) {
 			const struct reg_worker *rw = registry__worker(a->reg, w);

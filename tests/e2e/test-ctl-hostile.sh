@@ -180,6 +180,37 @@ EOF' sh "$SOCK")
 	kill "$victim"
 }
 
+# The peer checks do not refuse a live non-root worker that leaves and joins
+# its app itself.
+test_live_peer_leaves_and_joins_itself() {
+	local me reply other
+	ctl app attach v >/dev/null || return 1
+	chmod 0666 "$SOCK"
+	# a worker that stays, so the app lives on when ours leaves
+	sleep 1000 &
+	other=$!
+	E2E_PIDS+=("$other")
+	echo "$other" >"$CGROOT/v/cgroup.procs" || return 1
+	coproc ME { exec python3 "$CLIENT" "$SOCK" self --uid 65534; }
+	E2E_PIDS+=("$ME_PID")
+	read -r -t 10 -u "${ME[0]}" me || { fail "no pid"; return 1; }
+	echo "$me" >"$CGROOT/v/cgroup.procs" || return 1
+	wait_for 300 'worker_pids v | grep -qw "$me"' || fail "$me not a worker"
+	echo '{"cmd":"app.leave","name":"v","pid":PID}' >&"${ME[1]}"
+	read -r -t 10 -u "${ME[0]}" reply
+	[ "$(echo "$reply" | jq .data.removed)" = 1 ] || fail "leave: $reply"
+	worker_pids v | grep -qw "$me" && fail "still a worker after leaving"
+	echo '{"cmd":"app.join","name":"v","pid":PID}' >&"${ME[1]}"
+	read -r -t 10 -u "${ME[0]}" reply
+	[ "$(echo "$reply" | jq .data.worker.pid)" = "$me" ] || fail "join: $reply"
+	worker_pids v | grep -qw "$me" || fail "not a worker after joining"
+	# another process's pid is still refused
+	echo "{\"cmd\":\"app.leave\",\"name\":\"v\",\"pid\":$$}" >&"${ME[1]}"
+	read -r -t 10 -u "${ME[0]}" reply
+	[ "$(echo "$reply" | jq .errno)" = 1 ] || fail "leave of another pid: $reply"
+	eval "exec ${ME[1]}>&-"
+}
+
 test_idle_connections_leave_room_for_root() {
 	local out
 	agent_restart --client-idle-s 3 || return 1
@@ -259,7 +290,8 @@ test_every_request_gets_one_reply() {
 
 ALL_TESTS="test_attach_dotdot_name_keeps_outside_cgroup test_attach_empty_name_keeps_cgroup_root
 test_attach_newline_name_gets_its_own_error test_restore_refuses_cgroup_outside_root
-test_recycled_peer_pid_not_trusted test_idle_connections_leave_room_for_root
+test_recycled_peer_pid_not_trusted test_live_peer_leaves_and_joins_itself
+test_idle_connections_leave_room_for_root
 test_non_reading_clients_keep_agent_small test_flood_does_not_starve_others
 test_every_request_gets_one_reply"
 e2e_main

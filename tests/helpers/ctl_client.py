@@ -7,6 +7,8 @@ ctl_client.py SOCKET MODE [options]
   dead-peer --uid U   drop to uid U; a child connects and exits; print its pid,
                       then send each stdin line over the inherited connection
                       and print the one reply line
+  self --uid U        drop to uid U, connect, print our pid, then send each
+                      stdin line with PID replaced by it and print the reply
   idle --uids A,B --per-uid N --hold S
                       open N connections as each uid (effective uid, as
                       SO_PEERCRED reports it), send nothing; print
@@ -55,6 +57,16 @@ def dead_peer(a):
     f = s.makefile("rb")
     for line in sys.stdin:
         s.sendall(line.encode() if line.endswith("\n") else (line + "\n").encode())
+        print(f.readline().decode().rstrip("\n"), flush=True)
+
+
+def self_peer(a):
+    drop_to(a.uid)
+    s = connect(a.socket)
+    print(os.getpid(), flush=True)
+    f = s.makefile("rb")
+    for line in sys.stdin:
+        s.sendall(line.rstrip("\n").replace("PID", str(os.getpid())).encode() + b"\n")
         print(f.readline().decode().rstrip("\n"), flush=True)
 
 
@@ -168,7 +180,7 @@ def pipeline(a):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("socket")
-    p.add_argument("mode", choices=["dead-peer", "idle", "no-read", "flood", "pipeline"])
+    p.add_argument("mode", choices=["dead-peer", "self", "idle", "no-read", "flood", "pipeline"])
     p.add_argument("--uid", type=int, default=65534)
     p.add_argument("--uids", default="65534")
     p.add_argument("--per-uid", type=int, default=16)
@@ -177,7 +189,7 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--count", type=int, default=1000)
     a = p.parse_args()
-    {"dead-peer": dead_peer, "idle": idle, "no-read": no_read, "flood": flood,
+    {"dead-peer": dead_peer, "self": self_peer, "idle": idle, "no-read": no_read, "flood": flood,
      "pipeline": pipeline}[a.mode](a)
 
 
