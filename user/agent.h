@@ -33,6 +33,7 @@ struct json_t;
 #define AGENT_MAX_REPLY		(4 * 1024 * 1024)
 #define AGENT_OUT_TOTAL		(8 * 1024 * 1024)
 #define AGENT_CLIENT_BURST	16
+#define AGENT_CLIENT_SLICE_US	1000	/* ... or fewer once this much time is used */
 #define AGENT_CLIENT_IDLE_S	30	/* default of --client-idle-s */
 #define AGENT_MAX_LIST		16384	/* sessions in one show.sessions reply */
 #define AGENT_MAX_SOCKS		(XSL_MAX_WORKERS * 4)

@@ -8,9 +8,10 @@
  *   root, at most AGENT_UID_CLIENTS per other uid (guard__admit);
  * - idle: a client without a complete request for --client-idle-s is dropped;
  * - fairness: reading only fills a client's input buffer; requests are
- *   handled in ctl__serve(), at most AGENT_CLIENT_BURST per client per loop
- *   turn, and a client with a complete line buffered is not read from until
- *   it is handled (the loop does not sleep while requests are buffered);
+ *   handled in ctl__serve(), at most AGENT_CLIENT_BURST (fewer once
+ *   AGENT_CLIENT_SLICE_US are used) per client per loop turn, and a client
+ *   with a complete line buffered is not read from until it is handled (the
+ *   loop does not sleep while requests are buffered);
  * - backpressure: a client with AGENT_OUT_HIGH of replies unread is neither
  *   read from nor served until it reads; one reply is at most
  *   AGENT_MAX_REPLY and all clients' unread replies at most AGENT_OUT_TOTAL
@@ -428,15 +429,18 @@ static bool client_line(struct agent *a, struct agent_client *cl, const char *li
 	return ok;
 }
 
-/* Handles up to AGENT_CLIENT_BURST buffered lines of cl while its replies
- * fit; false when the client must be dropped. */
+/* Handles up to AGENT_CLIENT_BURST buffered lines of cl (fewer once
+ * AGENT_CLIENT_SLICE_US have gone: some requests are costly) while its
+ * replies fit; false when the client must be dropped. */
 static bool client_serve(struct agent *a, struct agent_client *cl)
 {
+	uint64_t start = now_ns();
 	size_t off = 0;
 	char *nl = NULL;
 
 	for (int n = 0; n < AGENT_CLIENT_BURST; n++) {
-		if (!guard__may_read(&out_budget, out_pending(cl)))
+		if (!guard__may_read(&out_budget, out_pending(cl)) ||
+		    (n && now_ns() - start >= AGENT_CLIENT_SLICE_US * 1000ull))
 			break;
 		nl = cl->in ? memchr(cl->in + off, '\n', cl->in_len - off) : NULL;
 		if (!nl)

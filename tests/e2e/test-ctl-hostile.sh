@@ -261,24 +261,32 @@ test_non_reading_clients_keep_agent_small() {
 }
 
 test_flood_does_not_starve_others() {
-	local i worst=0 t0 t1 ms
+	local i t0 t1 ms worst=0 times=()
 	for i in $(seq 20); do
 		ctl app attach "app$i" >/dev/null || return 1
 	done
 	# two clients send requests as fast as they can, reading their replies
-	bg python3 "$CLIENT" "$SOCK" flood --seconds 15 --line '{"cmd":"show.stats"}'
-	bg python3 "$CLIENT" "$SOCK" flood --seconds 15 --line '{"cmd":"show.apps"}'
+	bg python3 "$CLIENT" "$SOCK" flood --seconds 6 --line '{"cmd":"show.stats"}' \
+		>"$E2E_TMP/flood.1"
+	bg python3 "$CLIENT" "$SOCK" flood --seconds 6 --line '{"cmd":"show.apps"}' \
+		>"$E2E_TMP/flood.2"
 	sleep 1
 	for i in $(seq 10); do
 		t0=$(date +%s%N)
 		in_srv "$XSLCTL" --socket "$SOCK" show apps >/dev/null || fail "show apps failed"
 		t1=$(date +%s%N)
 		ms=$(((t1 - t0) / 1000000))
+		times+=("$ms")
 		[ "$ms" -gt "$worst" ] && worst=$ms
 	done
-	log "show apps under flood: worst of 10 ${worst} ms"
-	[ "$worst" -lt 500 ] || fail "show apps took $worst ms under flood"
-	[ "$(ctl --json show stats | jq .agent.ctl_requests)" -gt 1000 ] || fail "flood not served"
+	log "show apps under flood: ${times[*]} ms"
+	# generous: a loaded machine may be slow to start xslctl now and then
+	[ "$worst" -lt 1000 ] || fail "show apps took $worst ms under flood"
+	# the flooders were served all along, not dropped
+	wait_for 1500 '[ "$(cat "$E2E_TMP"/flood.* | wc -l)" = 2 ]' || fail "flood clients hung"
+	log "flood clients: $(cat "$E2E_TMP"/flood.* | tr '\n' ' ')"
+	[ "$(grep -c ' open$' "$E2E_TMP"/flood.* | grep -c ':1$')" = 2 ] ||
+		fail "a flooding client was dropped: $(cat "$E2E_TMP"/flood.*)"
 }
 
 test_every_request_gets_one_reply() {

@@ -18,7 +18,9 @@ ctl_client.py SOCKET MODE [options]
                       send L as fast as possible, never read; print "dropped"
                       when the agent closes the connection, "deadline" after S
   flood --line L --seconds S
-                      send L as fast as possible and read every reply
+                      send L as fast as possible and read every reply; print
+                      "replies N open" after S, or "replies N dropped" when
+                      the agent closed the connection first
   pipeline --count N  send N lines at once (requests and garbage), then one
                       without a newline and EOF; check exactly N + 1 replies
 """
@@ -126,22 +128,31 @@ def flood(a):
     s = connect(a.socket)
     data = (a.line + "\n").encode() * 64
     end = time.monotonic() + a.seconds
+    state = {"replies": 0, "eof": False}
 
     def reader():
         while True:
             try:
-                if not s.recv(1 << 16):
-                    return
+                d = s.recv(1 << 16)
             except OSError:
+                d = b""
+            if not d:
+                state["eof"] = True
                 return
+            state["replies"] += d.count(b"\n")
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    while time.monotonic() < end:
+    s.settimeout(0.5)
+    while time.monotonic() < end and not state["eof"]:
         try:
             s.sendall(data)
+        except socket.timeout:
+            continue
         except OSError:
-            return
+            break
+    time.sleep(0.2)
+    print(f"replies {state['replies']} {'dropped' if state['eof'] else 'open'}", flush=True)
 
 
 def pipeline(a):
