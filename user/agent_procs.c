@@ -555,7 +555,7 @@ int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
 			snprintf(why, why_len, "cgroup %s is not below the cgroup v2 mount %s", path,
 				 a->cgroup2);
 		else if (err)
-			snprintf(why, why_len, "cgroup %s holds the agent's cgroup root %s", path,
+			snprintf(why, why_len, "cgroup %s is the agent's cgroup root %s or above it", path,
 				 a->cgroup_root);
 		if (err)
 			return err;

@@ -86,8 +86,8 @@ static int find_cgroup(const char *dir, uint64_t ino, int depth, char *out, size
  * the pinned maps outlive it and can be edited: an own cgroup is only ever
  * <cgroup root>/<name>, and an adopted one must pass the same rule as at
  * attach (below the cgroup v2 mount, not the cgroup root or above it).
- * Anything else is refused: the app comes back without a cgroup and the
- * reconcile pass frees it, touching nothing.
+ * Anything else is refused: recover__registry() frees the app at once,
+ * without touching that cgroup.
  */
 static int recover_cgroup(struct agent *a, const struct reg_app *ra, char *out, size_t len)
 {
