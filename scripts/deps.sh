@@ -8,7 +8,7 @@ PKGS=(
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libcmocka-dev libmicrohttpd-dev libjansson-dev
 	prometheus iproute2 socat iperf3 nginx wrk procps psmisc jq curl util-linux
-	nsd dnsutils ethtool
+	nsd dnsutils ethtool python3
 	help2man man-db
 )
 
