@@ -21,9 +21,21 @@ struct ring_buffer;
 struct xsl_hooks;
 struct json_t;
 
+/* Control socket limits (agent_ctl.c): slots, the last few kept for root,
+ * a share per non-root uid; a request line; replies waiting to be read (a
+ * client is not read from above OUT_HIGH; one reply and all together are
+ * bounded); requests handled per client per loop turn. */
 #define AGENT_MAX_CLIENTS	64
+#define AGENT_ROOT_CLIENTS	4
+#define AGENT_UID_CLIENTS	16
 #define AGENT_MAX_LINE		(64 * 1024)
-#define AGENT_MAX_OUT		(32 * 1024 * 1024)
+#define AGENT_OUT_HIGH		(256 * 1024)
+#define AGENT_MAX_REPLY		(4 * 1024 * 1024)
+#define AGENT_OUT_TOTAL		(8 * 1024 * 1024)
+#define AGENT_CLIENT_BURST	16
+#define AGENT_CLIENT_SLICE_US	1000	/* ... or fewer once this much time is used */
+#define AGENT_CLIENT_IDLE_S	30	/* default of --client-idle-s */
+#define AGENT_MAX_LIST		16384	/* sessions in one show.sessions reply */
 #define AGENT_MAX_SOCKS		(XSL_MAX_WORKERS * 4)
 
 enum reg_cause { CAUSE_FORK, CAUSE_JOIN, CAUSE_API, CAUSE_RECONCILE, CAUSE__MAX };
@@ -39,6 +51,7 @@ struct agent_opts {
 	unsigned int gc_ms;
 	unsigned int max_sessions;	/* sizes of maps this agent creates; 0: default */
 	unsigned int ringbuf_bytes;
+	unsigned int client_idle_s;	/* drop a control client without a request this long */
 };
 
 /* A process owning workers: its pidfd tells us when it is gone. */
@@ -58,12 +71,17 @@ struct agent_sock {
 
 struct agent_client {
 	int fd;				/* -1: free */
-	uint32_t pid, uid;
-	char *in;
+	int pidfd;			/* the peer process as it connected, -1: none */
+	uint32_t pid, uid;		/* SO_PEERCRED at connect */
+	char *in;			/* AGENT_MAX_LINE + 1 bytes */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off;
-	bool closing;			/* close once out is flushed */
+	uint64_t active_ns;		/* connect or last complete request (monotonic) */
+	uint32_t events;		/* the epoll interest set now */
+	bool ready;			/* a complete request line is buffered */
+	bool closing;			/* read no more; close once answered and flushed */
+	bool deaf;			/* the peer is gone: replies are discarded */
 };
 
 #define AGENT_MAX_LEFT 64
@@ -121,6 +139,10 @@ struct agent {
 	struct agent_sock socks[AGENT_MAX_SOCKS];
 	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
 	struct agent_client clients[AGENT_MAX_CLIENTS];
+	struct {
+		size_t out_total;	/* reply bytes waiting in all clients */
+		uint64_t refused, dropped, warned_ns;
+	} ctl;
 	struct agent_counters c;
 	/* interfaces of the agent's netns where xsl's XDP program runs, as
 	 * last seen; one that loses it behind the agent's back is reported */
@@ -152,8 +174,9 @@ int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 int procs__start_time(uint32_t pid, uint64_t *start_ns);
 /* Start time and whether the process is already exiting (exiting may be NULL). */
 int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
+/* why (why_len bytes) says what failed, with which object */
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app);
+		      const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
 int procs__app_detach(struct agent *a, uint32_t app);
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
@@ -195,6 +218,16 @@ int events__handle(void *ctx, void *data, size_t len);
 int ctl__open(struct agent *a);
 void ctl__accept(struct agent *a);
 void ctl__client_io(struct agent *a, uint32_t idx, uint32_t events);
+/* Are requests buffered that ctl__serve() would handle now? */
+bool ctl__pending(const struct agent *a);
+/* Handles up to AGENT_CLIENT_BURST buffered requests of each client: once
+ * per loop turn, after the turn's events. */
+void ctl__serve(struct agent *a);
+/* Drops clients idle longer than --client-idle-s. */
+void ctl__tick(struct agent *a);
+/* 0 when the peer process that connected is still alive (its pid is still
+ * its own), -ESRCH once it has exited. */
+int ctl__peer_alive(const struct agent_client *cl);
 void ctl__close(struct agent *a);
 
 /* agent_cmds.c: one request -> one reply (a new json_t, never NULL) */

@@ -144,40 +144,69 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 
 /* ---- app commands ---- */
 
+/* app.attach arguments, all checked here before anything is made. */
+static const char *const attach_keys[] = { "cmd", "name", "cgroup", "policy", "idle_timeout",
+					   "cpu_steer", NULL };
+
 static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
-	const char *name = str_arg(req, "name"), *policy = str_arg(req, "policy");
-	json_t *steer = json_object_get(req, "cpu_steer");
+	json_t *jname = json_object_get(req, "name"), *jpolicy = json_object_get(req, "policy");
+	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
+	const char *name, *policy, *cgroup = NULL, *key;
+	char why[512];
+	json_t *v;
 	long long idle;
 	uint32_t app;
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "app attach: only root may attach apps");
-	if (!name)
+	json_object_foreach(req, key, v) {
+		const char *const *k = attach_keys;
+
+		while (*k && strcmp(*k, key))
+			k++;
+		if (!*k)
+			return fail(EINVAL, "app attach: unknown argument '%.64s'", key);
+	}
+	if (!jname)
 		return fail(EINVAL, "app attach: missing name");
+	if (!json_is_string(jname))
+		return fail(EINVAL, "app attach: name must be a string");
+	name = json_string_value(jname);
+	/* json strings may hold a NUL: the name must be all of it */
+	if (strlen(name) != json_string_length(jname))
+		return fail(EINVAL, "app attach: app name holds a NUL character");
+	if (registry__check_name(name, why, sizeof(why)))
+		return fail(EINVAL, "app attach: %s", why);
+	if (jpolicy && !json_is_string(jpolicy))
+		return fail(EINVAL, "app attach %s: policy must be a string", name);
+	policy = json_string_value(jpolicy);
 	if (policy && !strcmp(policy, "drop"))
 		o.policy = XSL_POLICY_DROP;
 	else if (policy && strcmp(policy, "reassign"))
-		return fail(EINVAL, "app attach %s: unknown policy '%s'", name, policy);
+		return fail(EINVAL, "app attach %s: unknown policy '%.32s' (reassign or drop)", name,
+			    policy);
 	err = int_arg(req, "idle_timeout", 1, 86400 * 365, &idle);
 	if (err == -EINVAL)
-		return fail(EINVAL, "app attach %s: bad idle_timeout", name);
+		return fail(EINVAL, "app attach %s: bad idle_timeout (an integer 1..%d)", name,
+			    86400 * 365);
 	if (!err)
 		o.idle_timeout_s = (uint32_t)idle;
+	if (steer && !json_is_boolean(steer))
+		return fail(EINVAL, "app attach %s: cpu_steer must be true or false", name);
 	if (json_is_true(steer))
 		o.flags |= XSL_APP_F_CPU_STEER;
-	err = procs__app_attach(a, name, str_arg(req, "cgroup"), &o, &app);
-	if (err == -EEXIST)
-		return fail(err, "app attach %s: name (or cgroup) already in use", name);
-	if (err == -EXDEV)
-		return fail(err, "app attach %s: cgroup %s is not below the cgroup v2 mount %s",
-			    name, str_arg(req, "cgroup"), a->cgroup2);
-	if (err == -EINVAL)
-		return fail(err, "app attach %s: %s", name, registry__error(a->reg));
+	if (jcgroup) {
+		cgroup = json_string_value(jcgroup);
+		if (!cgroup || cgroup[0] != '/' || strlen(cgroup) != json_string_length(jcgroup) ||
+		    strlen(cgroup) >= PATH_MAX)
+			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
+	}
+	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
-		return fail(err, "app attach %s: %s", name, strerror(-err));
+		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
 }
 
@@ -201,8 +230,9 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 	size_t root = strlen(a->cgroup2), n = strlen(cg);
 	char rel[PATH_MAX];
 
-	/* rel is the peer's cgroup below the mount: compare it with ours */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || n < root ||
+	/* rel is the peer's cgroup below the mount: compare it with ours; read
+	 * by pid, so the peer must still be alive after the read */
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || ctl__peer_alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;
@@ -212,6 +242,7 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	uint64_t start = 0;
 	const char *name;
 	long long pid;
 	uint32_t app, w;
@@ -221,16 +252,24 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
 		return fail(EPERM, "app join %s: pid %lld may only join an app whose cgroup it is in",
 			    name, pid);
+	/* the peer's start time, read while its pidfd shows it alive: the
+	 * worker is then registered for exactly this process */
+	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
+			    name, cl->pid);
 	if (is_root(cl)) {
 		err = procs__join(a, app, (uint32_t)pid);
 		if (err)
 			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
 				    a->apps[app].cgroup, strerror(-err));
 	}
-	err = procs__register(a, app, (uint32_t)pid, 0, CAUSE_API, 0, &w);
+	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
 	if (err == -EEXIST) {
 		for (w = 0; w < XSL_MAX_WORKERS; w++) {
 			const struct reg_worker *rw = registry__worker(a->reg, w);
@@ -257,6 +296,9 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app leave %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app leave %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && (uint32_t)pid != cl->pid)
 		return fail(EPERM, "app leave %s: pid %u may only detach itself", name, cl->pid);
 	before = (int)registry__app(a->reg, app)->n_workers;
@@ -402,6 +444,10 @@ static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, 
 		return fail(ENOENT, "show sessions %s: no such app", name);
 	if (int_arg(req, "limit", 1, 1000000, &limit) == -EINVAL)
 		return fail(EINVAL, "show sessions: bad limit");
+	/* a listing is built whole before it is sent: keep it within a reply
+	 * (total still counts every match) */
+	if (limit > AGENT_MAX_LIST)
+		limit = AGENT_MAX_LIST;
 	arr = json_array();
 	err = gc__list_sessions(a, app, (uint32_t)limit, arr, &total);
 	if (err) {

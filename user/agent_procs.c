@@ -17,11 +17,14 @@
 #include <sys/pidfd.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <bpf/bpf.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "agent.h"
+#include "guard.h"
 #include "hooks.h"
 #include "log.h"
 #include "mounts.h"
@@ -236,7 +239,9 @@ static void app_gone(struct agent *a, uint32_t app)
 	gc__flush_app(a, app);
 	if (aa->cgroup_fd >= 0)
 		close(aa->cgroup_fd);
-	if (aa->own_cgroup && aa->cgroup[0] && rmdir(aa->cgroup) && errno != ENOENT)
+	/* only a directory this agent made, right below its own cgroup root */
+	if (aa->own_cgroup && guard__own_cgroup(aa->cgroup, a->cgroup_root) && rmdir(aa->cgroup) &&
+	    errno != ENOENT)
 		cgroup_rmdir_later(a, aa->cgroup, raw->name);
 	*aa = (struct agent_app){ .cgroup_fd = -1 };
 }
@@ -508,54 +513,104 @@ static int app_cgroup_pids(struct agent *a, uint32_t app, struct pid_set *s)
 	return walk_procs(a->apps[app].cgroup, 0, pid_set_add, s);
 }
 
+/*
+ * Attaches app name in its own cgroup <cgroup root>/<name> (made here) or in
+ * the adopted cgroup (below the cgroup v2 mount, never the cgroup root or an
+ * ancestor of it). Every argument is checked before anything is made, and a
+ * directory is removed again only when this call made it: one that was
+ * already there is used but never removed by the agent. On failure why says
+ * what failed and with which object.
+ */
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app_out)
+		      const struct xsl_app_opts *opts, uint32_t *app_out, char *why, size_t why_len)
 {
 	static uint32_t pidbuf[XSL_MAX_WORKERS];
 	struct pid_set s = { .pids = pidbuf, .cap = XSL_MAX_WORKERS };
 	struct xsl_app_opts o = opts ? *opts : (struct xsl_app_opts){ 0 };
 	char path[PATH_MAX];
 	bool own = false;
+	struct statfs sfs;
 	struct stat st;
 	uint32_t app;
 	int err, fd;
 
-	if (registry__app_by_name(a->reg, name, &app) == 0)
+	if (registry__check_name(name, why, why_len))
+		return -EINVAL;
+	if (registry__app_by_name(a->reg, name, &app) == 0) {
+		snprintf(why, why_len, "name already in use (app %u)", app);
 		return -EEXIST;
-	if (cgroup) {
-		if (!realpath(cgroup, path))
-			return -errno;
-		if (strncmp(path, a->cgroup2, strlen(a->cgroup2)) ||
-		    path[strlen(a->cgroup2)] != '/')
-			return -EXDEV;
-	} else {
-		if (snprintf(path, sizeof(path), "%s/%s", a->cgroup_root, name) >=
-		    (int)sizeof(path))
-			return -ENAMETOOLONG;
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return -errno;
-		own = true;
 	}
-	if (stat(path, &st))
-		return -errno;
+	if (o.policy != XSL_POLICY_REASSIGN && o.policy != XSL_POLICY_DROP) {
+		snprintf(why, why_len, "unknown policy %u", o.policy);
+		return -EINVAL;
+	}
+	if (cgroup) {
+		if (!realpath(cgroup, path)) {
+			err = -errno;
+			snprintf(why, why_len, "cgroup %s: %s", cgroup, strerror(-err));
+			return err;
+		}
+		err = guard__adoptable_cgroup(path, a->cgroup2, a->cgroup_root);
+		if (err == -EXDEV)
+			snprintf(why, why_len, "cgroup %s is not below the cgroup v2 mount %s", path,
+				 a->cgroup2);
+		else if (err)
+			snprintf(why, why_len, "cgroup %s is the agent's cgroup root %s or above it", path,
+				 a->cgroup_root);
+		if (err)
+			return err;
+		if (statfs(path, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+			snprintf(why, why_len, "%s is not a cgroup v2 directory", path);
+			return -EXDEV;
+		}
+	} else {
+		/* the name was checked: path is one directory below the root */
+		if (snprintf(path, sizeof(path), "%s/%s", a->cgroup_root, name) >=
+		    (int)sizeof(path)) {
+			snprintf(why, why_len, "cgroup path %s/%s is too long", a->cgroup_root, name);
+			return -ENAMETOOLONG;
+		}
+		if (!mkdir(path, 0755)) {
+			own = true;
+		} else if (errno != EEXIST) {
+			err = -errno;
+			snprintf(why, why_len, "make cgroup %s: %s", path, strerror(-err));
+			return err;
+		} else {
+			/* made by an earlier app of this name and waiting for its
+			 * last task to leave: still ours, and no longer to remove */
+			for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
+				if (!strcmp(a->rmdirs[i].path, path)) {
+					a->rmdirs[i].path[0] = '\0';
+					own = true;
+				}
+			}
+			if (!own)
+				pr_info("app %s: using the existing cgroup %s (not made by this agent: "
+					"kept when the app goes)\n", name, path);
+		}
+	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		snprintf(why, why_len, "open cgroup %s: %s", path, strerror(-err));
+		goto fail;
+	}
 	o.cgroup_id = st.st_ino;
 	if (own)
 		o.flags |= XSL_APP_F_OWN_CGROUP;
 	err = registry__attach_app(a->reg, name, &o, &app);
 	if (err) {
-		close(fd);
-		if (own)
-			rmdir(path);
-		return err;
+		snprintf(why, why_len, "%s", registry__error(a->reg));
+		goto fail;
 	}
 	a->apps[app] = (struct agent_app){ .cgroup_fd = fd, .own_cgroup = own };
 	snprintf(a->apps[app].cgroup, sizeof(a->apps[app].cgroup), "%s", path);
 	err = hooks__attach_cgroup(a->hooks, fd, st.st_ino, a->o.pin_root);
 	if (err) {
-		pr_err("app %s: attach socket hooks to %s: %s\n", name, path, strerror(-err));
+		snprintf(why, why_len, "attach socket hooks to %s: %s", path, strerror(-err));
+		pr_err("app %s: %s\n", name, why);
+		/* frees the app: its cgroup goes with it only if we made it */
 		procs__detach(a, app, 0, DETACH_API);
 		return err;
 	}
@@ -570,6 +625,12 @@ int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
 	if (app_out)
 		*app_out = app;
 	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (own)
+		rmdir(path);
+	return err;
 }
 
 int procs__app_detach(struct agent *a, uint32_t app)

@@ -284,25 +284,42 @@ static bool name_char_ok(char c)
 	       c == '_' || c == '-' || c == '.';
 }
 
-static int check_name(struct xsl_registry *r, const char *name)
+/* The name rule, checked before anything is made for an app (it is also a
+ * directory name below the cgroup root: no '/', no "." or ".."). A bad
+ * character is shown by its code, never echoed (it may be a newline). */
+int registry__check_name(const char *name, char *why, size_t len)
 {
-	size_t len;
+	size_t n;
 
-	if (!name || !*name)
-		return fail(r, -EINVAL, "app name is empty");
-	len = strnlen(name, XSL_APP_NAME_LEN);
-	if (len >= XSL_APP_NAME_LEN)
-		return fail(r, -EINVAL, "app name '%.*s...' is longer than %d characters",
-			    XSL_APP_NAME_LEN - 1, name, XSL_APP_NAME_LEN - 1);
-	if (name[0] == '.' || name[0] == '-')
-		return fail(r, -EINVAL, "app name '%s' must not start with '%c'", name, name[0]);
-	for (size_t i = 0; i < len; i++) {
-		if (!name_char_ok(name[i]))
-			return fail(r, -EINVAL,
-				    "app name '%s': only letters, digits, '_', '-', '.' allowed",
-				    name);
+	if (!name || !*name) {
+		snprintf(why, len, "app name is empty");
+		return -EINVAL;
+	}
+	n = strnlen(name, XSL_APP_NAME_LEN);
+	if (n >= XSL_APP_NAME_LEN) {
+		snprintf(why, len, "app name '%.*s...' is longer than %d characters",
+			 XSL_APP_NAME_LEN - 1, name, XSL_APP_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!name_char_ok(name[i])) {
+			snprintf(why, len,
+				 "app name: character 0x%02x at offset %zu is not allowed "
+				 "(only letters, digits, '_', '-', '.')",
+				 (unsigned char)name[i], i);
+			return -EINVAL;
+		}
+	}
+	if (name[0] == '.' || name[0] == '-') {
+		snprintf(why, len, "app name '%s' must not start with '%c'", name, name[0]);
+		return -EINVAL;
 	}
 	return 0;
+}
+
+static int check_name(struct xsl_registry *r, const char *name)
+{
+	return registry__check_name(name, r->err, sizeof(r->err));
 }
 
 int registry__attach_app(struct xsl_registry *r, const char *name,

@@ -32,6 +32,7 @@
 #define XSL_REGISTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "xsl/limits.h"
 #include "xsl/flow.h"
@@ -134,6 +135,9 @@ struct xsl_registry {
 struct xsl_registry *registry__new(void);
 void registry__free(struct xsl_registry *r);
 const char *registry__error(const struct xsl_registry *r);
+/* 0 when name is a valid app name (1..XSL_APP_NAME_LEN-1 of A-Za-z0-9_.-,
+ * not starting with '.' or '-'); else -EINVAL and why says what is wrong. */
+int registry__check_name(const char *name, char *why, size_t len);
 
 /* opts may be NULL (operator attach, defaults); app may be NULL. An unknown
  * policy is -EINVAL. */
