@@ -132,7 +132,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			o->ringbuf_bytes *= 1024;
 			break;
 		case 'I':
-			if (parse_uint(optarg, 1, 86400, &o->client_idle_s)) {
+			if (strnum__uint(optarg, 1, 86400, &o->client_idle_s)) {
 				fprintf(stderr, "xsl-agent: bad --client-idle-s '%s' (1..86400)\n",
 					optarg);
 				goto bad;
