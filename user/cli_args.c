@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "registry.h"
 #include "strnum.h"
 #include "xsl/limits.h"
 
@@ -249,14 +250,10 @@ static bool valid_dev(const char *s)
 	return !strpbrk(s, "/: \t\n\r\v\f");
 }
 
+/* The agent's own rule (the registry's), checked before anything is sent. */
 bool cli_valid_name(const char *name)
 {
-	size_t n = strlen(name);
-
-	if (!n || n >= XSL_APP_NAME_LEN || name[0] == '.' || name[0] == '-')
-		return false;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789_.-") == n;
+	return registry__check_name(name, NULL, 0) == 0;
 }
 
 static void append_object(struct cli_opts *o, const char *s)
