@@ -57,7 +57,7 @@
 
 struct env {
 	struct xsl_cgroup *skel;
-	struct bpf_link *links[8];
+	struct bpf_link *links[12];
 	int n_links;
 	struct ring_buffer *rb;
 	int cgroups_fd;			/* xsl_app_cgroups */
@@ -339,6 +339,7 @@ enum env_flags {
 static void env_attach(struct env *env, struct bpf_link *link)
 {
 	assert_non_null(link);
+	assert_true(env->n_links < (int)(sizeof(env->links) / sizeof(env->links[0])));
 	env->links[env->n_links++] = link;
 }
 
