@@ -871,7 +871,14 @@ int socks__attribute(struct agent *a, uint32_t app)
 
 			if (!registry__listener_find(a->reg, &it->key, &l)) {
 				struct agent_sock *s = sock_slot(a, l, it->server[k]);
+				const struct reg_listener *rl = registry__listener(a->reg, l);
 
+				/* a [::] listener restored from before dual-stack listeners
+				 * existed gets its flag from the sockets it has */
+				if (s && s->cookie == it->cookie && it->dual && rl->app == app &&
+				    !(rl->flags & XSL_LISTENER_F_DUAL))
+					registry__listener_set_flags(a->reg, l, rl->flags |
+								 XSL_LISTENER_F_DUAL);
 				if (s && s->cookie == it->cookie)
 					continue;
 			}

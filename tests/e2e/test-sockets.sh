@@ -69,13 +69,17 @@ test_socket_of_other_netns_refused() {
 }
 
 # Client sockets (bound to port 0, autobound by sendto or connect, or bound
-# and then connected) are not listeners; an explicit bind is.
+# and then connected) are not listeners; an explicit bind is, also to a port
+# in the ephemeral range (the bind hooks' mark says the app chose it).
 test_client_udp_sockets_are_not_listeners() {
+	local eph
+	eph=$(($(in_srv awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range) + 777))
 	run_sockets app1 --bind 0.0.0.0:0 --bind "[::]:0" --sendto "$CLI_IP:9" \
 		--connect 127.0.0.1:9 --bind-connect "0.0.0.0:$((PORT + 1))" \
-		--bind "0.0.0.0:$PORT" || return 1
+		--bind "0.0.0.0:$eph" --bind "0.0.0.0:$PORT" || return 1
 	wait_for 500 'has_listener app1 udp $PORT' || fail "explicit bind to $PORT is no listener"
-	keeps '[ "$(n_listeners app1)" = 1 ]' ||
+	wait_for 500 'has_listener app1 udp $eph' || fail "explicit bind to ephemeral $eph is no listener"
+	keeps '[ "$(n_listeners app1)" = 2 ]' ||
 		fail "client sockets became listeners: $(ctl show listeners)"
 	[ "$(answer_pid "$SRV_IP" "$PORT")" = "$SOCKETS_PID" ] || fail "no answer through the listener"
 }
@@ -156,7 +160,7 @@ test_client_churn_costs_the_agent_little() {
 	t1=$(awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat")
 	ticks=$((t1 - t0))
 	log "agent CPU for 3 x 20000 port-0 binds: $((ticks * 1000 / hz)) ms"
-	[ $((ticks * 1000 / hz)) -lt 2000 ] || fail "agent used $((ticks * 1000 / hz)) ms of CPU"
+	[ $((ticks * 1000 / hz)) -lt 300 ] || fail "agent used $((ticks * 1000 / hz)) ms of CPU"
 }
 
 ALL_TESTS="test_socket_of_other_netns_refused test_client_udp_sockets_are_not_listeners
