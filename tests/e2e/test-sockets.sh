@@ -31,15 +31,25 @@ has_listener() {
 	ctl --json show listeners | jq -e --arg a "$1" --arg p "$2" --argjson port "$3" \
 		'any(.listeners[]; .app == $a and .proto == $p and .port == $port)' >/dev/null
 }
-n_listeners() { ctl --json show listeners | jq --arg a "$1" '[.listeners[] | select(.app == $a)] | length'; }
+n_listeners() {
+	ctl --json show listeners | jq --arg a "$1" '[.listeners[] | select(.app == $a)] | length'
+}
 n_all_listeners() { ctl --json show listeners | jq '.listeners | length'; }
+# "addr dual" of each PROTO listener, one a line
+proto_listeners() {
+	ctl --json show listeners | jq -r --arg p "$1" '.listeners[] | select(.proto == $p) |
+		"\(.addr) \(.dual)"'
+}
 # xsl_sockets_refused_total for REASON (empty when the family is missing)
 refused() {
 	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
 		awk -v m="xsl_sockets_refused_total{reason=\"$1\"}" '$1 == m { print $2 }'
 }
 # The pid that answers one datagram to ADDR:PORT from the client namespace.
-answer_pid() { in_cli "$UDPCLIENT" --addr "$1" --port "$2" --flows 1 --rounds 1 --verbose | awk '$1 == "flow" { print $3 }'; }
+answer_pid() {
+	in_cli "$UDPCLIENT" --addr "$1" --port "$2" --flows 1 --rounds 1 --verbose |
+		awk '$1 == "flow" { print $3 }'
+}
 # Checks for about a second that a condition keeps holding (an attribution
 # pass runs 100 ms after an app's last event and must not change it).
 keeps() {
@@ -127,16 +137,14 @@ test_refused_listener_adopted_when_room_appears() {
 # A dual-stack [::]:P socket is one listener, and IPv4 and IPv6 clients
 # both reach the workers through it (XDP on the veth, sk_lookup behind it).
 test_dual_stack_socket_is_one_listener() {
-	local out
+	local out addr pid
 	xdp_on || return 1
 	start_server 2 --addr :: || return 1
 	wait_for 500 '[ "$(udp_listener_workers)" -eq 2 ]' || fail "udp listener has not 2 workers"
-	keeps '[ "$(ctl --json show listeners | jq "[.listeners[] | select(.proto == \"udp\")] | length")" = 1 ]' ||
-		fail "not one UDP listener: $(ctl show listeners)"
-	[ "$(ctl --json show listeners | jq -r '.listeners[] | select(.proto == "udp") | "\(.addr) \(.dual)"')" = ":: true" ] ||
-		fail "UDP listener is not [::] dual: $(ctl --json show listeners)"
-	[ "$(ctl --json show listeners | jq '[.listeners[] | select(.proto == "tcp")] | length')" = 1 ] ||
-		fail "not one TCP listener: $(ctl show listeners)"
+	keeps '[ "$(proto_listeners udp)" = ":: true" ]' ||
+		fail "not one dual-stack [::] UDP listener: $(ctl show listeners)"
+	[ "$(proto_listeners tcp)" = ":: true" ] ||
+		fail "not one dual-stack [::] TCP listener: $(ctl show listeners)"
 	out=$(udp --flows 16 --rounds 2)
 	log "IPv4: $out"
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "IPv4 replies lost"
@@ -144,6 +152,13 @@ test_dual_stack_socket_is_one_listener() {
 	log "IPv6: $out"
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "IPv6 replies lost"
 	[ "$(n_sessions app1)" -ge 32 ] || fail "$(n_sessions app1) sessions, want 32"
+	# TCP over both families through the one [::] TCP listener
+	for addr in "$SRV_IP" "$SRV_IP6"; do
+		out=$(in_cli timeout 5 bash -c "exec 3<>/dev/tcp/$addr/$PORT && cat <&3")
+		pid=$(echo "$out" | awk '$1 == "pid" { print $2 }')
+		[ -n "$pid" ] && [ "$pid" != "$MASTER" ] && worker_pids app1 | grep -qw "$pid" ||
+			fail "TCP to $addr answered '$out', not by a worker"
+	done
 }
 
 # Upstream-query churn (bind port 0, send, close) costs the agent little:
