@@ -832,6 +832,7 @@ int socks__attribute(struct agent *a, uint32_t app)
 	static struct attr_file polled[ATTR_MAX_POLLED];
 	struct attr_scan sc = { .a = a, .app = app, .items = items, .polled = polled };
 	unsigned int moved = 0;
+	int err;
 
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *rw = registry__worker(a->reg, w);
@@ -881,6 +882,11 @@ int socks__attribute(struct agent *a, uint32_t app)
 								 XSL_LISTENER_F_DUAL);
 				if (s && s->cookie == it->cookie)
 					continue;
+			} else if ((err = registry__listener_room(a->reg, app))) {
+				/* no room for its listener: no need to look for the socket */
+				sock_refuse(a, app, it->cookie,
+					    err == -EDQUOT ? REFUSED_QUOTA : REFUSED_TABLE_FULL, NULL);
+				continue;
 			}
 			for_each_socket(a->reg->workers[it->server[k]].pid, insert_if_cookie, &ic);
 			if (!ic.err)
