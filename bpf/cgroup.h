@@ -19,12 +19,23 @@
 
 #include <bpf/bpf_core_read.h>
 #include "maps.h"
+#include "xsl/events.h"
 
 /* Levels walked from a cgroup towards the root looking for an app cgroup. */
 #define XSL_CGROUP_MAX_DEPTH	32
 /* Deepest cgroup level looked at (bounds the ancestors[] index for the
  * verifier); a cgroup deeper than that belongs to no app. */
 #define XSL_CGROUP_MAX_LEVEL	4096
+
+/* xsl_sk_owner: what the socket hooks remember of a socket (struct
+ * xsl_sock_owner in xsl/events.h); the agent reads it by socket fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct xsl_sock_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xsl_sk_owner SEC(".maps");
 
 /* Kernel structures, CO-RE relocated against the running kernel's BTF. */
 struct kernfs_node {
@@ -66,30 +77,6 @@ struct task_struct {
 	struct signal_struct *signal;
 } __attribute__((preserve_access_index));
 
-/*
- * What the socket hooks remember about a socket they announced (BIND or
- * LISTEN), so that its RELEASE carries the same listener key, app and
- * cgroup: sock_release may not read the socket's addresses, and the last
- * reference may be dropped by another process. Not cloned to accepted
- * sockets.
- */
-struct xsl_sock_owner {
-	__u32 app;
-	__u32 pad0;
-	__u64 cgroup_id;
-	struct xsl_listener_key listener;
-	__u32 pad1;
-};
-
-#define XSL_MAP_SK_OWNER	"xsl_sk_owner"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct xsl_sock_owner);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xsl_sk_owner SEC(".maps");
 
 /*
  * App of a cgroup (a kernel pointer, e.g. from a tracepoint): nearest app

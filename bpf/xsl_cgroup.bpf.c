@@ -19,8 +19,15 @@
  *           (root->hierarchy_id == 0 is the default hierarchy; v1 ids live
  *           in other kernfs trees and may collide with v2 ones). Moves
  *           between cgroups of the same app emit JOIN again.
- *  BIND     cgroup/post_bind4, post_bind6: a TCP or UDP socket was bound
- *           explicitly (bind(2); not the autobind of connect or sendto).
+ *  BIND     cgroup/post_bind4, post_bind6: a TCP socket was bound, or a UDP
+ *           socket was bound to a port the app chose (bind(2) with a
+ *           non-zero port). A UDP socket bound to port 0 (the kernel picks)
+ *           or autobound by connect or sendto is a client's: no event, and
+ *           nothing stored, so its release is not reported either.
+ *           cgroup/bind4, bind6 run before the bind and record, in the
+ *           socket's xsl_sk_owner storage, whether it asked for a port
+ *           (XSL_SK_F_BIND_PORT); the kernel keeps no trace the hook could
+ *           read afterwards (sk_userlocks is not in struct bpf_sock).
  *  LISTEN   sockops BPF_SOCK_OPS_TCP_LISTEN_CB: called for every sockops
  *           program when listen(2) succeeds, no callback flag needed.
  *  RELEASE  cgroup/sock_release of a socket announced by BIND or LISTEN
@@ -146,18 +153,65 @@ static __always_inline void xsl_sock_event(__u32 type, const struct xsl_sock_own
 }
 
 /*
- * A bound socket: remember and announce it. The context only lets
- * post_bind4 read src_ip4 and post_bind6 src_ip6, so v6 is a compile-time
- * constant here. src_port is in host byte order.
+ * Before a UDP bind(2): whether the app asks for a port (user_port is in
+ * network byte order; 0: the kernel picks one). A socket without storage
+ * that asks for none gets none. Storage made here is QUIET until post_bind
+ * announces the socket: if the bind fails, nothing is reported for it.
+ */
+static __always_inline int xsl_pre_bind(struct bpf_sock_addr *ctx)
+{
+	struct xsl_sock_owner *stored;
+	struct bpf_sock *sk = ctx->sk;
+	int asks = ctx->user_port != 0;
+
+	if (!sk || ctx->protocol != IPPROTO_UDP)
+		return 1;
+	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, asks ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	if (!stored)
+		return 1;
+	if (asks) {
+		if (!stored->cgroup_id)	/* just made: nothing announced yet */
+			stored->flags |= XSL_SK_F_QUIET;
+		stored->flags |= XSL_SK_F_BIND_PORT;
+	} else {
+		stored->flags &= ~XSL_SK_F_BIND_PORT;
+	}
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int xsl_bind4(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int xsl_bind6(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_bind(ctx);
+}
+
+/*
+ * A bound socket: remember and announce it (UDP only with a port the app
+ * chose, see xsl_pre_bind). The context only lets post_bind4 read src_ip4
+ * and post_bind6 src_ip6, so v6 is a compile-time constant here. src_port is
+ * in host byte order.
  */
 static __always_inline int xsl_post_bind(struct bpf_sock *sk, const int v6)
 {
 	struct xsl_sock_owner now, *stored;
 	struct xsl_listener_key *k = &now.listener;
+	__u32 flags = 0;
 
 	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
 		return 1;
+	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, 0);
+	if (stored)
+		flags = stored->flags & XSL_SK_F_BIND_PORT;
+	if (sk->protocol == IPPROTO_UDP && !flags)
+		return 1;
 	xsl_sock_owner_now(&now);
+	now.flags = flags;
 	k->family = v6 ? XSL_AF_INET6 : XSL_AF_INET;
 	k->proto = (__u8)sk->protocol;
 	k->port = bpf_htons((__u16)sk->src_port);
@@ -204,6 +258,8 @@ int xsl_sock_release(struct bpf_sock *sk)
 	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
 		return 1;
 	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, 0);
+	if (stored && (stored->flags & XSL_SK_F_QUIET))
+		return 1;
 	if (stored) {
 		owner = *stored;
 	} else {
@@ -253,8 +309,10 @@ int xsl_sockops(struct bpf_sock_ops *skops)
 		k->addr[3] = ip6[3];
 	}
 	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (stored)
+	if (stored) {
+		now.flags = stored->flags & XSL_SK_F_BIND_PORT;
 		*stored = now;
+	}
 	xsl_sock_event(XSL_EV_LISTEN, &now, bpf_get_socket_cookie(skops));
 	return 1;
 }

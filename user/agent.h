@@ -104,6 +104,29 @@ struct agent_app {
 	uint64_t expired[3];		/* idle, closed, app gone */
 };
 
+/* Why a socket was refused as a listener (xsl_sockets_refused_total). */
+enum sock_refusal { REFUSED_NETNS, REFUSED_QUOTA, REFUSED_TABLE_FULL, REFUSED__MAX };
+
+#define AGENT_MAX_REFUSED	256
+
+/* agent_socks.c: which sockets may become listeners, and those refused. */
+struct agent_sockpol {
+	uint64_t netns_cookie;		/* the agent's network namespace, 0: not read yet */
+	uint16_t eph_lo, eph_hi;	/* ip_local_port_range as last read */
+	uint64_t eph_read_ns;
+	/* sockets refused lately: each is counted and logged once */
+	struct {
+		uint64_t cookie;
+		uint32_t reason;
+	} refused[AGENT_MAX_REFUSED];
+	unsigned int refused_next;
+	uint64_t refused_total[REFUSED__MAX];
+	/* apps with a socket refused for lack of room (quota, full table):
+	 * they are attributed again once there is room */
+	bool wants_room[XSL_MAX_APPS];
+	unsigned int n_wants_room;
+};
+
 #define LAT_BUCKETS 12
 struct agent_counters {
 	uint64_t events[8];		/* by enum xsl_event_type */
@@ -144,6 +167,7 @@ struct agent {
 		uint64_t refused, dropped, warned_ns;
 	} ctl;
 	struct agent_counters c;
+	struct agent_sockpol sockpol;
 	/* interfaces of the agent's netns where xsl's XDP program runs, as
 	 * last seen; one that loses it behind the agent's back is reported */
 	struct {

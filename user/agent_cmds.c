@@ -135,11 +135,12 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	char addr[INET6_ADDRSTRLEN];
 
 	key_addr(&rl->key, addr, sizeof(addr));
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b}", "index", l, "app",
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
 			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
 			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
-			 socks__count(a, l), "static", a->listener_static[l]);
+			 socks__count(a, l), "static", a->listener_static[l], "dual",
+			 (rl->flags & XSL_LISTENER_F_DUAL) != 0);
 }
 
 /* ---- app commands ---- */

@@ -6,6 +6,7 @@
  * the registry (an event queued before an app was freed names a dead app).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include "agent.h"
@@ -53,14 +54,19 @@ int events__handle(void *ctx, void *data, size_t len)
 		procs__detach(a, app, e->pid, DETACH_EXIT);
 		break;
 	case XSL_EV_BIND:
-		if (e->listener.proto != 6)
-			socks__bound(a, app, e->pid, e->cookie, &e->listener);
+		/* a TCP socket counts once it listens: nothing changed yet */
+		if (e->listener.proto == IPPROTO_TCP)
+			return 0;
+		socks__bound(a, app, e->pid, e->cookie, &e->listener);
 		break;
 	case XSL_EV_LISTEN:
 		socks__bound(a, app, e->pid, e->cookie, &e->listener);
 		break;
 	case XSL_EV_RELEASE:
-		socks__released(a, e->cookie);
+		/* a socket that served no listener changes no attribution */
+		if (!socks__released(a, e->cookie) &&
+		    registry__listener_find(a->reg, &e->listener, NULL))
+			return 0;
 		break;
 	default:
 		pr_warn("events: unknown type %u\n", e->type);

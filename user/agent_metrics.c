@@ -365,6 +365,10 @@ static void render_agent(struct prom *p, const struct agent *a)
 		[XSL_EV_BIND] = "bind",	      [XSL_EV_LISTEN] = "listen",
 		[XSL_EV_RELEASE] = "release",
 	};
+	static const char *const refusal_names[REFUSED__MAX] = {
+		[REFUSED_NETNS] = "netns", [REFUSED_QUOTA] = "quota",
+		[REFUSED_TABLE_FULL] = "table_full",
+	};
 	const struct agent_counters *c = &a->c;
 
 	prom__family(p, "xsl_worker_registrations_total", PROM_COUNTER,
@@ -417,6 +421,12 @@ static void render_agent(struct prom *p, const struct agent *a)
 	prom__family(p, "xsl_socket_attach_failures_total", PROM_COUNTER,
 		     "Worker listener sockets the agent could not put into the socket map.");
 	prom__u64(p, NULL, 0, c->sock_attach_fail);
+	prom__family(p, "xsl_sockets_refused_total", PROM_COUNTER,
+		     "Sockets of app processes not adopted as listeners, by reason: another "
+		     "network namespace, the app's listener quota, a full listener table.");
+	for (size_t r = 0; r < REFUSED__MAX; r++)
+		prom__u64(p, PROM_LABELS({ "reason", refusal_names[r] }),
+			  a->sockpol.refused_total[r]);
 }
 
 static void render_http(struct prom *p, const struct agent *a);

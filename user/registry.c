@@ -80,6 +80,7 @@ struct xsl_registry *registry__new(void)
 		return NULL;
 	for (unsigned int i = 0; i < XSL_MAX_LISTENERS; i++)
 		table__clear(&r->listeners[i].table);
+	r->max_app_listeners = XSL_MAX_APP_LISTENERS;
 	return r;
 }
 
@@ -424,6 +425,7 @@ static void listener_free(struct xsl_registry *r, uint32_t l)
 	struct reg_listener *ln = &r->listeners[l];
 
 	ln->live = false;
+	ln->flags = 0;
 	ln->n_workers = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
 	table__clear(&ln->table);
@@ -630,6 +632,10 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 		return fail(r, -EEXIST, "listener %s: already owned by app %s",
 			    key_str(key, ks, sizeof(ks)),
 			    r->apps[r->listeners[other].app].name);
+	if (r->apps[app].n_listeners >= r->max_app_listeners)
+		return fail(r, -EDQUOT, "listener %s: app %s has its quota of %u listeners",
+			    key_str(key, ks, sizeof(ks)), r->apps[app].name,
+			    r->max_app_listeners);
 	l = listener_unused(r);
 	if (l < 0)
 		return fail(r, -ENOSPC, "listener %s: all %d listener slots in use",
@@ -640,6 +646,7 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 	ln->live = true;
 	ln->app = app;
 	ln->key = *key;
+	ln->flags = 0;
 	ln->n_workers = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
 	table__clear(&ln->table);
@@ -648,6 +655,38 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 		*listener = l;
 	hook_listener(r, l);
 	return 0;
+}
+
+static bool key_is_v6_wildcard(const struct xsl_listener_key *k)
+{
+	return k->family == XSL_AF_INET6 && !(k->addr[0] | k->addr[1] | k->addr[2] | k->addr[3]);
+}
+
+int registry__listener_set_flags(struct xsl_registry *r, uint32_t listener, uint32_t flags)
+{
+	struct reg_listener *ln;
+	char ks[80];
+
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "listener %u: no such listener", listener);
+	ln = &r->listeners[listener];
+	if (flags & ~XSL_LISTENER_F_DUAL)
+		return fail(r, -EINVAL, "listener %u: unknown flags 0x%x", listener, flags);
+	if ((flags & XSL_LISTENER_F_DUAL) && !key_is_v6_wildcard(&ln->key))
+		return fail(r, -EINVAL, "listener %s: only a [::] listener can be dual-stack",
+			    key_str(&ln->key, ks, sizeof(ks)));
+	if (ln->flags == flags)
+		return 0;
+	ln->flags = flags;
+	hook_listener(r, listener);
+	return 0;
+}
+
+int registry__listener_room(const struct xsl_registry *r, uint32_t app)
+{
+	if (app_live(r, app) && r->apps[app].n_listeners >= r->max_app_listeners)
+		return -EDQUOT;
+	return listener_unused(r) < 0 ? -ENOSPC : 0;
 }
 
 int registry__listener_del(struct xsl_registry *r, uint32_t listener)
@@ -900,6 +939,7 @@ int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener
 	ln->live = true;
 	ln->app = val->app;
 	ln->key = *key;
+	ln->flags = key_is_v6_wildcard(key) ? val->flags & XSL_LISTENER_F_DUAL : 0;
 	ln->n_workers = n;
 	memcpy(ln->serving, serving, sizeof(serving));
 	ln->table = *table;

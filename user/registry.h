@@ -24,6 +24,10 @@
  *   starting with '.' or '-' (they name a cgroup directory); unique.
  *   A non-zero cgroup id belongs to at most one app (-EEXIST).
  *
+ * - Listeners: an app has at most max_app_listeners of them (default
+ *   XSL_MAX_APP_LISTENERS), so that one app cannot fill the table that all
+ *   apps share; one more is -EDQUOT.
+ *
  * All functions return 0 or a negative errno: -ENOSPC at a capacity limit,
  * -ENOENT for unknown names/indexes/processes, -EEXIST for duplicates,
  * -EINVAL for bad arguments. registry__error() describes the last failure.
@@ -71,6 +75,7 @@ struct reg_listener {
 	bool live;
 	uint32_t app;
 	struct xsl_listener_key key;
+	uint32_t flags;			/* XSL_LISTENER_F_* */
 	uint32_t n_workers;
 	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
 	struct xsl_table table;
@@ -128,6 +133,7 @@ struct xsl_registry {
 	struct reg_worker workers[XSL_MAX_WORKERS];
 	struct reg_listener listeners[XSL_MAX_LISTENERS];
 	struct reg_proc procs[XSL_REG_MAX_PROCS];
+	uint32_t max_app_listeners;	/* per-app listener quota */
 	char err[160];
 };
 
@@ -164,9 +170,16 @@ int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
 int registry__detach_app(struct xsl_registry *r, uint32_t app);
 
 /* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
- * -EEXIST when any app has that exact key. listener may be NULL. */
+ * -EEXIST when any app has that exact key; -EDQUOT when the app has its
+ * quota of listeners; -ENOSPC when the table is full. listener may be
+ * NULL. */
 int registry__listener_add(struct xsl_registry *r, uint32_t app,
 			   const struct xsl_listener_key *key, uint32_t *listener);
+/* Sets a listener's XSL_LISTENER_F_* flags (calls listener_changed when
+ * they change). XSL_LISTENER_F_DUAL needs a v6 wildcard key (-EINVAL). */
+int registry__listener_set_flags(struct xsl_registry *r, uint32_t listener, uint32_t flags);
+/* Whether app may add a listener now: 0, -EDQUOT or -ENOSPC. */
+int registry__listener_room(const struct xsl_registry *r, uint32_t app);
 int registry__listener_del(struct xsl_registry *r, uint32_t listener);
 /* Exact key match (the wildcard fallback is the data path's job). */
 int registry__listener_find(const struct xsl_registry *r, const struct xsl_listener_key *key,
@@ -210,7 +223,9 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
  * -ENOENT unless the app is live with val->app_gen; -EINVAL for a bad key,
  * gen 0, or a table slot naming anything but a live worker of the app (or
  * empty slots next to full ones); -EEXIST for a key already taken. The
- * serving set is the workers the table names (val->n_workers is ignored). */
+ * serving set is the workers the table names (val->n_workers is ignored).
+ * The flags are kept (unknown bits and a DUAL flag on any key but the v6
+ * wildcard are dropped); the quota is not checked. */
 int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener_key *key,
 			       const struct xsl_listener *val, const struct xsl_table *table);
 
