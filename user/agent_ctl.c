@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "clock.h"
 #include "agent.h"
 #include "guard.h"
 #include "log.h"
@@ -57,14 +58,6 @@ static const struct guard_out out_budget = {
 	.max_reply = AGENT_MAX_REPLY,
 	.total = AGENT_OUT_TOTAL,
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int ctl__open(struct agent *a)
 {
@@ -167,7 +160,7 @@ static void say_goodbye(int fd, int err, const char *msg)
 /* Warnings about refused or dropped clients: at most one a second. */
 static bool warn_now(struct agent *a)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	if (a->ctl.warned_ns && now - a->ctl.warned_ns < 1000000000ull)
 		return false;
@@ -228,7 +221,7 @@ static void client_accept(struct agent *a, int fd)
 		return;
 	}
 	*cl = (struct agent_client){ .fd = fd, .pid = (uint32_t)cred.pid, .uid = (uint32_t)cred.uid,
-				     .pidfd = peer_pidfd(fd, cred.pid), .active_ns = now_ns(),
+				     .pidfd = peer_pidfd(fd, cred.pid), .active_ns = mono_ns(),
 				     .events = EPOLLIN | EPOLLRDHUP };
 	if (agent__epoll_add(a, fd, TAG_CLIENT, (uint32_t)(cl - a->clients))) {
 		pr_warn("control: refusing a client: epoll: %s\n", strerror(errno));
@@ -409,7 +402,7 @@ static bool client_line(struct agent *a, struct agent_client *cl, const char *li
 	bool ok;
 
 	a->c.ctl_requests++;
-	cl->active_ns = now_ns();
+	cl->active_ns = mono_ns();
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req || !json_is_object(req)) {
 		char msg[256];
@@ -434,13 +427,13 @@ static bool client_line(struct agent *a, struct agent_client *cl, const char *li
  * replies fit; false when the client must be dropped. */
 static bool client_serve(struct agent *a, struct agent_client *cl)
 {
-	uint64_t start = now_ns();
+	uint64_t start = mono_ns();
 	size_t off = 0;
 	char *nl = NULL;
 
 	for (int n = 0; n < AGENT_CLIENT_BURST; n++) {
 		if (!guard__may_read(&out_budget, out_pending(cl)) ||
-		    (n && now_ns() - start >= AGENT_CLIENT_SLICE_US * 1000ull))
+		    (n && mono_ns() - start >= AGENT_CLIENT_SLICE_US * 1000ull))
 			break;
 		nl = cl->in ? memchr(cl->in + off, '\n', cl->in_len - off) : NULL;
 		if (!nl)
@@ -543,7 +536,7 @@ void ctl__serve(struct agent *a)
 
 void ctl__tick(struct agent *a)
 {
-	uint64_t now = now_ns(), idle = (uint64_t)a->o.client_idle_s * 1000000000ull;
+	uint64_t now = mono_ns(), idle = (uint64_t)a->o.client_idle_s * 1000000000ull;
 
 	for (int i = 0; i < AGENT_MAX_CLIENTS; i++) {
 		struct agent_client *cl = &a->clients[i];

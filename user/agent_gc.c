@@ -25,6 +25,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <jansson.h>
+#include "clock.h"
 #include "agent.h"
 #include "log.h"
 #include "xsl/maps.h"
@@ -65,14 +66,6 @@ void gc__free(struct agent *a)
 {
 	free(a->gc);
 	a->gc = NULL;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* A worker that reused an index counts from zero until a pass counts it. */

@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
+#include "clock.h"
 #include "agent.h"
 #include "cli.h"
 #include "log.h"
@@ -471,14 +472,6 @@ struct metrics_server {
 	struct metrics_conn conns[METRICS_MHD_CONNS];
 	uint64_t evictions[EVICT__MAX];
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /*
  * Ends c at once whatever the client does: after shutdown() MHD's next run

@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "agent.h"
 #include "hooks.h"
 #include "log.h"
@@ -169,7 +170,6 @@ static int sock_listener_key(int fd, struct xsl_listener_key *k, bool *dual)
 	return k->port ? 0 : -EINVAL;
 }
 
-static uint64_t mono_ns(void);
 
 static int netns_cookie(int fd, uint64_t *cookie)
 {
@@ -583,14 +583,6 @@ struct attr_scan {
 	struct attr_file *polled;
 	unsigned int n_polled;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void socks__dirty(struct agent *a, uint32_t app)
 {

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "cli.h"
 
 /* A connection to the agent; buf holds what was read past the last line. */
@@ -65,14 +66,6 @@ fail:
 	return -err;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static int send_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -95,7 +88,7 @@ static int send_all(int fd, const char *p, size_t n)
  */
 static int recv_line(struct conn *c, char **line, size_t *len)
 {
-	long long deadline = now_ms() + CLI_TIMEOUT_MS;
+	long long deadline = (long long)mono_ms() + CLI_TIMEOUT_MS;
 	size_t scanned = 0;
 	char *nl, *p;
 
@@ -115,7 +108,7 @@ static int recv_line(struct conn *c, char **line, size_t *len)
 		}
 
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)mono_ms();
 		ssize_t r;
 
 		if (left <= 0)
