@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include "addr.h"
 #include "agent.h"
 #include "loader.h"
 #include "log.h"
@@ -80,11 +81,6 @@ static const char *policy_name(uint8_t p)
 	return p == XSL_POLICY_DROP ? "drop" : "reassign";
 }
 
-static void key_addr(const struct xsl_listener_key *k, char *buf, size_t len)
-{
-	inet_ntop(k->family == XSL_AF_INET ? AF_INET : AF_INET6, k->addr, buf, (socklen_t)len);
-}
-
 static json_t *app_json(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
@@ -134,7 +130,7 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	const struct reg_listener *rl = registry__listener(a->reg, l);
 	char addr[INET6_ADDRSTRLEN];
 
-	key_addr(&rl->key, addr, sizeof(addr));
+	addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
 			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <jansson.h>
+#include "addr.h"
 #include "clock.h"
 #include "agent.h"
 #include "log.h"
@@ -316,19 +317,6 @@ static int sharers(struct agent *a, struct list_ctx *l, uint32_t listener, uint3
 	return l->sharers[slot].n;
 }
 
-static void endpoint(uint8_t family, const uint32_t *addr, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (family == XSL_AF_INET) {
-		inet_ntop(AF_INET, addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(port));
-	} else {
-		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
-	}
-}
-
 static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
 		     void *ctx)
 {
@@ -344,8 +332,8 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	l->total++;
 	if (json_array_size(l->arr) >= l->limit)
 		return;
-	endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
-	endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
+	addr__endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
+	addr__endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
 	app = registry__app_name(a->reg, s->app);
 	rw = registry__worker(a->reg, s->worker);
 	/*

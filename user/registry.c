@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "registry.h"
 
 static void set_err(struct xsl_registry *r, const char *fmt, ...)
@@ -602,13 +603,12 @@ int registry__detach_app(struct xsl_registry *r, uint32_t app)
 
 static const char *key_str(const struct xsl_listener_key *k, char *buf, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char ep[XSL_ENDPOINT_LEN];
 	const char *proto = k->proto == IPPROTO_TCP ? "tcp" :
 			    k->proto == IPPROTO_UDP ? "udp" : "proto?";
 
-	inet_ntop(k->family == XSL_AF_INET6 ? AF_INET6 : AF_INET, k->addr, addr, sizeof(addr));
-	snprintf(buf, len, k->family == XSL_AF_INET6 ? "%s [%s]:%u" : "%s %s:%u", proto, addr,
-		 ntohs(k->port));
+	addr__endpoint(k->family, k->addr, k->port, ep, sizeof(ep));
+	snprintf(buf, len, "%s %s", proto, ep);
 	return buf;
 }
 
