@@ -368,18 +368,19 @@ static unsigned int workers_of(const struct agent *a, uint32_t app, uint32_t *ou
 	return n;
 }
 
-/* Is pid in app's cgroup or one below it? */
-static bool in_app_cgroup(const struct agent *a, uint32_t app, uint32_t pid)
+/* How deep app's cgroup holds the cgroup rel (a path below the cgroup2
+ * mount): the length of app's cgroup path when rel is it or below it, else 0.
+ * Apps' cgroups may nest: a process belongs to the deepest. */
+static size_t app_cgroup_depth(const struct agent *a, uint32_t app, const char *rel)
 {
 	const char *cg = a->apps[app].cgroup;
 	size_t root = strlen(a->cgroup2), n;
-	char rel[PATH_MAX];
 
-	if (procs__cgroup_of(pid, rel, sizeof(rel)) || strncmp(cg, a->cgroup2, root))
-		return false;
+	if (strncmp(cg, a->cgroup2, root))
+		return 0;
 	cg += root;
 	n = strlen(cg);
-	return !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/');
+	return n && !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/') ? n : 0;
 }
 
 /* After workers were removed (their pidfds went with their table entries):
@@ -493,8 +494,8 @@ static void steer_worker(struct agent *a, uint32_t app, uint32_t w)
  * process whose pid was reused (it is gone: its exit is handled now), or this
  * very process, tracked in another app, that has moved into app's cgroup and
  * so has left that app (detached as by the API). 0, -EEXIST when it is app's
- * worker already, -EBUSY when it is still in the other app's cgroup (nested
- * in app's).
+ * worker already, -EBUSY when it is not in app's cgroup or nearer to the
+ * other app's (nested in app's).
  */
 static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 			   uint64_t ino, uint32_t *worker)
@@ -517,8 +518,16 @@ static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t
 		return -EEXIST;
 	}
 	if (registry__app(a->reg, old)) {
-		/* still inside the old app's cgroup (app's cgroup holds it): not moved */
-		if (in_app_cgroup(a, old, pid))
+		char rel[PATH_MAX];
+		size_t in_old, in_new;
+
+		/* it is where the kernel put it last: in app's cgroup, not nearer
+		 * to the old app's (a stale JOIN, or app's cgroup nests the old's) */
+		if (procs__cgroup_of(pid, rel, sizeof(rel)))
+			return -ESRCH;
+		in_old = app_cgroup_depth(a, old, rel);
+		in_new = app_cgroup_depth(a, app, rel);
+		if (!in_new || in_old > in_new)
 			return -EBUSY;
 		pr_info("app %s: pid %u moved to app %s\n", registry__app_name(a->reg, old), pid,
 			registry__app_name(a->reg, app));

@@ -673,7 +673,8 @@ int socks__attribute(struct agent *a, uint32_t app)
 				if (s && s->cookie == it->cookie)
 					continue;
 			}
-			for_each_socket(a, a->reg->workers[it->server[k]].pid, insert_if_cookie, &ic);
+			for_each_socket(a, a->reg->workers[it->server[k]].pid, insert_if_cookie,
+					&ic);
 			if (!ic.err)
 				moved++;
 		}
