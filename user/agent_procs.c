@@ -409,7 +409,10 @@ static void forget_left(struct agent_app *aa, unsigned int i)
 	aa->left[i] = aa->left[--aa->n_left];
 }
 
-int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause)
+/* Detaches pid's workers (all of app's for pid 0); remember: the process
+ * left by itself and stays in the cgroup (app.leave). */
+static int detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause,
+		  bool remember)
 {
 	static uint32_t ws[XSL_MAX_WORKERS];
 	char name[XSL_APP_NAME_LEN];
@@ -434,7 +437,7 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	if (err)
 		return err;
 	aa->detaches[cause] += n;
-	if (pid && cause == DETACH_API && !has_left(aa, id, NULL) && aa->n_left < AGENT_MAX_LEFT)
+	if (pid && remember && !has_left(aa, id, NULL) && aa->n_left < AGENT_MAX_LEFT)
 		aa->left[aa->n_left++] = id;
 	if (pid)
 		pr_info("app %s: detached pid %u (%u worker%s, %s)\n", name, pid, n,
@@ -444,6 +447,11 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 			cause == DETACH_API ? "operator" : detach_cause_names[cause]);
 	workers_gone(a, app, ws, n);
 	return 0;
+}
+
+int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause)
+{
+	return detach(a, app, pid, cause, cause == DETACH_API);
 }
 
 int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino)
@@ -531,7 +539,8 @@ static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t
 			return -EBUSY;
 		pr_info("app %s: pid %u moved to app %s\n", registry__app_name(a->reg, old), pid,
 			registry__app_name(a->reg, app));
-		procs__detach(a, old, pid, DETACH_API);
+		/* it left by moving: a move back makes it a worker there again */
+		detach(a, old, pid, DETACH_API, false);
 	}
 	return 0;
 }

@@ -84,9 +84,15 @@ test_moved_pid_leaves_old_app_at_once() {
 	wait_for 500 '! worker_pids app1 | grep -qw "$p"' || fail "pid $p still a worker of app1"
 	[ "$(app_field app1 .app.detaches.api)" = 1 ] || fail "app1: not counted as detached"
 	workers_are app1 1
+	# and back: moving is not leaving by request, app1 takes it again
+	echo "$p" >"$CGROOT/app1/cgroup.procs" || return 1
+	wait_for 500 'worker_pids app1 | grep -qw "$p"' || fail "pid $p not registered in app1 again"
+	wait_for 500 '! worker_pids app2 | grep -qw "$p"' || fail "pid $p still a worker of app2"
+	workers_are app2 1
 	kill "$p"
-	wait_for 500 '! worker_pids app2 | grep -qw "$p"' || fail "exited pid $p still in app2"
+	wait_for 500 '! worker_pids app1 | grep -qw "$p"' || fail "exited pid $p still in app1"
 	workers_are app1 1
+	workers_are app2 1
 }
 
 # An event queued for app A, handled after A was freed and B took A's
