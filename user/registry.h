@@ -20,6 +20,8 @@
  * - A pid has at most one process -> app entry: adding a worker (or
  *   attaching with a creator) for a pid that belongs to another app is
  *   -EEXIST. pid 0 on worker add makes a worker with no process (no entry).
+ *   The entries are the process table (proctab.h): each records the
+ *   process's start time, its app's handle (index + gen) and its worker.
  * - App names: 1..XSL_APP_NAME_LEN-1 characters of [A-Za-z0-9_.-], not
  *   starting with '.' or '-' (they name a cgroup directory); unique.
  *   A non-zero cgroup id belongs to at most one app (-EEXIST).
