@@ -67,10 +67,16 @@ struct signal_struct {
 	struct xsl_k_atomic live;
 } __attribute__((preserve_access_index));
 
+/* ino: the pidfs inode number (kernel 6.9+), checked with bpf_core_field_exists */
+struct pid {
+	__u64 ino;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
-	__u64 start_time;
+	__u64 start_boottime;
+	struct pid *thread_pid;
 	struct task_struct *real_parent;
 	struct task_struct *group_leader;
 	struct css_set *cgroups;
@@ -80,10 +86,12 @@ struct task_struct {
 
 /*
  * App of a cgroup (a kernel pointer, e.g. from a tracepoint): nearest app
- * cgroup among cgrp and its ancestors. 0 with *app and *cgroup_id set, or
- * -1 when none is an app cgroup.
+ * cgroup among cgrp and its ancestors. 0 with *app, *gen (the app's handle,
+ * as xsl_app_cgroups holds it) and *cgroup_id set, or -1 when none is an
+ * app cgroup.
  */
-static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *cgroup_id)
+static __always_inline int xsl_cgrp_app_gen(struct cgroup *cgrp, __u32 *app, __u32 *gen,
+					    __u64 *cgroup_id)
 {
 	struct xsl_app_ref *ref;
 	int level, i;
@@ -108,6 +116,7 @@ static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *
 		ref = bpf_map_lookup_elem(&xsl_app_cgroups, &id);
 		if (ref) {
 			*app = ref->app;
+			*gen = ref->gen;
 			*cgroup_id = id;
 			return 0;
 		}
@@ -116,9 +125,10 @@ static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *
 }
 
 /* App of a task, from its cgroup on the default (v2) hierarchy. */
-static __always_inline int xsl_task_app(struct task_struct *task, __u32 *app, __u64 *cgroup_id)
+static __always_inline int xsl_task_app(struct task_struct *task, __u32 *app, __u32 *gen,
+					__u64 *cgroup_id)
 {
-	return xsl_cgrp_app(BPF_CORE_READ(task, cgroups, dfl_cgrp), app, cgroup_id);
+	return xsl_cgrp_app_gen(BPF_CORE_READ(task, cgroups, dfl_cgrp), app, gen, cgroup_id);
 }
 
 /*

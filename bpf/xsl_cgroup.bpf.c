@@ -49,13 +49,24 @@
 typedef void (*btf_trace_sched_process_exit___grp)(void *__data, struct task_struct *p,
 						    _Bool group_dead);
 
+/*
+ * A process event for leader (the thread group's leader) of app (index, gen):
+ * the process is named by its tgid, its start time (start_boottime, the clock
+ * /proc/PID/stat reports in ticks) and the pidfs inode of its pid, so the
+ * agent can tell it from a later process that got the same pid.
+ */
 static __always_inline void xsl_event_proc(struct xsl_event *ev, __u32 type, __u32 app,
-					   __u64 cgroup_id)
+					   __u32 gen, __u64 cgroup_id, struct task_struct *leader)
 {
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->app = app;
+	ev->app_gen = gen;
 	ev->cgroup_id = cgroup_id;
+	ev->pid = BPF_CORE_READ(leader, tgid);
+	ev->start_time_ns = BPF_CORE_READ(leader, start_boottime);
+	if (bpf_core_field_exists(leader->thread_pid->ino))
+		ev->pid_ino = BPF_CORE_READ(leader, thread_pid, ino);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -63,16 +74,14 @@ int BPF_PROG(xsl_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct xsl_event ev;
 	__u64 cgroup_id;
-	__u32 app;
+	__u32 app, gen;
 
 	if (child->pid != child->tgid)
 		return 0;
-	if (xsl_task_app(child, &app, &cgroup_id))
+	if (xsl_task_app(child, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_FORK, app, cgroup_id);
-	ev.pid = child->tgid;
+	xsl_event_proc(&ev, XSL_EV_FORK, app, gen, cgroup_id, child);
 	ev.ppid = parent->tgid;
-	ev.start_time_ns = child->start_time;
 	xsl_event_emit(&ev);
 	return 0;
 }
@@ -80,11 +89,10 @@ int BPF_PROG(xsl_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(xsl_exit, struct task_struct *p)
 {
-	struct task_struct *leader;
 	struct xsl_event ev;
 	__u64 cgroup_id;
 	int group_dead;
-	__u32 app;
+	__u32 app, gen;
 
 	if (bpf_core_type_matches(btf_trace_sched_process_exit___grp))
 		group_dead = (_Bool)ctx[1];
@@ -92,14 +100,12 @@ int BPF_PROG(xsl_exit, struct task_struct *p)
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	if (!group_dead)
 		return 0;
-	if (xsl_task_app(p, &app, &cgroup_id))
+	if (xsl_task_app(p, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_EXIT, app, cgroup_id);
-	ev.pid = p->tgid;
+	/* the process is its leader's (start time and pid kept until the group
+	 * is reaped, even when the leader exited first) */
+	xsl_event_proc(&ev, XSL_EV_EXIT, app, gen, cgroup_id, BPF_CORE_READ(p, group_leader));
 	ev.ppid = BPF_CORE_READ(p, real_parent, tgid);
-	/* the process's start time is its leader's (kept until the group is reaped) */
-	leader = BPF_CORE_READ(p, group_leader);
-	ev.start_time_ns = BPF_CORE_READ(leader, start_time);
 	xsl_event_emit(&ev);
 	return 0;
 }
@@ -110,18 +116,16 @@ int BPF_PROG(xsl_join, struct cgroup *dst_cgrp, const char *path, struct task_st
 {
 	struct xsl_event ev;
 	__u64 cgroup_id;
-	__u32 app;
+	__u32 app, gen;
 
 	if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != 0)
 		return 0;
 	if (task->pid != task->tgid)
 		return 0;
-	if (xsl_cgrp_app(dst_cgrp, &app, &cgroup_id))
+	if (xsl_cgrp_app_gen(dst_cgrp, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_JOIN, app, cgroup_id);
-	ev.pid = task->tgid;
+	xsl_event_proc(&ev, XSL_EV_JOIN, app, gen, cgroup_id, task);
 	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ev.start_time_ns = task->start_time;
 	xsl_event_emit(&ev);
 	return 0;
 }

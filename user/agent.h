@@ -54,14 +54,6 @@ struct agent_opts {
 	unsigned int client_idle_s;	/* drop a control client without a request this long */
 };
 
-/* A process owning workers: its pidfd tells us when it is gone. */
-struct agent_proc {
-	uint32_t pid;			/* 0: free */
-	int pidfd;
-	uint64_t start_ns;
-	uint32_t app;
-};
-
 /* A worker's socket for a listener, as inserted into xsl_wsocks. */
 struct agent_sock {
 	uint64_t cookie;		/* 0: free */
@@ -88,9 +80,10 @@ struct agent_client {
 
 /* Per-app agent-side facts the registry does not keep. */
 struct agent_app {
-	/* processes that detached themselves while staying in the cgroup:
-	 * reconcile and join events must not make them workers again */
-	uint32_t left[AGENT_MAX_LEFT];
+	/* processes (pid + start time) that detached themselves while staying
+	 * in the cgroup: reconcile and join events must not make them workers
+	 * again; a later process with the same pid is not one of them */
+	struct proc_id left[AGENT_MAX_LEFT];
 	unsigned int n_left;
 	/* a fork, exit or socket event since the last attribution pass
 	 * (monotonic ns of the latest; 0: nothing pending) */
@@ -158,7 +151,7 @@ struct agent {
 	/* time since the last reconcile and GC passes, in timer ticks' ms */
 	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
-	struct agent_proc procs[XSL_REG_MAX_PROCS];
+	/* processes: reg->procs (proctab.h), whose entries hold the pidfds */
 	struct agent_sock socks[AGENT_MAX_SOCKS];
 	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
 	struct agent_client clients[AGENT_MAX_CLIENTS];
@@ -195,15 +188,37 @@ enum agent_tag {
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 
 /* agent_procs.c: processes, cgroups, registration and cleanup */
+/* The process table's pidfd release (closes it); call once at start. */
+void procs__init(struct agent *a);
+/* Closes every pidfd the process table holds (agent exit). */
+void procs__close_all(struct agent *a);
 int procs__start_time(uint32_t pid, uint64_t *start_ns);
-/* Start time and whether the process is already exiting (exiting may be NULL). */
+/* Start time and whether the process is already exiting (exiting may be
+ * NULL): a process whose leader exited while other threads run is not. */
 int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
+/* A kernel start_boottime (ns) in procs__stat's units (whole clock ticks). */
+uint64_t procs__event_start(uint64_t start_boottime_ns);
+/* The worker pid owns in live app (the process table's one lookup). */
+int procs__worker_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker);
+/* The pidfd held on pid (a worker process), or -1. */
+int procs__pidfd(const struct agent *a, uint32_t pid);
+/* EXIT of the process (pid, start, ino) in app: detaches its workers if the
+ * table has exactly that process there. */
+int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino);
 /* why (why_len bytes) says what failed, with which object */
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
 		      const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
 int procs__app_detach(struct agent *a, uint32_t app);
+/* start_ns (procs__stat units) and ino (pidfs inode): the process the caller
+ * means, 0 if any with that pid (-ESRCH when it is gone or pid now names
+ * another). -EEXIST when it is a worker of app already (*worker set). A
+ * process tracked in another app has left it (moved into this app's cgroup):
+ * its workers there are detached first. */
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
+int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
+			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
+			 uint32_t *worker);
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
 int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);

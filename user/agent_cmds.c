@@ -237,12 +237,27 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 	return !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/');
 }
 
+/* The live app other than app whose worker pid still is (the process the
+ * table has under pid, not one that got its pid since), or -ENOENT. */
+static int worker_elsewhere(struct agent *a, uint32_t app, uint32_t pid, uint32_t *other)
+{
+	const struct proc_entry *e = proctab__find(&a->reg->procs, pid);
+	uint64_t start;
+
+	if (!e || e->app == app || procs__worker_of(a, e->app, pid, NULL))
+		return -ENOENT;
+	if (e->start_ns && (procs__start_time(pid, &start) || start != e->start_ns))
+		return -ENOENT;
+	*other = e->app;
+	return 0;
+}
+
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	uint64_t start = 0;
 	const char *name;
 	long long pid;
-	uint32_t app, w;
+	uint32_t app, w, other;
 	int err;
 
 	if (app_arg(a, req, &app, &name))
@@ -260,6 +275,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
 			    name, cl->pid);
+	/* a worker of another app leaves it first (app.leave), or is moved by
+	 * its cgroup: a join never takes it silently */
+	if (!worker_elsewhere(a, app, (uint32_t)pid, &other))
+		return fail(EBUSY, "app join %s: pid %lld is a worker of app %s", name, pid,
+			    registry__app_name(a->reg, other));
 	if (is_root(cl)) {
 		err = procs__join(a, app, (uint32_t)pid);
 		if (err)
@@ -267,15 +287,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 				    a->apps[app].cgroup, strerror(-err));
 	}
 	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
-	if (err == -EEXIST) {
-		for (w = 0; w < XSL_MAX_WORKERS; w++) {
-			const struct reg_worker *rw = registry__worker(a->reg, w);
-
-			if (rw && rw->app == app && rw->pid == (uint32_t)pid)
-				break;
-		}
-		err = 0;
-	}
+	if (err == -EEXIST)
+		err = procs__worker_of(a, app, (uint32_t)pid, &w);
+	if (err == -EBUSY)
+		return fail(err, "app join %s: pid %lld is in the cgroup of another app", name,
+			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
 	socks__scan_process(a, app, (uint32_t)pid);

@@ -336,9 +336,7 @@ static void cleanup(struct agent *a)
 {
 	metrics__stop(a);
 	ctl__close(a);
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
-		if (a->procs[i].pid && a->procs[i].pidfd >= 0)
-			close(a->procs[i].pidfd);
+	procs__close_all(a);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		if (a->apps[i].cgroup_fd >= 0)
 			close(a->apps[i].cgroup_fd);
@@ -366,14 +364,14 @@ int main(int argc, char **argv)
 	xsl_maps__init(&a.maps);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		a.apps[i].cgroup_fd = -1;
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
-		a.procs[i].pidfd = -1;
 	a.start_time = (uint64_t)time(NULL);
 	loader__route_library_logs();
 	if (a.o.reset)
 		return reset_state(&a) ? 1 : 0;
 
 	a.reg = registry__new();
+	if (a.reg)
+		procs__init(&a);
 	err = a.reg ? gc__init(&a) : -ENOMEM;
 	if (!err)
 		err = setup_loop(&a);

@@ -307,15 +307,7 @@ static int sock_candidate(struct agent *a, uint32_t app, int fd, uint64_t cookie
 
 static int worker_of_pid(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker)
 {
-	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
-		const struct reg_worker *rw = registry__worker(a->reg, w);
-
-		if (rw && rw->app == app && rw->pid == pid) {
-			*worker = w;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return procs__worker_of(a, app, pid, worker);
 }
 
 /*
@@ -443,16 +435,21 @@ static int socket_fd(void *ctx, const char *fdname, const char *target)
 	return ret;
 }
 
-static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
+/*
+ * The fds are taken through the pidfd the process table holds for the
+ * worker process, never a pidfd opened by pid now: if pid was reused, the
+ * fd numbers listed are another process's but pidfd_getfd() only ever
+ * reaches the worker's own (or fails once it is gone).
+ */
+static int for_each_socket(const struct agent *a, uint32_t pid,
+			   int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
 {
-	struct socket_walk w = { .fn = fn, .ctx = ctx };
+	struct socket_walk w = { .fn = fn, .ctx = ctx, .pidfd = procs__pidfd(a, pid) };
 	int ret;
 
-	w.pidfd = pidfd_open((pid_t)pid, 0);
 	if (w.pidfd < 0)
-		return -errno;
+		return -ESRCH;
 	ret = for_each_fd(pid, "socket:", socket_fd, &w);
-	close(w.pidfd);
 	return ret < 0 ? ret : 0;
 }
 
@@ -485,7 +482,7 @@ int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
 	err = worker_of_pid(a, app, pid, &b.worker);
 	if (err)
 		return err;
-	err = for_each_socket(pid, adopt_if_cookie, &b);
+	err = for_each_socket(a, pid, adopt_if_cookie, &b);
 	if (err)
 		return err;
 	if (b.err == -ENOENT)
@@ -510,7 +507,7 @@ int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid)
 	struct bound_ctx b = { .a = a, .app = app };
 	int err = worker_of_pid(a, app, pid, &b.worker);
 
-	return err ? err : for_each_socket(pid, adopt_any, &b);
+	return err ? err : for_each_socket(a, pid, adopt_any, &b);
 }
 
 int socks__released(struct agent *a, uint64_t cookie)
@@ -833,7 +830,7 @@ int socks__attribute(struct agent *a, uint32_t app)
 			continue;
 		sc.worker = w;
 		sc.n_polled = epoll_watched(rw->pid, polled, ATTR_MAX_POLLED);
-		for_each_socket(rw->pid, attr_collect, &sc);
+		for_each_socket(a, rw->pid, attr_collect, &sc);
 	}
 	attr_choose(&sc);
 
@@ -880,7 +877,8 @@ int socks__attribute(struct agent *a, uint32_t app)
 					    err == -EDQUOT ? REFUSED_QUOTA : REFUSED_TABLE_FULL, NULL);
 				continue;
 			}
-			for_each_socket(a->reg->workers[it->server[k]].pid, insert_if_cookie, &ic);
+			for_each_socket(a, a->reg->workers[it->server[k]].pid, insert_if_cookie,
+					&ic);
 			if (!ic.err)
 				moved++;
 		}

@@ -172,35 +172,44 @@ int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, ui
 }
 
 /* The process -> app entry of pid, or NULL (pid 0 has none). */
-static struct reg_proc *proc_find(const struct xsl_registry *r, uint32_t pid)
+static struct proc_entry *proc_find(const struct xsl_registry *r, uint32_t pid)
 {
-	if (!pid)
-		return NULL;
-	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (r->procs[i].pid == pid)
-			return (struct reg_proc *)&r->procs[i];
-	}
-	return NULL;
+	return proctab__find(&r->procs, pid);
 }
 
-static struct reg_proc *proc_unused(struct xsl_registry *r)
+/* A new entry for pid in app (room was checked). */
+static struct proc_entry *proc_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
+				   uint64_t start_ns)
 {
-	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (!r->procs[i].pid)
-			return &r->procs[i];
-	}
-	return NULL;
+	struct proc_entry *e = NULL;
+
+	proctab__insert(&r->procs, pid, start_ns, app, r->apps[app].gen, &e);
+	return e;
 }
 
 int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app)
 {
-	const struct reg_proc *p = proc_find(r, pid);
+	const struct proc_entry *p = proc_find(r, pid);
 
 	/* Entries go with their app; checking liveness is the contract anyway. */
-	if (!p || !app_live(r, p->app))
+	if (!p || !app_live(r, p->app) || r->apps[p->app].gen != p->app_gen)
 		return -ENOENT;
 	if (app)
 		*app = p->app;
+	return 0;
+}
+
+int registry__app_of_event(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t app,
+			   uint32_t gen, uint32_t *out)
+{
+	uint32_t found;
+
+	if (registry__app_by_cgroup(r, cgroup_id, &found))
+		return -ENOENT;
+	if (gen && (found != app || r->apps[found].gen != gen))
+		return -ENOENT;
+	if (out)
+		*out = found;
 	return 0;
 }
 
@@ -275,6 +284,12 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32
 	wk->cpu = -1;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
+	if (pid) {
+		struct proc_entry *e = proc_find(r, pid);
+
+		if (e && e->worker == XSL_NO_WORKER)
+			e->worker = w;
+	}
 	hook_worker(r, w);
 }
 
@@ -328,8 +343,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 			 const struct xsl_app_opts *opts, uint32_t *app)
 {
 	static const struct xsl_app_opts operator_opts;
-	struct reg_proc *creator_entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	int a, w = -1, err;
 	uint32_t other;
 	struct reg_app *ra;
@@ -358,8 +372,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 		if (w < 0)
 			return fail(r, -ENOSPC, "app %s: all %d worker slots in use", name,
 				    XSL_MAX_WORKERS);
-		creator_entry = proc_unused(r);
-		if (!creator_entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC, "app %s: all %d process entries in use", name,
 				    XSL_REG_MAX_PROCS);
 	}
@@ -381,8 +394,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 	/* The app exists before anything that refers to it. */
 	hook_app(r, a);
 	if (opts->creator_pid) {
-		creator_entry->pid = opts->creator_pid;
-		creator_entry->app = a;
+		proc_add(r, a, opts->creator_pid, opts->creator_start_time_ns);
 		worker_make(r, a, w, opts->creator_pid, opts->creator_start_time_ns);
 	}
 	return 0;
@@ -460,8 +472,8 @@ static void app_free(struct xsl_registry *r, uint32_t a)
 		}
 	}
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (r->procs[i].pid && r->procs[i].app == a)
-			r->procs[i] = (struct reg_proc){ 0 };
+		if (r->procs.slot[i].pid && r->procs.slot[i].app == a)
+			proctab__remove(&r->procs, &r->procs.slot[i]);
 	}
 	ra->live = false;
 	ra->n_listeners = 0;
@@ -469,16 +481,17 @@ static void app_free(struct xsl_registry *r, uint32_t a)
 	hook_app(r, a);
 }
 
-static bool pid_has_other_worker(const struct xsl_registry *r, uint32_t a, uint32_t pid,
+/* Another worker of pid in app a than except, or XSL_NO_WORKER. */
+static uint32_t pid_other_worker(const struct xsl_registry *r, uint32_t a, uint32_t pid,
 				 uint32_t except)
 {
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *wk = &r->workers[w];
 
 		if (w != except && wk->live && wk->app == a && wk->pid == pid)
-			return true;
+			return w;
 	}
-	return false;
+	return XSL_NO_WORKER;
 }
 
 /*
@@ -499,12 +512,14 @@ static int worker_remove(struct xsl_registry *r, uint32_t w)
 				return err;
 		}
 	}
-	if (wk->pid && wk->pid != ra->creator_pid &&
-	    !pid_has_other_worker(r, wk->app, wk->pid, w)) {
-		struct reg_proc *p = proc_find(r, wk->pid);
+	if (wk->pid) {
+		struct proc_entry *p = proc_find(r, wk->pid);
+		uint32_t other = pid_other_worker(r, wk->app, wk->pid, w);
 
-		if (p)
-			*p = (struct reg_proc){ 0 };
+		if (p && p->worker == w)
+			p->worker = other;
+		if (p && wk->pid != ra->creator_pid && other == XSL_NO_WORKER)
+			proctab__remove(&r->procs, p);
 	}
 	wk->live = false;
 	bit_clear(ra->map_index_used, wk->map_index);
@@ -518,8 +533,7 @@ static int worker_remove(struct xsl_registry *r, uint32_t w)
 int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			 uint64_t start_time_ns, uint32_t *worker)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	const char *name;
 	int w;
 
@@ -536,13 +550,11 @@ int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			    name, pid, XSL_MAX_WORKERS);
 	/* The creator, or a process already here, has its entry already. */
 	if (pid && !owner) {
-		entry = proc_unused(r);
-		if (!entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC,
 				    "worker for app %s pid %u: all %d process entries in use",
 				    name, pid, XSL_REG_MAX_PROCS);
-		entry->pid = pid;
-		entry->app = app;
+		proc_add(r, app, pid, start_time_ns);
 	}
 	worker_make(r, app, w, pid, start_time_ns);
 	if (worker)
@@ -779,8 +791,7 @@ int registry__restore_gen(struct xsl_registry *r, enum xsl_reg_kind kind, uint32
 
 int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl_app *rec)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	struct reg_app *ra;
 	uint32_t other;
 	int err;
@@ -813,12 +824,9 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 	if (owner)
 		return fail(r, -EEXIST, "restore app %s: pid %u already belongs to app %s",
 			    rec->name, rec->creator_pid, r->apps[owner->app].name);
-	if (rec->creator_pid) {
-		entry = proc_unused(r);
-		if (!entry)
-			return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
-				    rec->name, XSL_REG_MAX_PROCS);
-	}
+	if (rec->creator_pid && proctab__full(&r->procs))
+		return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
+			    rec->name, XSL_REG_MAX_PROCS);
 
 	ra = &r->apps[app];
 	*ra = (struct reg_app){
@@ -831,17 +839,14 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 		.idle_timeout_s = rec->idle_timeout_s ? rec->idle_timeout_s : XSL_DEFAULT_IDLE_S,
 	};
 	memcpy(ra->name, rec->name, strlen(rec->name) + 1);
-	if (entry) {
-		entry->pid = rec->creator_pid;
-		entry->app = app;
-	}
+	if (rec->creator_pid)
+		proc_add(r, app, rec->creator_pid, 0);
 	return 0;
 }
 
 int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	struct proc_entry *owner;
 	struct reg_worker *wk;
 	struct reg_app *ra;
 
@@ -867,13 +872,11 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 		return fail(r, -EEXIST, "restore worker %u of app %s: pid %u belongs to app %s",
 			    worker, ra->name, rec->pid, r->apps[owner->app].name);
 	if (rec->pid && !owner) {
-		entry = proc_unused(r);
-		if (!entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC,
 				    "restore worker %u of app %s: all %d process entries in use",
 				    worker, ra->name, XSL_REG_MAX_PROCS);
-		entry->pid = rec->pid;
-		entry->app = rec->app;
+		owner = proc_add(r, rec->app, rec->pid, rec->start_time_ns);
 	}
 
 	wk = &r->workers[worker];
@@ -888,6 +891,8 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 	};
 	bit_set(ra->map_index_used, rec->map_index);
 	ra->n_workers++;
+	if (owner && owner->worker == XSL_NO_WORKER)
+		owner->worker = worker;
 	return 0;
 }
 

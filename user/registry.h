@@ -20,6 +20,8 @@
  * - A pid has at most one process -> app entry: adding a worker (or
  *   attaching with a creator) for a pid that belongs to another app is
  *   -EEXIST. pid 0 on worker add makes a worker with no process (no entry).
+ *   The entries are the process table (proctab.h): each records the
+ *   process's start time, its app's handle (index + gen) and its worker.
  * - App names: 1..XSL_APP_NAME_LEN-1 characters of [A-Za-z0-9_.-], not
  *   starting with '.' or '-' (they name a cgroup directory); unique.
  *   A non-zero cgroup id belongs to at most one app (-EEXIST).
@@ -41,6 +43,7 @@
 #include "xsl/limits.h"
 #include "xsl/flow.h"
 #include "xsl/records.h"
+#include "proctab.h"
 #include "table.h"
 
 #define XSL_REG_WORKER_WORDS (XSL_MAX_WORKERS / 64)
@@ -79,15 +82,6 @@ struct reg_listener {
 	uint32_t n_workers;
 	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
 	struct xsl_table table;
-};
-
-/* process -> app entry; each pid is a creator or owns a worker, so they
- * never outnumber workers + apps. */
-#define XSL_REG_MAX_PROCS (XSL_MAX_WORKERS + XSL_MAX_APPS)
-
-struct reg_proc {
-	uint32_t pid;			/* 0: free entry */
-	uint32_t app;
 };
 
 struct xsl_app_opts {
@@ -132,7 +126,9 @@ struct xsl_registry {
 	struct reg_app apps[XSL_MAX_APPS];
 	struct reg_worker workers[XSL_MAX_WORKERS];
 	struct reg_listener listeners[XSL_MAX_LISTENERS];
-	struct reg_proc procs[XSL_REG_MAX_PROCS];
+	/* the process -> app entries: the process table (proctab.h), whose
+	 * entries come and go with the workers of their process */
+	struct proctab procs;
 	uint32_t max_app_listeners;	/* per-app listener quota */
 	char err[160];
 };
@@ -154,6 +150,12 @@ int registry__app_by_name(const struct xsl_registry *r, const char *name, uint32
 int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app);
 /* cgroup id 0 never matches. */
 int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t *app);
+/* The live app a kernel event names: the app of cgroup_id, and when gen is
+ * non-zero only if that app is still index app with that gen (the event was
+ * not queued for an app since freed, whose index or cgroup was reused).
+ * -ENOENT otherwise. */
+int registry__app_of_event(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t app,
+			   uint32_t gen, uint32_t *out);
 /* The getters return NULL for an index out of range or not live. */
 const struct reg_app *registry__app(const struct xsl_registry *r, uint32_t app);
 const char *registry__app_name(const struct xsl_registry *r, uint32_t app);

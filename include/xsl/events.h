@@ -23,11 +23,16 @@ struct xsl_event {
 	__u64 ts_ns;			/* bpf_ktime_get_ns() at the hook */
 	__u64 cgroup_id;
 	__u64 cookie;			/* socket cookie for BIND/LISTEN/RELEASE */
-	__u64 start_time_ns;		/* process start time */
+	/* FORK/JOIN/EXIT: the process's start time, boot-based ns (the
+	 * kernel's start_boottime, which /proc/PID/stat gives in clock ticks) */
+	__u64 start_time_ns;
 	struct xsl_listener_key listener;
-	__u32 pad0;
+	__u32 app_gen;			/* FORK/JOIN/EXIT: gen of app, 0 if unknown */
+	/* FORK/JOIN/EXIT: pidfs inode of the process's pid (st_ino of a pidfd
+	 * on it, unique within a boot), 0 if the kernel has none */
+	__u64 pid_ino;
 };
-_Static_assert(sizeof(struct xsl_event) == 72, "xsl_event layout");
+_Static_assert(sizeof(struct xsl_event) == 80, "xsl_event layout");
 
 /*
  * What the socket hooks remember about a socket in xsl_sk_owner (socket

@@ -218,6 +218,50 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+static __u64 boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* starttime of /proc/PID/stat (clock ticks after boot), 0 if unreadable */
+static unsigned long long proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	/* starttime is the 20th field after the command's closing paren */
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p, " %llu", &ticks);
+	fclose(f);
+	return ticks;
+}
+
+/* The pidfs inode of pid (st_ino of a pidfd on it), 0 if none. */
+static __u64 pid_ino(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct stat st;
+	__u64 ino = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!fstat(fd, &st))
+		ino = st.st_ino;
+	close(fd);
+	return ino;
+}
+
 static __u64 events_lost(struct env *env)
 {
 	int ncpus = libbpf_num_possible_cpus(), cpu;
@@ -483,8 +527,19 @@ static void test_fork_in_app_cgroup_emits_fork(void **state)
 	assert_int_equal(fork_ev->app, APP);
 	assert_int_equal(fork_ev->cgroup_id, env->cg_id);
 	assert_true(fork_ev->ts_ns >= before && fork_ev->ts_ns <= now_ns());
-	assert_true(fork_ev->start_time_ns > 0 && fork_ev->start_time_ns <= fork_ev->ts_ns);
+	/* the process: its start_boottime (what /proc/PID/stat has in clock
+	 * ticks) and the pidfs inode of its pid; the app's handle gen */
+	assert_true(fork_ev->start_time_ns > 0 && fork_ev->start_time_ns <= boot_ns());
 	assert_true(fork_ev->start_time_ns >= join->start_time_ns);
+	assert_int_equal(fork_ev->start_time_ns / (1000000000ull / (__u64)sysconf(_SC_CLK_TCK)),
+			 proc_start_ticks(r.pid[0]));
+	assert_int_equal(join->start_time_ns / (1000000000ull / (__u64)sysconf(_SC_CLK_TCK)),
+			 proc_start_ticks(k.pid));
+	assert_true(fork_ev->pid_ino != 0);
+	assert_int_equal(fork_ev->pid_ino, pid_ino(r.pid[0]));
+	assert_int_equal(join->pid_ino, pid_ino(k.pid));
+	assert_int_equal(fork_ev->app_gen, 1);
+	assert_int_equal(join->app_gen, 1);
 	assert_int_equal(count_type(env, XSL_EV_FORK), 1);
 	assert_int_equal(count_type(env, XSL_EV_JOIN), 1);
 }

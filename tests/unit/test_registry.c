@@ -78,7 +78,7 @@ static unsigned int proc_entries(const struct xsl_registry *r, uint32_t pid)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++)
-		n += r->procs[i].pid == pid;
+		n += r->procs.slot[i].pid == pid;
 	return n;
 }
 
@@ -222,7 +222,7 @@ static void test_operator_attach_makes_no_worker(void **state)
 	assert_int_equal(registry__app(r, a)->n_workers, 0);
 	assert_int_equal(worker_of(r, a, 0), XSL_NO_WORKER);
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++)
-		assert_int_equal(r->procs[i].pid, 0);
+		assert_int_equal(r->procs.slot[i].pid, 0);
 }
 
 /* ---- worker add ---- */
@@ -527,7 +527,8 @@ static void test_lookup_by_pid_ignores_freed_app(void **state)
 	assert_int_equal(registry__app_by_pid(r, 0, NULL), -ENOENT);
 
 	/* A stale entry pointing at a freed app is not returned either. */
-	r->procs[0] = (struct reg_proc){ .pid = 555, .app = a };
+	r->procs.slot[0] = (struct proc_entry){ .pid = 555, .pidfd = -1, .app = a,
+						.worker = XSL_NO_WORKER };
 	assert_int_equal(registry__app_by_pid(r, 555, NULL), -ENOENT);
 }
 
