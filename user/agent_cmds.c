@@ -531,7 +531,8 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EINVAL, "xdp attach %s: unknown mode '%s'", dev, mode);
 	if (jthen && (!json_is_string(jthen) || !json_string_length(jthen) ||
 		      strlen(json_string_value(jthen)) != json_string_length(jthen)))
-		return fail(EINVAL, "xdp attach %s: then must be the path of a pinned program", dev);
+		return fail(EINVAL, "xdp attach %s: then must be the path of a pinned program",
+			    dev);
 	then = json_string_value(jthen);
 	if (then)
 		err = loader__xdp_attach_then(a->o.pin_root, dev, m, then);

@@ -523,8 +523,9 @@ static struct xsl_xdp *load_copy(const char *pin_root, const char *ifname, int n
 static int replace_prog(int ifindex, int new_fd, int old_fd, __u8 how)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, aopts, .old_prog_fd = old_fd);
+	__u32 flags = XDP_FLAGS_REPLACE | mode_flag(how, XSL_XDP_MODE_NATIVE);
 
-	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode_flag(how, XSL_XDP_MODE_NATIVE), &aopts);
+	return bpf_xdp_attach(ifindex, new_fd, flags, &aopts);
 }
 
 int loader__xdp_attach_then(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode,
@@ -587,9 +588,9 @@ int loader__xdp_attach_then(const char *pin_root, const char *ifname, enum xsl_x
 				   replace_prog(ifindex, bpf_program__fd(skel->progs.xsl_xdp),
 						old_fd, how);
 	} else {
-		err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.xsl_xdp),
-				     XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(XDP_ATTACHED_NONE, mode),
-				     &aopts);
+		__u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(XDP_ATTACHED_NONE, mode);
+
+		err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.xsl_xdp), flags, &aopts);
 	}
 	if (!err && rename(pin_new, pin))
 		err = -errno;
