@@ -213,9 +213,9 @@ static void busy_error(int ifindex, const char *ifname)
 	}
 	prog_name(id, name, sizeof(name));
 	xdp_fail("attach xdp to %s: it runs XDP program %s (id %u) and libxdp cannot run both "
-	       "(no multiprog dispatcher on this kernel); to run it after xsl, pin it and use "
-	       "xslctl xdp attach %s --then PINNED_PATH (docs/xdp-coexist.md)",
-	       ifname, name, id, ifname);
+		 "(no multiprog dispatcher on this kernel); to run it after xsl, pin it and use "
+		 "xslctl xdp attach %s --then PINNED_PATH (docs/xdp-coexist.md)",
+		 ifname, name, id, ifname);
 }
 
 int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode)
@@ -373,7 +373,7 @@ static int open_then(const char *ifname, const char *path, struct bpf_prog_info 
 	}
 	if (info->type != BPF_PROG_TYPE_XDP) {
 		xdp_fail("attach xdp to %s: --then %s: program %s is not an XDP program (type %u)",
-		       ifname, path, info->name, info->type);
+			 ifname, path, info->name, info->type);
 		close(fd);
 		return -EINVAL;
 	}
@@ -449,12 +449,12 @@ static int set_next(int map_fd, int next_fd, const char *ifname, const struct bp
 	err = bpf_map_update_elem(map_fd, &zero, &next_fd, BPF_ANY) ? -errno : 0;
 	if (err == -EINVAL)
 		xdp_fail("attach xdp to %s: the kernel refuses %s (id %u) as the program after "
-		       "xsl's: a tail call needs the same program type and frags support (xsl is "
-		       "SEC(\"xdp\"), not xdp.frags) and no device binding",
-		       ifname, next->name, next->id);
+			 "xsl's: a tail call needs the same program type and frags support (xsl is "
+			 "SEC(\"xdp\"), not xdp.frags) and no device binding",
+			 ifname, next->name, next->id);
 	else if (err)
 		xdp_fail("attach xdp to %s: set %s (id %u) as the next program: %s", ifname,
-		       next->name, next->id, strerror(-err));
+			 next->name, next->id, strerror(-err));
 	return err;
 }
 
