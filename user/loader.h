@@ -41,12 +41,13 @@ int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes)
  */
 int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode);
 /*
- * Chaining (docs/xdp-coexist.md): xsl runs on ifname and hands every packet
- * it passes to the XDP program pinned at then_path (a tail call; that
- * program's verdict is final). That program may be the one ifname runs now:
- * xsl takes its place atomically, in the same mode. Where xsl already runs,
- * only the next program is set (or replaced). -EBUSY when ifname runs some
- * other program; -EINVAL when the kernel refuses that program as a tail call
+ * Chaining (docs/xdp-coexist.md): a chained copy of xsl's program runs on
+ * ifname and hands every packet it passes to the XDP program pinned at
+ * then_path (a tail call; that program's verdict is final). It takes the
+ * place of that program or of xsl if ifname runs either, atomically and in
+ * the same mode. Its program array is pinned as
+ * <pin_root>/xsl_xdp_next_<ifname>. -EBUSY when ifname runs some other
+ * program; -EINVAL when the kernel refuses that program as a tail call
  * target of xsl's (not XDP, or built for frags).
  */
 int loader__xdp_attach_then(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode,
