@@ -123,13 +123,17 @@ test_plain_attach_names_the_other_program() {
 
 test_filter_drops_before_sessions_app_served() {
 	chain_up || return 1
-	local pass0 out
+	local pass0 hit0 out
 	pass0=$(ctr xdp_pass)
+	hit0=$(ctr lookup_hit)
 	check_denied
 	[ "$(n_sessions app2)" = 0 ] || fail "$(n_sessions app2) sessions on the denied port"
 	check_served 44100
 	[ "$(n_sessions app1)" -ge 16 ] || fail "app1 sessions: $(n_sessions app1)"
 	[ "$(ctr xdp_pass)" -gt "$pass0" ] || fail "xsl's XDP program saw no packet"
+	# sk_lookup made the sessions; their later packets hit them in XDP
+	[ "$(ctr lookup_hit)" -ge $((hit0 + 32)) ] ||
+		fail "session hits in XDP $hit0 -> $(ctr lookup_hit), want >= 32 more"
 	# the filter's rules stay the operator's to change: a new one applies
 	xdpf port "$PORT" >/dev/null || fail "xdp-filter port $PORT"
 	out=$(udp --flows 4 --rounds 1 --sport-base 44300 --timeout-ms 200)
