@@ -516,10 +516,22 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 
 /* ---- xdp ---- */
 
+/* The loader's message for a failed xdp call, else "<what> DEV: <errno text>". */
+static json_t *xdp_fail(int err, const char *what, const char *dev)
+{
+	const char *why = loader__xdp_error();
+
+	if (why[0])
+		return fail(err, "%s", why);
+	return fail(err, "%s %s: %s", what, dev, strerror(-err));
+}
+
 static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev"), *mode = str_arg(req, "mode");
+	json_t *jthen = json_object_get(req, "then");
 	enum xsl_xdp_mode m = XSL_XDP_MODE_NATIVE;
+	const char *then;
 	int err;
 
 	if (!is_root(cl))
@@ -530,11 +542,19 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 		m = XSL_XDP_MODE_SKB;
 	else if (mode && strcmp(mode, "native"))
 		return fail(EINVAL, "xdp attach %s: unknown mode '%s'", dev, mode);
-	err = loader__xdp_attach(a->o.pin_root, dev, m);
+	if (jthen && (!json_is_string(jthen) || !json_string_length(jthen) ||
+		      strlen(json_string_value(jthen)) != json_string_length(jthen)))
+		return fail(EINVAL, "xdp attach %s: then must be the path of a pinned program",
+			    dev);
+	then = json_string_value(jthen);
+	if (then)
+		err = loader__xdp_attach_then(a->o.pin_root, dev, m, then);
+	else
+		err = loader__xdp_attach(a->o.pin_root, dev, m);
 	if (err == -EEXIST)
 		return fail(err, "xdp attach %s: xsl is already attached", dev);
 	if (err)
-		return fail(err, "attach xdp to %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "attach xdp to", dev);
 	xdp__note(a, dev, true);
 	return ok(NULL);
 }
@@ -542,17 +562,25 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev");
+	json_t *jthen = json_object_get(req, "then");
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "xdp detach: only root may detach XDP");
 	if (!dev)
 		return fail(EINVAL, "xdp detach: missing dev");
-	err = loader__xdp_detach(dev);
+	if (jthen && !json_is_boolean(jthen))
+		return fail(EINVAL, "xdp detach %s: then must be true or false", dev);
+	if (json_is_true(jthen)) {
+		/* only the program after xsl goes; xsl stays */
+		err = loader__xdp_detach_then(a->o.pin_root, dev);
+		return err ? xdp_fail(err, "detach the next xdp program on", dev) : ok(NULL);
+	}
+	err = loader__xdp_detach(a->o.pin_root, dev);
 	if (err == -ENOENT)
 		return fail(err, "detach xdp from %s: xsl is not attached", dev);
 	if (err)
-		return fail(err, "detach xdp from %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "detach xdp from", dev);
 	xdp__note(a, dev, false);
 	return ok(NULL);
 }

@@ -156,6 +156,10 @@ static void test_xdp_makes_requests(void **state)
 	assert_request("{'cmd':'xdp.attach','dev':'eth0','mode':'native'}",
 		       ARGV("xdp", "attach", "--mode=native", "eth0"));
 	assert_request("{'cmd':'xdp.detach','dev':'eth0'}", ARGV("xdp", "detach", "eth0"));
+	assert_request("{'cmd':'xdp.attach','dev':'eth0','then':'/sys/fs/bpf/filter'}",
+		       ARGV("xdp", "attach", "eth0", "--then", "/sys/fs/bpf/filter"));
+	assert_request("{'cmd':'xdp.detach','dev':'eth0','then':true}",
+		       ARGV("xdp", "detach", "eth0", "--then"));
 }
 
 static void test_global_options_before_command(void **state)
@@ -277,6 +281,9 @@ static void test_bad_arguments_are_usage_errors(void **state)
 	assert_usage_error("xdp attach", ARGV("xdp", "attach", "averyveryverylongname"));
 	assert_usage_error("xdp attach", ARGV("xdp", "attach", "a/b"));
 	assert_usage_error("xdp detach", ARGV("xdp", "detach", "eth0", "--mode", "skb"));
+	assert_usage_error("xdp attach", ARGV("xdp", "attach", "eth0", "--then"));
+	assert_usage_error("xdp attach", ARGV("xdp", "attach", "eth0", "--then", ""));
+	assert_usage_error("xdp detach", ARGV("xdp", "detach", "eth0", "--then", "/x"));
 }
 
 /* The messages say what was wrong with which argument. */
@@ -352,13 +359,13 @@ static void test_usage_matches_interface(void **state)
 		"  show listeners\n"
 		"  show sessions [NAME] [--limit N]\n"
 		"  show stats\n"
-		"  xdp attach DEV [--mode native|skb]\n"
-		"  xdp detach DEV\n"));
+		"  xdp attach DEV [--mode native|skb] [--then PROG]\n"
+		"  xdp detach DEV [--then]\n"));
 	free(s);
 
 	s = usage_text("xdp", false);
-	assert_string_equal(s, "Usage: xslctl xdp attach DEV [--mode native|skb]\n"
-			       "       xslctl xdp detach DEV\n");
+	assert_string_equal(s, "Usage: xslctl xdp attach DEV [--mode native|skb] [--then PROG]\n"
+			       "       xslctl xdp detach DEV [--then]\n");
 	free(s);
 
 	s = usage_text("show app", false);
