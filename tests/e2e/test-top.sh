@@ -44,9 +44,9 @@ top_numbers_follow_traffic() {
 	tm_start "$(TOP_CMD)" || return 1
 	wait_for 500 '[ -n "$(cell app1 1)" ]' || return "$(fail "no app1 row: $(screen)")"
 	[ "$(app1_pkts)" -eq 0 ] || fail "app1 has $(app1_pkts) pkts/s before any traffic"
-	# 8 flows, a round every 50 ms for ~3 s: about 160 packets/s
+	# 8 flows, a round every 100 ms for ~6 s: at most 80 packets/s
 	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT \
-		--flows 8 --rounds 60 --gap-ms 50 >/dev/null"
+		--flows 8 --rounds 60 --gap-ms 100 >/dev/null"
 	client=$BG_PID
 	# the new sessions come in the first refresh, the packets in every one
 	for _ in $(seq 400); do
@@ -59,8 +59,10 @@ top_numbers_follow_traffic() {
 	[ "$(app1_pkts)" -gt 0 ] || fail "PKTS/s never moved under traffic"
 	[ "$(app1_bytes)" -gt 0 ] || fail "BYTES/s never moved under traffic"
 	[ "$max_new" -gt 0 ] || fail "NEW/s never moved when 8 new flows came"
-	# at most what was sent: 8 flows x 20 rounds a second, some slack
+	# at most what was sent: 8 flows x 10 rounds a second, with slack
 	[ "$(app1_pkts)" -le 400 ] || fail "PKTS/s $(app1_pkts) is more than was sent"
+	# and about what was sent (80/s; a loaded machine sends fewer)
+	wait_for 300 '[ "$(app1_pkts)" -ge 20 ]' || fail "PKTS/s $(app1_pkts) is far below 80"
 	wait "$client"
 	wait_for 500 '[ "$(app1_pkts)" -eq 0 ]' ||
 		fail "PKTS/s did not fall back to 0 after the traffic: $(cell app1 6)"
