@@ -131,12 +131,11 @@ static double sort_key(const struct top_row *r, enum top_sort s)
 	}
 }
 
-static enum top_sort sort_by;	/* qsort has no context argument */
-
-static int cmp_rows(const void *pa, const void *pb)
+static int cmp_rows(const void *pa, const void *pb, void *arg)
 {
 	const struct top_row *a = pa, *b = pb;
-	double ka = sort_key(a, sort_by), kb = sort_key(b, sort_by);
+	enum top_sort by = *(const enum top_sort *)arg;
+	double ka = sort_key(a, by), kb = sort_key(b, by);
 	int c;
 
 	if (ka != kb)
@@ -149,9 +148,8 @@ static int cmp_rows(const void *pa, const void *pb)
 
 void top_sort(struct top_row *rows, size_t n, enum top_sort s)
 {
-	sort_by = s;
 	if (n > 1)
-		qsort(rows, n, sizeof(*rows), cmp_rows);
+		qsort_r(rows, n, sizeof(*rows), cmp_rows, &s);
 }
 
 void top_fmt_rate(char *buf, size_t len, double v)

@@ -34,6 +34,15 @@ num() {
 app1_pkts() { num "$(cell app1 6)"; }
 app1_new() { num "$(cell app1 5)"; }
 app1_bytes() { num "$(cell app1 7)"; }
+# The workers view: the sum of app1's workers' PKTS/s (APP WORKER PID STATE
+# SESSIONS NEW/s PKTS/s ...).
+workers_pkts() {
+	local c s=0
+	for c in $(screen | awk '$1 == "app1" && $2 ~ /^[0-9]+$/ { print $7 }'); do
+		s=$((s + $(num "$c")))
+	done
+	echo "$s"
+}
 
 TOP_CMD() { echo "$XSLCTL --socket $SOCK top $*; echo exit \$? >$E2E_TMP/top.exit"; }
 
@@ -63,6 +72,11 @@ top_numbers_follow_traffic() {
 	[ "$(app1_pkts)" -le 400 ] || fail "PKTS/s $(app1_pkts) is more than was sent"
 	# and about what was sent (80/s; a loaded machine sends fewer)
 	wait_for 300 '[ "$(app1_pkts)" -ge 20 ]' || fail "PKTS/s $(app1_pkts) is far below 80"
+	# the workers view: the workers' own rates, while the traffic lasts
+	tm send-keys -t top a
+	wait_for 300 '[ "$(workers_pkts)" -gt 0 ]' || fail "no worker's PKTS/s moved: $(screen)"
+	tm send-keys -t top a
+	wait_for 300 'screen | grep -q "^APP  *STATE  *WORKERS"' || fail "a did not switch back to apps"
 	wait "$client"
 	wait_for 500 '[ "$(app1_pkts)" -eq 0 ]' ||
 		fail "PKTS/s did not fall back to 0 after the traffic: $(cell app1 6)"
