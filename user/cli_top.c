@@ -245,8 +245,8 @@ void top_render(FILE *f, const struct top_view *v, const struct top_row *rows, s
 		     top_sort_names[v->sort]);
 	line(&s, "%s", "");
 	if (v->workers)
-		line(&s, "%-*s  %6s  %7s  %-11s  %8s  %6s  %6s  %7s  %7s", aw, "APP", "WORKER", "PID",
-		     "STATE", "SESSIONS", "NEW/s", "PKTS/s", "BYTES/s", "DROPS/s");
+		line(&s, "%-*s  %6s  %7s  %-11s  %8s  %6s  %6s  %7s  %7s", aw, "APP", "WORKER",
+		     "PID", "STATE", "SESSIONS", "NEW/s", "PKTS/s", "BYTES/s", "DROPS/s");
 	else
 		line(&s, "%-*s  %-11s  %7s  %8s  %6s  %6s  %7s  %7s", aw, "APP", "STATE", "WORKERS",
 		     "SESSIONS", "NEW/s", "PKTS/s", "BYTES/s", "DROPS/s");
@@ -264,8 +264,8 @@ void top_render(FILE *f, const struct top_view *v, const struct top_row *rows, s
 			line(&s, "%-*s  %6lld  %7lld  %-11s  %8lld  %6s  %6s  %7s  %7s", aw, r->app,
 			     r->worker, r->pid, r->state, r->sessions, nw, pk, by, dr);
 		else
-			line(&s, "%-*s  %-11s  %7lld  %8lld  %6s  %6s  %7s  %7s", aw, r->app, r->state,
-			     r->workers, r->sessions, nw, pk, by, dr);
+			line(&s, "%-*s  %-11s  %7lld  %8lld  %6s  %6s  %7s  %7s", aw, r->app,
+			     r->state, r->workers, r->sessions, nw, pk, by, dr);
 	}
 	if (shown < n)
 		line(&s, "... %zu more", n - shown);

@@ -229,7 +229,9 @@ static bool read_keys(struct top *t)
 			t->v.sort = (enum top_sort)((t->v.sort + 1) % TOP_SORT__MAX);
 			break;
 		case 'S':
-			t->v.sort = (enum top_sort)((t->v.sort + TOP_SORT__MAX - 1) % TOP_SORT__MAX);
+			/* back one */
+			t->v.sort = (enum top_sort)((t->v.sort + TOP_SORT__MAX - 1) %
+						    TOP_SORT__MAX);
 			break;
 		case 'a':
 		case 'w':

@@ -62,7 +62,7 @@ test_completion_commands_and_options() {
 # Every command of `xslctl --help` completes, word by word: the completion
 # holds no list of its own that could fall behind the command table.
 test_completion_covers_every_command() {
-	local line w1 w2 n=0
+	local w1 w2 n=0
 	while read -r w1 w2; do
 		n=$((n + 1))
 		[[ " $(complete_words "") " == *" $w1 "* ]] || fail "'$w1' is not offered"

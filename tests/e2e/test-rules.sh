@@ -50,7 +50,7 @@ test_rules_use_exported_metrics() {
 	wait_for 200 'in_srv curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q "^xsl_xdp_attached{"' ||
 		fail "no xsl_xdp_attached sample for $SRV_IF"
 	in_srv curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >"$E2E_TMP/page" ||
-		return "$(fail "scrape failed")"
+		{ fail "scrape failed"; return 1; }
 	local m n=0
 	for m in $(rule_metrics "$RULES"); do
 		n=$((n + 1))

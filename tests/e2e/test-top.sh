@@ -44,14 +44,15 @@ workers_pkts() {
 	echo "$s"
 }
 
-TOP_CMD() { echo "$XSLCTL --socket $SOCK top $*; echo exit \$? >$E2E_TMP/top.exit"; }
+# The pane's command: top, then its exit status into a file.
+TOP_CMD() { echo "$XSLCTL --socket $SOCK top; echo exit \$? >$E2E_TMP/top.exit"; }
 
 top_numbers_follow_traffic() {
 	local max_new=0 n client
 	xdp_on || return 1
 	start_server 2 || return 1
 	tm_start "$(TOP_CMD)" || return 1
-	wait_for 500 '[ -n "$(cell app1 1)" ]' || return "$(fail "no app1 row: $(screen)")"
+	wait_for 500 '[ -n "$(cell app1 1)" ]' || { fail "no app1 row: $(screen)"; return 1; }
 	[ "$(app1_pkts)" -eq 0 ] || fail "app1 has $(app1_pkts) pkts/s before any traffic"
 	# 8 flows, a round every 100 ms for ~6 s: at most 80 packets/s
 	bg sh -c "nsenter --net=/run/netns/$CLI_NS $UDPCLIENT --addr $SRV_IP --port $PORT \
@@ -99,10 +100,10 @@ top_keys_and_resize() {
 	master=$MASTER
 	tm_start "$(TOP_CMD)" || return 1
 	wait_for 500 'screen | grep -q "view: apps (a)  sort: packets (s)  quit (q)"' ||
-		return "$(fail "no key line: $(screen)")"
+		{ fail "no key line: $(screen)"; return 1; }
 	tm send-keys -t top a
 	wait_for 500 'screen | grep -q "^APP  *WORKER  *PID  *STATE"' ||
-		return "$(fail "a did not switch to workers: $(screen)")"
+		{ fail "a did not switch to workers: $(screen)"; return 1; }
 	wait_for 500 'screen | grep -q "view: workers (a)"' || fail "the key line still says apps"
 	# master + 2 workers, each with its pid
 	[ "$(screen | awk '$1 == "app1"' | wc -l)" -eq 3 ] || fail "not 3 worker rows: $(screen)"
@@ -133,12 +134,12 @@ top_sigterm_restores_terminal() {
 	local shpid pid
 	# the terminal settings after top, as the shell around it sees them
 	tm_start "$XSLCTL --socket $SOCK top; stty -a >$E2E_TMP/stty; sleep 30" || return 1
-	wait_for 500 'screen | grep -q "^APP "' || return "$(fail "no table: $(screen)")"
+	wait_for 500 'screen | grep -q "^APP "' || { fail "no table: $(screen)"; return 1; }
 	shpid=$(tm list-panes -t top -F '#{pane_pid}')
 	pid=$(pgrep -P "$shpid" -x xslctl)
-	[ -n "$pid" ] || return "$(fail "no xslctl under the pane's shell $shpid")"
+	[ -n "$pid" ] || { fail "no xslctl under the pane's shell $shpid"; return 1; }
 	kill -TERM "$pid"
-	wait_for 500 '[ -s "$E2E_TMP/stty" ]' || return "$(fail "top did not end on SIGTERM")"
+	wait_for 500 '[ -s "$E2E_TMP/stty" ]' || { fail "top did not end on SIGTERM"; return 1; }
 	grep -qw icanon "$E2E_TMP/stty" && grep -qw echo "$E2E_TMP/stty" ||
 		fail "terminal left without icanon/echo: $(grep -o -- '-\?icanon\|-\?echo\b' "$E2E_TMP/stty")"
 	# the alternate screen is gone: top's table is no longer shown
@@ -155,14 +156,14 @@ test_top_sigterm_restores_terminal() {
 test_top_without_tty_prints_one_table() {
 	local out=$E2E_TMP/top.out
 	start_server 2 || return 1
-	ctl top >"$out" 2>&1 </dev/null || return "$(fail "top failed: $(cat "$out")")"
+	ctl top >"$out" 2>&1 </dev/null || { fail "top failed: $(cat "$out")"; return 1; }
 	grep -q $'\e' "$out" && fail "escape sequences in the one-shot table"
 	grep -q "^APP  *STATE  *WORKERS  *SESSIONS  *NEW/s  *PKTS/s  *BYTES/s  *DROPS/s$" "$out" ||
 		fail "no table header: $(cat "$out")"
 	[ "$(awk '$1 == "app1"' "$out" | wc -l)" -eq 1 ] || fail "not one app1 row: $(cat "$out")"
 	grep -q "quit" "$out" && fail "the one-shot table shows the keys"
 	ctl top app1 --workers --sort sessions >"$out" 2>&1 ||
-		return "$(fail "top app1 --workers failed: $(cat "$out")")"
+		{ fail "top app1 --workers failed: $(cat "$out")"; return 1; }
 	[ "$(awk '$1 == "app1"' "$out" | wc -l)" -eq 3 ] || fail "not 3 worker rows: $(cat "$out")"
 	grep -q "sort: sessions" "$out" || fail "--sort not shown: $(cat "$out")"
 	ctl top nosuch >"$out" 2>&1 && fail "top of a missing app succeeded"

@@ -98,7 +98,8 @@ static void test_new_or_reused_or_reset_rows_rate_zero(void **state)
 	n = rows_of("{\"workers\": [" WRK(3, 1, "web", 10, 0, 0, 500, 900) ", "
 		    WRK(5, 1, "web", 12, 0, 0, 500, 900) "]}",
 		    "{\"workers\": [" WRK(3, 2, "web", 11, 0, 1, 600, 1000) ", "
-		    WRK(4, 1, "web", 13, 0, 1, 50, 100) ", " WRK(5, 1, "web", 12, 0, 0, 20, 30) "]}",
+		    WRK(4, 1, "web", 13, 0, 1, 50, 100) ", "
+		    WRK(5, 1, "web", 12, 0, 0, 20, 30) "]}",
 		    1.0, true, NULL, &r);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
@@ -158,13 +159,15 @@ static void test_bad_shapes_are_ebadmsg(void **state)
 static void test_sort_busiest_first_by_each_key(void **state)
 {
 	struct top_row rows[3] = {
-		{ .app = "a", .pkts_s = 10, .bytes_s = 300, .new_s = 1, .sessions = 9, .drops_s = 0 },
-		{ .app = "b", .pkts_s = 30, .bytes_s = 100, .new_s = 3, .sessions = 1, .drops_s = 5 },
-		{ .app = "c", .pkts_s = 20, .bytes_s = 200, .new_s = 2, .sessions = 5, .drops_s = 0 },
+		{ .app = "a", .pkts_s = 10, .bytes_s = 300, .new_s = 1, .sessions = 9 },
+		{ .app = "b", .pkts_s = 30, .bytes_s = 100, .new_s = 3, .sessions = 1,
+		  .drops_s = 5 },
+		{ .app = "c", .pkts_s = 20, .bytes_s = 200, .new_s = 2, .sessions = 5 },
 	};
 	static const char *const want[TOP_SORT__MAX] = {
 		[TOP_SORT_PACKETS] = "bca", [TOP_SORT_BYTES] = "acb", [TOP_SORT_NEW] = "bca",
-		[TOP_SORT_SESSIONS] = "acb", [TOP_SORT_DROPS] = "bac",	/* a, c tie: by name */
+		/* drops: a and c tie, by name */
+		[TOP_SORT_SESSIONS] = "acb", [TOP_SORT_DROPS] = "bac",
 	};
 
 	(void)state;
@@ -184,9 +187,9 @@ static void test_rate_format(void **state)
 		double v;
 		const char *want;
 	} cases[] = {
-		{ -1, "-" },	 { 0, "0" },	     { 0.04, "0.1" },	  { 0.5, "0.5" },
-		{ 9.94, "9.9" }, { 10, "10" },	     { 9999, "9999" },	  { 12345, "12.3k" },
-		{ 999000, "999k" }, { 4.5e6, "4.5M" }, { 2.5e9, "2.5G" },
+		{ -1, "-" },	     { 0, "0" },	 { 0.04, "0.1" },   { 0.5, "0.5" },
+		{ 9.94, "9.9" },     { 10, "10" },	 { 9999, "9999" },  { 12345, "12.3k" },
+		{ 999000, "999k" },  { 4.5e6, "4.5M" },	 { 2.5e9, "2.5G" },
 	};
 	char buf[16];
 
@@ -231,8 +234,10 @@ static void test_workers_screen_with_status(void **state)
 		    "xsl top web: 1 workers, 3 sessions; new/s 0.5, pkts/s 7.0, bytes/s 700\n"
 		    "agent: connection lost, retrying\n"
 		    "\n"
-		    "APP  WORKER      PID  STATE        SESSIONS   NEW/s  PKTS/s  BYTES/s  DROPS/s\n"
-		    "web      17     4242  live                3     0.5     7.0      700        -\n");
+		    "APP  WORKER      PID  STATE        SESSIONS   NEW/s  PKTS/s  BYTES/s  "
+		    "DROPS/s\n"
+		    "web      17     4242  live                3     0.5     7.0      700        "
+		    "-\n");
 }
 
 static void test_screen_fits_the_terminal(void **state)
