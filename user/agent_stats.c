@@ -47,16 +47,6 @@ int agent__read_stats(struct agent *a, struct xsl_stats *sum)
 	return percpu_sum(a->maps.stats, &zero, sizeof(*sum) / sizeof(uint64_t), (uint64_t *)sum);
 }
 
-void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes)
-{
-	struct xsl_worker_stats s;
-
-	if (percpu_sum(a->maps.wrk_stats, &worker, sizeof(s) / sizeof(uint64_t), (uint64_t *)&s))
-		memset(&s, 0, sizeof(s));
-	*packets = s.packets;
-	*bytes = s.bytes;
-}
-
 int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum)
 {
 	return percpu_sum(a->maps.app_stats, &app, sizeof(*sum) / sizeof(uint64_t),
