@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "xsl/maps.h"
+#include "xsl/records.h"
 #include "xsl/stats.h"
 
 typedef json_t *(*cmd_fn)(struct agent *a, const struct agent_client *cl, json_t *req);
@@ -85,6 +86,7 @@ static json_t *app_json(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
 	const struct agent_app *aa = &a->apps[app];
+	struct xsl_app_stats st;
 	json_t *o;
 
 	o = json_pack("{s:i, s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:i, s:i, s:I}",
@@ -109,20 +111,30 @@ static json_t *app_json(struct agent *a, uint32_t app)
 	json_object_set_new(o, "expired",
 			    json_pack("{s:I, s:I}", "idle", (json_int_t)aa->expired[0], "closed",
 				      (json_int_t)aa->expired[1]));
+	/* the data path's counters of the app (zeros when they cannot be read) */
+	if (agent__app_stats(a, app, &st))
+		memset(&st, 0, sizeof(st));
+	json_object_set_new(o, "created", json_integer((json_int_t)st.sessions_created));
+	json_object_set_new(o, "reassigned", json_integer((json_int_t)st.sessions_reassigned));
+	json_object_set_new(o, "packets", json_integer((json_int_t)st.packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st.bytes));
+	json_object_set_new(o, "drops", json_integer((json_int_t)st.drops));
 	return o;
 }
 
 static json_t *worker_json(struct agent *a, uint32_t w)
 {
 	const struct reg_worker *rw = registry__worker(a->reg, w);
-	uint64_t packets, bytes;
+	struct xsl_worker_stats st;
 
-	agent__worker_counters(a, w, &packets, &bytes);
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:i}", "index", w,
-			 "gen", rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index",
-			 rw->app, "map_index", rw->map_index, "pid", rw->pid, "state", "live",
-			 "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
-			 (json_int_t)packets, "bytes", (json_int_t)bytes, "cpu", rw->cpu);
+	if (agent__worker_stats(a, w, &st))
+		memset(&st, 0, sizeof(st));
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i}", "index",
+			 w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
+			 "app_index", rw->app, "map_index", rw->map_index, "pid", rw->pid, "state",
+			 "live", "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
+			 (json_int_t)st.packets, "bytes", (json_int_t)st.bytes, "created",
+			 (json_int_t)st.sessions_created, "cpu", rw->cpu);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)

@@ -162,6 +162,25 @@ static void test_xdp_makes_requests(void **state)
 		       ARGV("xdp", "detach", "eth0", "--then"));
 }
 
+/* top: its options into the request, which ctl_top.c reads (never sent) */
+static void test_top_parses_its_options(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_request("{'cmd':'top'}", ARGV("top"));
+	assert_request("{'cmd':'top','name':'web','workers':true,'sort':'bytes'}",
+		       ARGV("top", "--sort", "bytes", "web", "--workers"));
+	assert_int_equal(parse(&o, ARGV("top")), 0);
+	assert_true(o.cmd->top);
+	assert_false(o.cmd->run);
+	cli_opts_free(&o);
+	assert_usage_error("top", ARGV("top", "--sort", "fastest"));
+	assert_usage_error("top", ARGV("top", "web", "dns"));
+	assert_usage_error("top", ARGV("top", "../x"));
+	assert_help("top", ARGV("top", "--help"));
+}
+
 static void test_global_options_before_command(void **state)
 {
 	struct cli_opts o;
@@ -359,6 +378,7 @@ static void test_usage_matches_interface(void **state)
 		"  show listeners\n"
 		"  show sessions [NAME] [--limit N]\n"
 		"  show stats\n"
+		"  top [NAME] [--workers] [--sort packets|bytes|new|sessions|drops]\n"
 		"  xdp attach DEV [--mode native|skb] [--then PROG]\n"
 		"  xdp detach DEV [--then]\n"));
 	free(s);
@@ -403,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_listen_makes_request),
 		cmocka_unit_test(test_show_makes_requests),
 		cmocka_unit_test(test_xdp_makes_requests),
+		cmocka_unit_test(test_top_parses_its_options),
 		cmocka_unit_test(test_global_options_before_command),
 		cmocka_unit_test(test_help_at_every_level),
 		cmocka_unit_test(test_bad_arguments_are_usage_errors),
