@@ -66,19 +66,21 @@ static unsigned int held(const struct xsl_attr *at, const struct xsl_listener_ke
 	return n;
 }
 
-/* A socket before socks[i] with its key already serves worker. */
-static bool serves_earlier(const struct xsl_attr *at, unsigned int i, uint32_t worker)
+/* The first of socks[0..below) with key that serves worker, or NULL. */
+static const struct xsl_attr_sock *server_of(const struct xsl_attr *at,
+					     const struct xsl_listener_key *key, uint32_t worker,
+					     unsigned int below)
 {
-	for (unsigned int j = 0; j < i; j++) {
-		const struct xsl_attr_sock *s = &at->socks[j];
+	for (unsigned int i = 0; i < below; i++) {
+		const struct xsl_attr_sock *s = &at->socks[i];
 
-		if (!same_key(&s->key, &at->socks[i].key))
+		if (!same_key(&s->key, key))
 			continue;
 		for (uint32_t k = 0; k < s->n_server; k++)
 			if (s->server[k] == worker)
-				return true;
+				return s;
 	}
-	return false;
+	return NULL;
 }
 
 /*
@@ -102,7 +104,7 @@ void attr__choose(struct xsl_attr *at)
 		}
 		s->n_server = 0;
 		for (uint32_t h = 0; h < s->n_holder; h++)
-			if (cnt[h] == min && !serves_earlier(at, i, s->holder[h]))
+			if (cnt[h] == min && !server_of(at, &s->key, s->holder[h], i))
 				s->server[s->n_server++] = s->holder[h];
 	}
 }
@@ -110,16 +112,7 @@ void attr__choose(struct xsl_attr *at)
 const struct xsl_attr_sock *attr__wanted(const struct xsl_attr *at,
 					 const struct xsl_listener_key *key, uint32_t worker)
 {
-	for (unsigned int i = 0; i < at->n; i++) {
-		const struct xsl_attr_sock *s = &at->socks[i];
-
-		if (!same_key(&s->key, key))
-			continue;
-		for (uint32_t k = 0; k < s->n_server; k++)
-			if (s->server[k] == worker)
-				return s;
-	}
-	return NULL;
+	return server_of(at, key, worker, at->n);
 }
 
 int attr__parse_tfd(const char *line, struct xsl_attr_file *f)
