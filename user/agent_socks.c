@@ -68,19 +68,30 @@
 /* ip_local_port_range is read again after this long. */
 #define EPH_REFRESH_NS	(1000 * 1000000ull)
 
-static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
+/* The entry of (listener, worker), or NULL. */
+static const struct agent_sock *sock_find(const struct agent *a, uint32_t listener,
+					  uint32_t worker)
 {
-	struct agent_sock *free_slot = NULL;
-
 	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
-		struct agent_sock *s = &a->socks[i];
+		const struct agent_sock *s = &a->socks[i];
 
 		if (s->cookie && s->listener == listener && s->worker == worker)
 			return s;
-		if (!s->cookie && !free_slot)
-			free_slot = s;
 	}
-	return free_slot;
+	return NULL;
+}
+
+/* The entry of (listener, worker), else a free one, else NULL. */
+static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
+{
+	const struct agent_sock *found = sock_find(a, listener, worker);
+
+	if (found)
+		return &a->socks[found - a->socks];
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++)
+		if (!a->socks[i].cookie)
+			return &a->socks[i];
+	return NULL;
 }
 
 int socks__count(const struct agent *a, uint32_t listener)
@@ -788,13 +799,10 @@ int socks__attribute(struct agent *a, uint32_t app)
  */
 int socks__sharers(const struct agent *a, uint32_t listener, uint32_t worker, uint64_t *cookie)
 {
-	uint64_t c = 0;
+	const struct agent_sock *s = sock_find(a, listener, worker);
+	uint64_t c = s ? s->cookie : 0;
 	int n = 0;
 
-	for (unsigned int i = 0; i < AGENT_MAX_SOCKS && !c; i++)
-		if (a->socks[i].cookie && a->socks[i].listener == listener &&
-		    a->socks[i].worker == worker)
-			c = a->socks[i].cookie;
 	for (unsigned int i = 0; c && i < AGENT_MAX_SOCKS; i++)
 		n += a->socks[i].cookie == c && a->socks[i].listener == listener;
 	if (cookie)
