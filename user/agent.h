@@ -292,7 +292,10 @@ int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
-/* A worker's packets and bytes (0 when they cannot be read). */
-void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes);
+/* One app's / one worker's data-path counters (xsl_app_stats, xsl_wrk_stats). */
+struct xsl_app_stats;
+struct xsl_worker_stats;
+int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum);
+int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum);
 
 #endif /* XSL_AGENT_H */

@@ -208,6 +208,47 @@ static void render_registry(struct prom *p, const struct agent *a)
 	}
 }
 
+/*
+ * Per listener: the workers serving it and the sockets adopted for it (an
+ * alert compares them), and the session table's size (its max_entries, as
+ * pinned: another agent or `ip link` may have made it) to compare with
+ * the xsl_sessions sum.
+ */
+static void render_capacity(struct prom *p, const struct agent *a)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	for (int f = 0; f < 2; f++) {
+		prom__family(p, f ? "xsl_listener_sockets" : "xsl_listener_workers", PROM_GAUGE,
+			     f ? "Worker sockets adopted for each listener."
+			       : "Workers serving each listener.");
+		for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+			const struct reg_listener *rl = registry__listener(a->reg, l);
+			char addr[INET6_ADDRSTRLEN], port[8];
+			const char *proto;
+
+			if (!rl)
+				continue;
+			proto = rl->key.proto == IPPROTO_TCP ? "tcp" : "udp";
+			inet_ntop(rl->key.family == XSL_AF_INET ? AF_INET : AF_INET6, rl->key.addr,
+				  addr, sizeof(addr));
+			snprintf(port, sizeof(port), "%u", ntohs(rl->key.port));
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, rl->app) },
+						 { "proto", proto },
+						 { "addr", addr }, { "port", port }),
+				  f ? (uint64_t)socks__count(a, l) : rl->n_workers);
+		}
+	}
+	if (bpf_obj_get_info_by_fd(a->maps.sessions, &info, &len)) {
+		pr_warn("metrics: info of %s: %s\n", XSL_MAP_SESSIONS, strerror(errno));
+		return;
+	}
+	prom__family(p, "xsl_session_table_size", PROM_GAUGE,
+		     "Entries the session table can hold.");
+	prom__u64(p, NULL, 0, info.max_entries);
+}
+
 static void render_stat_family(struct prom *p, const struct xsl_stats *s, const char *name,
 			       const char *label, const char *help,
 			       const struct stat_label *sl, size_t n)
@@ -439,6 +480,7 @@ static int render(struct agent *a, char **text, size_t *len)
 	prom__init(&p);
 	render_info(&p, a);
 	render_registry(&p, a);
+	render_capacity(&p, a);
 	render_datapath(&p, a);
 	render_apps(&p, a);
 	render_workers(&p, a);
