@@ -45,19 +45,12 @@ void loader__route_library_logs(void)
 	libxdp_set_print(libxdp_log);
 }
 
-/* The xsl_xdp object with its maps pinned under pin_root (made ready first)
- * and sized like those already there; NULL with errno set. */
 static struct xsl_xdp *open_xdp(const char *pin_root)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
 	struct xsl_xdp *skel;
 	int err;
 
-	err = mounts__prepare_pin_root(pin_root);
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
 	skel = xsl_xdp__open_opts(&opts);
 	if (!skel) {
 		pr_err("open xsl_xdp object: %s\n", strerror(errno));
@@ -124,6 +117,9 @@ int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes)
 	struct xsl_xdp *skel;
 	int err;
 
+	err = mounts__prepare_pin_root(pin_root);
+	if (err)
+		return err;
 	skel = open_xdp(pin_root);
 	if (!skel)
 		return -errno;
@@ -238,6 +234,9 @@ int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mo
 		xdp_fail("attach xdp to %s: xsl is already attached", ifname);
 		return -EEXIST;
 	}
+	err = mounts__prepare_pin_root(pin_root);
+	if (err)
+		return err;
 	skel = open_xdp(pin_root);
 	if (!skel)
 		return -errno;
