@@ -565,7 +565,12 @@ struct socks_pass {
 int socks__init(struct agent *a)
 {
 	a->pass = calloc(1, sizeof(*a->pass));
-	return a->pass ? 0 : -ENOMEM;
+	if (!a->pass) {
+		pr_err("sockets: allocate the attribution pass's buffers (%zu bytes): %s\n",
+		       sizeof(*a->pass), strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void socks__free(struct agent *a)
