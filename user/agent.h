@@ -161,6 +161,7 @@ struct agent {
 	} ctl;
 	struct agent_counters c;
 	struct agent_sockpol sockpol;
+	struct socks_pass *pass;	/* agent_socks.c: the attribution pass's buffers */
 	/* interfaces of the agent's netns where xsl's XDP program runs, as
 	 * last seen; one that loses it behind the agent's back is reported */
 	struct {
@@ -229,6 +230,8 @@ void procs__retry_rmdirs(struct agent *a);
 int procs__cgroup_of(uint32_t pid, char *out, size_t len);
 
 /* agent_socks.c: listener sockets of worker processes */
+int socks__init(struct agent *a);
+void socks__free(struct agent *a);
 int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
 		 const struct xsl_listener_key *key);
 int socks__released(struct agent *a, uint64_t cookie);

@@ -145,7 +145,7 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
-			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
+			 addr__proto(rl->key.proto), "addr", addr, "port",
 			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
 			 socks__count(a, l), "static", a->listener_static[l], "dual",
 			 (rl->flags & XSL_LISTENER_F_DUAL) != 0);
@@ -344,11 +344,7 @@ static int parse_listener(json_t *req, struct xsl_listener_key *k)
 	memset(k, 0, sizeof(*k));
 	if (!proto || !addr || int_arg(req, "port", 1, 65535, &port))
 		return -EINVAL;
-	if (!strcmp(proto, "tcp"))
-		k->proto = 6;
-	else if (!strcmp(proto, "udp"))
-		k->proto = 17;
-	else
+	if (addr__proto_parse(proto, &k->proto))
 		return -EINVAL;
 	k->port = htons((uint16_t)port);
 	if (!strcmp(addr, "*") || inet_pton(AF_INET, addr, k->addr) == 1)
