@@ -25,6 +25,8 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <jansson.h>
+#include "addr.h"
+#include "clock.h"
 #include "agent.h"
 #include "log.h"
 #include "xsl/maps.h"
@@ -65,14 +67,6 @@ void gc__free(struct agent *a)
 {
 	free(a->gc);
 	a->gc = NULL;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* A worker that reused an index counts from zero until a pass counts it. */
@@ -323,19 +317,6 @@ static int sharers(struct agent *a, struct list_ctx *l, uint32_t listener, uint3
 	return l->sharers[slot].n;
 }
 
-static void endpoint(uint8_t family, const uint32_t *addr, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (family == XSL_AF_INET) {
-		inet_ntop(AF_INET, addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(port));
-	} else {
-		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
-	}
-}
-
 static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
 		     void *ctx)
 {
@@ -351,8 +332,8 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	l->total++;
 	if (json_array_size(l->arr) >= l->limit)
 		return;
-	endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
-	endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
+	addr__endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
+	addr__endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
 	app = registry__app_name(a->reg, s->app);
 	rw = registry__worker(a->reg, s->worker);
 	/*
@@ -371,7 +352,7 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	json_array_append_new(
 		l->arr,
 		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:I, s:I, s:I}", "proto",
-			  k->proto == 6 ? "tcp" : "udp", "remote", remote, "local", local, "app",
+			  addr__proto(k->proto), "remote", remote, "local", local, "app",
 			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
 			  (json_int_t)pid, "shared", shared, "state",
 			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "packets",

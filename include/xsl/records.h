@@ -67,6 +67,14 @@ struct xsl_worker {
 };
 _Static_assert(sizeof(struct xsl_worker) == 32, "xsl_worker layout");
 
+/*
+ * A v6 wildcard listener ([::]:port) served by dual-stack sockets
+ * (IPV6_V6ONLY off): one listener for both families. It is found for IPv4
+ * packets too, after the exact and the v4 wildcard lookups miss, and its
+ * port has the v4 bit in xsl_ports as well as the v6 one.
+ */
+#define XSL_LISTENER_F_DUAL	0x01
+
 /* xsl_listeners: hash from struct xsl_listener_key. */
 struct xsl_listener {
 	__u32 index;			/* row in xsl_slots and worker-socket keys */
@@ -74,7 +82,7 @@ struct xsl_listener {
 	__u32 app;
 	__u32 app_gen;
 	__u32 n_workers;		/* serving workers; 0: new flows are dropped */
-	__u32 pad0;
+	__u32 flags;			/* XSL_LISTENER_F_* */
 };
 _Static_assert(sizeof(struct xsl_listener) == 24, "xsl_listener layout");
 
@@ -154,12 +162,11 @@ struct xsl_port_filter {
 _Static_assert(sizeof(struct xsl_port_filter) == 8 + XSL_PORT_BITS / 8, "xsl_port_filter layout");
 
 /* Bit of (family, proto, port), port in host byte order: family XSL_AF_INET6
- * or else v4, proto 17 (IPPROTO_UDP, not defined for every includer) or
- * else TCP. */
+ * or else v4, proto XSL_IPPROTO_UDP or else TCP. */
 static inline __u32 xsl_port_bit(__u8 family, __u8 proto, __u16 port)
 {
 	__u32 fam = family == XSL_AF_INET6 ? 1 : 0;
-	__u32 udp = proto == 17 /* IPPROTO_UDP */ ? 1 : 0;
+	__u32 udp = proto == XSL_IPPROTO_UDP ? 1 : 0;
 
 	return (fam * 2 + udp) * 65536 + port;
 }

@@ -211,6 +211,26 @@ int fx_listener(struct fx *fx, int family, __u8 proto, const char *addr, __u16 p
 	return fx_update(fx, XSL_MAP_LISTENERS, &k, &l);
 }
 
+int fx_listener_flags(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
+		      __u32 flags)
+{
+	struct xsl_listener_key k;
+	struct xsl_listener l;
+	int err;
+
+	memset(&k, 0, sizeof(k));
+	k.family = family;
+	k.proto = proto;
+	k.port = htons(port);
+	err = fx_addr(family, addr, k.addr);
+	if (!err)
+		err = fx_lookup(fx, XSL_MAP_LISTENERS, &k, &l);
+	if (err)
+		return err;
+	l.flags = flags;
+	return fx_update(fx, XSL_MAP_LISTENERS, &k, &l);
+}
+
 int fx_slots(struct fx *fx, __u32 index, const __u32 *workers, const __u32 *gens, unsigned int n)
 {
 	struct xsl_slot_table *t = calloc(1, sizeof(*t));
@@ -635,4 +655,15 @@ __u64 fx_sum_parse(const struct xsl_stats *s)
 	for (i = 0; i < XSL_PARSE__MAX; i++)
 		n += s->parse[i];
 	return n;
+}
+
+int fx_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
 }

@@ -46,6 +46,9 @@ int fx_worker(struct fx *fx, __u32 worker, __u32 gen, __u32 app, __u32 app_gen, 
 int fx_worker_free(struct fx *fx, __u32 worker);
 int fx_listener(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
 		__u32 index, __u32 app, __u32 app_gen, __u32 n_workers);
+/* Sets the XSL_LISTENER_F_* flags of an existing listener. */
+int fx_listener_flags(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
+		      __u32 flags);
 /* Fills a listener's whole table round-robin: slot i = workers[i % n]. */
 int fx_slots(struct fx *fx, __u32 index, const __u32 *workers, const __u32 *gens, unsigned int n);
 int fx_slot_set(struct fx *fx, __u32 index, __u32 slot, __u32 worker, __u32 gen);
@@ -127,5 +130,8 @@ __u64 fx_sum_parse(const struct xsl_stats *s);
 
 /* File descriptor of a map of the instance, by its name in include/xsl/maps.h. */
 int fx_map_fd(struct fx *fx, const char *name);
+
+/* Runs the shell command made from fmt (system(3)'s status). */
+int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* XSL_TESTS_BPF_FIXTURE_H */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
 
@@ -225,7 +226,7 @@ static struct xsl_listener_key port_key(int port)
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET;
-	k.proto = 17;
+	k.proto = IPPROTO_UDP;
 	k.port = __builtin_bswap16(5000 + port);
 	return k;
 }
@@ -567,7 +568,7 @@ static void check_entries(struct run *t)
 	/* Every entry names a live app that has a worker of that pid, or is
 	 * that app's creator. */
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		uint32_t pid = r->procs[i].pid, a = r->procs[i].app;
+		uint32_t pid = r->procs.slot[i].pid, a = r->procs.slot[i].app;
 		bool has = false;
 
 		if (!pid)
