@@ -100,14 +100,35 @@ int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mo
 	return 0;
 }
 
-int loader__xdp_detach(const char *ifname)
+int loader__xdp_attach_then(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode,
+			    const char *then_path)
 {
+	(void)then_path;
+	return loader__xdp_attach(pin_root, ifname, mode);
+}
+
+int loader__xdp_detach(const char *pin_root, const char *ifname)
+{
+	(void)pin_root;
 	if (strcmp(ifname, FAKE_DEV))
 		return -ENODEV;
 	if (!fz0_attached)
 		return -ENOENT;
 	fz0_attached = false;
 	return 0;
+}
+
+int loader__xdp_detach_then(const char *pin_root, const char *ifname)
+{
+	(void)pin_root;
+	if (strcmp(ifname, FAKE_DEV))
+		return -ENODEV;
+	return -ENOENT;	/* no next program is ever chained here */
+}
+
+const char *loader__xdp_error(void)
+{
+	return "";
 }
 
 int loader__xdp_attached(const char *ifname)

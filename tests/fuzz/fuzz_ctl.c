@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "agent.h"
@@ -151,18 +152,23 @@ static void agent_up(uint32_t uid, int fd)
 	xsl_maps__init(&a.maps);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		a.apps[i].cgroup_fd = -1;
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
-		a.procs[i].pidfd = -1;
 	for (uint32_t i = 0; i < AGENT_MAX_CLIENTS; i++)
-		a.clients[i].fd = -1;
+		a.clients[i] = (struct agent_client){ .fd = -1, .pidfd = -1 };
 	snprintf(a.cgroup2, sizeof(a.cgroup2), "%s", cg2);
 	snprintf(a.cgroup_root, sizeof(a.cgroup_root), "%s", cgroot);
+	/* as the agent's main() */
 	a.reg = registry__new();
-	if (!a.reg || gc__init(&a))
+	if (!a.reg)
+		abort();
+	procs__init(&a);
+	if (gc__init(&a) || socks__init(&a))
 		abort();
 	mirror__install(&a.mirror, a.reg, &a.maps);
-	a.clients[0] = (struct agent_client){ .fd = fd, .pid = (uint32_t)getpid(), .uid = uid };
-	if (agent__epoll_add(&a, fd, TAG_CLIENT, 0))
+	/* as ctl__accept() would, with the uid chosen by the input */
+	a.clients[0] = (struct agent_client){ .fd = fd, .pid = (uint32_t)getpid(), .uid = uid,
+					      .pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0),
+					      .events = EPOLLIN | EPOLLRDHUP };
+	if (a.clients[0].pidfd < 0 || agent__epoll_add(&a, fd, TAG_CLIENT, 0))
 		abort();
 }
 
@@ -178,17 +184,14 @@ static void agent_down(void)
 			abort();
 		}
 	procs__retry_rmdirs(&a);
+	/* as the agent's cleanup() */
 	ctl__close(&a);
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (a.procs[i].pid && a.procs[i].pidfd >= 0) {
-			epoll_ctl(epfd, EPOLL_CTL_DEL, a.procs[i].pidfd, NULL);
-			close(a.procs[i].pidfd);
-		}
-	}
+	procs__close_all(&a);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		if (a.apps[i].cgroup_fd >= 0)
 			close(a.apps[i].cgroup_fd);
 	gc__free(&a);
+	socks__free(&a);
 	registry__free(a.reg);
 	a.reg = NULL;
 }
@@ -225,6 +228,15 @@ static void drain(int peer, char *buf, size_t cap, size_t *len)
 	}
 }
 
+/* One turn of the agent's loop for the client: its socket's events, then
+ * the requests it has ready (one per ctl__serve(), as the agent does). */
+static void turn(uint32_t events)
+{
+	ctl__client_io(&a, 0, events);
+	for (int i = 0; i < 1000 && ctl__pending(&a); i++)
+		ctl__serve(&a);
+}
+
 static const size_t chunks[8] = { 1, 3, 7, 64, 512, 4096, 16384, SIZE_MAX };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -249,13 +261,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (w > 0)
 			off += (size_t)w;
-		ctl__client_io(&a, 0, EPOLLIN | (w < 0 ? EPOLLOUT : 0));
+		turn(EPOLLIN | EPOLLOUT);
 		drain(sv[1], reply, sizeof(reply), &rlen);
 	}
 	/* the client is done sending: what it asked is answered, then it goes */
 	shutdown(sv[1], SHUT_WR);
 	for (int i = 0; i < 100000 && a.clients[0].fd >= 0; i++) {
-		ctl__client_io(&a, 0, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+		turn(EPOLLIN | EPOLLRDHUP | EPOLLOUT);
 		drain(sv[1], reply, sizeof(reply), &rlen);
 	}
 	if (a.clients[0].fd >= 0) {
