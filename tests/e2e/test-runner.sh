@@ -36,7 +36,9 @@ cmocka_bin() {
 
 # Runs the fake tree's runner; output in $TMP/out, status in RC.
 run() {
-	(cd "$TMP/t" && XSL_TIMEOUT_UNIT=2 XSL_TIMEOUT_E2E=2 timeout 60 bash tests/run.sh build "$@") \
+	# none of the outer run's settings: its totals file above all
+	(cd "$TMP/t" && env -u XSL_TOTALS -u XSL_E2E_FILES -u XSL_E2E_EXCLUDE -u XSL_SANITIZER_LOGS \
+		XSL_TIMEOUT_UNIT=2 XSL_TIMEOUT_E2E=2 timeout 60 bash tests/run.sh build "$@") \
 		>"$TMP/out" 2>&1
 	RC=$?
 }
