@@ -259,4 +259,7 @@ int xsl_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* EGRESS (no event): cgroup_skb/egress marks sessions assured, egress.h. */
+#include "egress.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

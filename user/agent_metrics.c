@@ -267,6 +267,15 @@ static void render_datapath(struct prom *p, struct agent *a)
 	prom__family(p, "xsl_sklookup_repicked_total", PROM_COUNTER,
 		     "Sessions sk_lookup moved to another worker because theirs had no socket.");
 	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SK_REPICKED]);
+	prom__family(p, "xsl_sessions_refused_total", PROM_COUNTER,
+		     "New flows the full session table did not store (delivered statelessly).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_REFUSED]);
+	prom__family(p, "xsl_sessions_evicted_total", PROM_COUNTER,
+		     "Sessions a new flow took the way of (unassured, or assured and idle).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_EVICTED]);
+	prom__family(p, "xsl_sessions_assured_total", PROM_COUNTER,
+		     "Sessions whose worker answered (TCP: handshake completed).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_ASSURED]);
 	prom__family(p, "xsl_events_lost_total", PROM_COUNTER,
 		     "Process and socket events lost because the ring buffer was full.");
 	prom__u64(p, NULL, 0, s.stat[XSL_STAT_EVENTS_LOST]);

@@ -43,11 +43,17 @@ static struct bpf_program *prog_sockops(struct xsl_cgroup *s)
 	return s->progs.xsl_sockops;
 }
 
+static struct bpf_program *prog_egress(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_egress;
+}
+
 static const struct hooks_cg_prog cg_progs[] = {
 	{ "bind4", prog_bind4 },
 	{ "bind6", prog_bind6 },
 	{ "release", prog_release },
 	{ "sockops", prog_sockops },
+	{ "egress", prog_egress },
 };
 
 static const char *const tp_pins[] = { XSL_LINK_FORK, XSL_LINK_EXIT, XSL_LINK_JOIN };
