@@ -19,12 +19,23 @@
 
 #include <bpf/bpf_core_read.h>
 #include "maps.h"
+#include "xsl/events.h"
 
 /* Levels walked from a cgroup towards the root looking for an app cgroup. */
 #define XSL_CGROUP_MAX_DEPTH	32
 /* Deepest cgroup level looked at (bounds the ancestors[] index for the
  * verifier); a cgroup deeper than that belongs to no app. */
 #define XSL_CGROUP_MAX_LEVEL	4096
+
+/* xsl_sk_owner: what the socket hooks remember of a socket (struct
+ * xsl_sock_owner in xsl/events.h); the agent reads it by socket fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct xsl_sock_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xsl_sk_owner SEC(".maps");
 
 /* Kernel structures, CO-RE relocated against the running kernel's BTF. */
 struct kernfs_node {
@@ -56,47 +67,31 @@ struct signal_struct {
 	struct xsl_k_atomic live;
 } __attribute__((preserve_access_index));
 
+/* ino: the pidfs inode number (kernel 6.9+), checked with bpf_core_field_exists */
+struct pid {
+	__u64 ino;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
-	__u64 start_time;
+	__u64 start_boottime;
+	struct pid *thread_pid;
 	struct task_struct *real_parent;
 	struct task_struct *group_leader;
 	struct css_set *cgroups;
 	struct signal_struct *signal;
 } __attribute__((preserve_access_index));
 
-/*
- * What the socket hooks remember about a socket they announced (BIND or
- * LISTEN), so that its RELEASE carries the same listener key, app and
- * cgroup: sock_release may not read the socket's addresses, and the last
- * reference may be dropped by another process. Not cloned to accepted
- * sockets.
- */
-struct xsl_sock_owner {
-	__u32 app;
-	__u32 pad0;
-	__u64 cgroup_id;
-	struct xsl_listener_key listener;
-	__u32 pad1;
-};
-
-#define XSL_MAP_SK_OWNER	"xsl_sk_owner"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct xsl_sock_owner);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xsl_sk_owner SEC(".maps");
 
 /*
  * App of a cgroup (a kernel pointer, e.g. from a tracepoint): nearest app
- * cgroup among cgrp and its ancestors. 0 with *app and *cgroup_id set, or
- * -1 when none is an app cgroup.
+ * cgroup among cgrp and its ancestors. 0 with *app, *gen (the app's handle,
+ * as xsl_app_cgroups holds it) and *cgroup_id set, or -1 when none is an
+ * app cgroup.
  */
-static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *cgroup_id)
+static __always_inline int xsl_cgrp_app_gen(struct cgroup *cgrp, __u32 *app, __u32 *gen,
+					    __u64 *cgroup_id)
 {
 	struct xsl_app_ref *ref;
 	int level, i;
@@ -121,6 +116,7 @@ static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *
 		ref = bpf_map_lookup_elem(&xsl_app_cgroups, &id);
 		if (ref) {
 			*app = ref->app;
+			*gen = ref->gen;
 			*cgroup_id = id;
 			return 0;
 		}
@@ -129,9 +125,10 @@ static __always_inline int xsl_cgrp_app(struct cgroup *cgrp, __u32 *app, __u64 *
 }
 
 /* App of a task, from its cgroup on the default (v2) hierarchy. */
-static __always_inline int xsl_task_app(struct task_struct *task, __u32 *app, __u64 *cgroup_id)
+static __always_inline int xsl_task_app(struct task_struct *task, __u32 *app, __u32 *gen,
+					__u64 *cgroup_id)
 {
-	return xsl_cgrp_app(BPF_CORE_READ(task, cgroups, dfl_cgrp), app, cgroup_id);
+	return xsl_cgrp_app_gen(BPF_CORE_READ(task, cgroups, dfl_cgrp), app, gen, cgroup_id);
 }
 
 /*

@@ -63,7 +63,11 @@ static __always_inline int xsl_port_not_ours(const struct xsl_flow_key *k)
 	return !(f->bits[(bit / 64) & (XSL_PORT_WORDS - 1)] & (1ULL << (bit % 64)));
 }
 
-/* The listener for the key's local side: exact address first, then wildcard. */
+/*
+ * The listener for the key's local side: exact address first, then wildcard;
+ * for IPv4 last the v6 wildcard when it is dual-stack (XSL_LISTENER_F_DUAL),
+ * as the kernel delivers IPv4 to a [::] socket without IPV6_V6ONLY.
+ */
 static __always_inline struct xsl_listener *xsl_listener_find(const struct xsl_flow_key *k)
 {
 	struct xsl_listener_key lk;
@@ -80,7 +84,12 @@ static __always_inline struct xsl_listener *xsl_listener_find(const struct xsl_f
 	if (l)
 		return l;
 	__builtin_memset(lk.addr, 0, sizeof(lk.addr));
-	return bpf_map_lookup_elem(&xsl_listeners, &lk);
+	l = bpf_map_lookup_elem(&xsl_listeners, &lk);
+	if (l || k->family != XSL_AF_INET)
+		return l;
+	lk.family = XSL_AF_INET6;
+	l = bpf_map_lookup_elem(&xsl_listeners, &lk);
+	return l && (XSL_READ_ONCE(l->flags) & XSL_LISTENER_F_DUAL) ? l : NULL;
 }
 
 /* The app if it is LIVE with this gen, else NULL. */

@@ -19,8 +19,15 @@
  *           (root->hierarchy_id == 0 is the default hierarchy; v1 ids live
  *           in other kernfs trees and may collide with v2 ones). Moves
  *           between cgroups of the same app emit JOIN again.
- *  BIND     cgroup/post_bind4, post_bind6: a TCP or UDP socket was bound
- *           explicitly (bind(2); not the autobind of connect or sendto).
+ *  BIND     cgroup/post_bind4, post_bind6: a TCP socket was bound, or a UDP
+ *           socket was bound to a port the app chose (bind(2) with a
+ *           non-zero port). A UDP socket bound to port 0 (the kernel picks)
+ *           or autobound by connect or sendto is a client's: no event, and
+ *           nothing stored, so its release is not reported either.
+ *           cgroup/bind4, bind6 run before the bind and record, in the
+ *           socket's xsl_sk_owner storage, whether it asked for a port
+ *           (XSL_SK_F_BIND_PORT); the kernel keeps no trace the hook could
+ *           read afterwards (sk_userlocks is not in struct bpf_sock).
  *  LISTEN   sockops BPF_SOCK_OPS_TCP_LISTEN_CB: called for every sockops
  *           program when listen(2) succeeds, no callback flag needed.
  *  RELEASE  cgroup/sock_release of a socket announced by BIND or LISTEN
@@ -42,13 +49,24 @@
 typedef void (*btf_trace_sched_process_exit___grp)(void *__data, struct task_struct *p,
 						    _Bool group_dead);
 
+/*
+ * A process event for leader (the thread group's leader) of app (index, gen):
+ * the process is named by its tgid, its start time (start_boottime, the clock
+ * /proc/PID/stat reports in ticks) and the pidfs inode of its pid, so the
+ * agent can tell it from a later process that got the same pid.
+ */
 static __always_inline void xsl_event_proc(struct xsl_event *ev, __u32 type, __u32 app,
-					   __u64 cgroup_id)
+					   __u32 gen, __u64 cgroup_id, struct task_struct *leader)
 {
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->app = app;
+	ev->app_gen = gen;
 	ev->cgroup_id = cgroup_id;
+	ev->pid = BPF_CORE_READ(leader, tgid);
+	ev->start_time_ns = BPF_CORE_READ(leader, start_boottime);
+	if (bpf_core_field_exists(leader->thread_pid->ino))
+		ev->pid_ino = BPF_CORE_READ(leader, thread_pid, ino);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -56,16 +74,14 @@ int BPF_PROG(xsl_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct xsl_event ev;
 	__u64 cgroup_id;
-	__u32 app;
+	__u32 app, gen;
 
 	if (child->pid != child->tgid)
 		return 0;
-	if (xsl_task_app(child, &app, &cgroup_id))
+	if (xsl_task_app(child, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_FORK, app, cgroup_id);
-	ev.pid = child->tgid;
+	xsl_event_proc(&ev, XSL_EV_FORK, app, gen, cgroup_id, child);
 	ev.ppid = parent->tgid;
-	ev.start_time_ns = child->start_time;
 	xsl_event_emit(&ev);
 	return 0;
 }
@@ -73,11 +89,10 @@ int BPF_PROG(xsl_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(xsl_exit, struct task_struct *p)
 {
-	struct task_struct *leader;
 	struct xsl_event ev;
 	__u64 cgroup_id;
 	int group_dead;
-	__u32 app;
+	__u32 app, gen;
 
 	if (bpf_core_type_matches(btf_trace_sched_process_exit___grp))
 		group_dead = (_Bool)ctx[1];
@@ -85,14 +100,12 @@ int BPF_PROG(xsl_exit, struct task_struct *p)
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	if (!group_dead)
 		return 0;
-	if (xsl_task_app(p, &app, &cgroup_id))
+	if (xsl_task_app(p, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_EXIT, app, cgroup_id);
-	ev.pid = p->tgid;
+	/* the process is its leader's (start time and pid kept until the group
+	 * is reaped, even when the leader exited first) */
+	xsl_event_proc(&ev, XSL_EV_EXIT, app, gen, cgroup_id, BPF_CORE_READ(p, group_leader));
 	ev.ppid = BPF_CORE_READ(p, real_parent, tgid);
-	/* the process's start time is its leader's (kept until the group is reaped) */
-	leader = BPF_CORE_READ(p, group_leader);
-	ev.start_time_ns = BPF_CORE_READ(leader, start_time);
 	xsl_event_emit(&ev);
 	return 0;
 }
@@ -103,18 +116,16 @@ int BPF_PROG(xsl_join, struct cgroup *dst_cgrp, const char *path, struct task_st
 {
 	struct xsl_event ev;
 	__u64 cgroup_id;
-	__u32 app;
+	__u32 app, gen;
 
 	if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != 0)
 		return 0;
 	if (task->pid != task->tgid)
 		return 0;
-	if (xsl_cgrp_app(dst_cgrp, &app, &cgroup_id))
+	if (xsl_cgrp_app_gen(dst_cgrp, &app, &gen, &cgroup_id))
 		return 0;
-	xsl_event_proc(&ev, XSL_EV_JOIN, app, cgroup_id);
-	ev.pid = task->tgid;
+	xsl_event_proc(&ev, XSL_EV_JOIN, app, gen, cgroup_id, task);
 	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ev.start_time_ns = task->start_time;
 	xsl_event_emit(&ev);
 	return 0;
 }
@@ -146,18 +157,65 @@ static __always_inline void xsl_sock_event(__u32 type, const struct xsl_sock_own
 }
 
 /*
- * A bound socket: remember and announce it. The context only lets
- * post_bind4 read src_ip4 and post_bind6 src_ip6, so v6 is a compile-time
- * constant here. src_port is in host byte order.
+ * Before a UDP bind(2): whether the app asks for a port (user_port is in
+ * network byte order; 0: the kernel picks one). A socket without storage
+ * that asks for none gets none. Storage made here is QUIET until post_bind
+ * announces the socket: if the bind fails, nothing is reported for it.
+ */
+static __always_inline int xsl_pre_bind(struct bpf_sock_addr *ctx)
+{
+	struct xsl_sock_owner *stored;
+	struct bpf_sock *sk = ctx->sk;
+	int asks = ctx->user_port != 0;
+
+	if (!sk || ctx->protocol != IPPROTO_UDP)
+		return 1;
+	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, asks ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	if (!stored)
+		return 1;
+	if (asks) {
+		if (!stored->cgroup_id)	/* just made: nothing announced yet */
+			stored->flags |= XSL_SK_F_QUIET;
+		stored->flags |= XSL_SK_F_BIND_PORT;
+	} else {
+		stored->flags &= ~XSL_SK_F_BIND_PORT;
+	}
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int xsl_bind4(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int xsl_bind6(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_bind(ctx);
+}
+
+/*
+ * A bound socket: remember and announce it (UDP only with a port the app
+ * chose, see xsl_pre_bind). The context only lets post_bind4 read src_ip4
+ * and post_bind6 src_ip6, so v6 is a compile-time constant here. src_port is
+ * in host byte order.
  */
 static __always_inline int xsl_post_bind(struct bpf_sock *sk, const int v6)
 {
 	struct xsl_sock_owner now, *stored;
 	struct xsl_listener_key *k = &now.listener;
+	__u32 flags = 0;
 
 	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
 		return 1;
+	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, 0);
+	if (stored)
+		flags = stored->flags & XSL_SK_F_BIND_PORT;
+	if (sk->protocol == IPPROTO_UDP && !flags)
+		return 1;
 	xsl_sock_owner_now(&now);
+	now.flags = flags;
 	k->family = v6 ? XSL_AF_INET6 : XSL_AF_INET;
 	k->proto = (__u8)sk->protocol;
 	k->port = bpf_htons((__u16)sk->src_port);
@@ -204,6 +262,8 @@ int xsl_sock_release(struct bpf_sock *sk)
 	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
 		return 1;
 	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, 0);
+	if (stored && (stored->flags & XSL_SK_F_QUIET))
+		return 1;
 	if (stored) {
 		owner = *stored;
 	} else {
@@ -253,8 +313,10 @@ int xsl_sockops(struct bpf_sock_ops *skops)
 		k->addr[3] = ip6[3];
 	}
 	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (stored)
+	if (stored) {
+		now.flags = stored->flags & XSL_SK_F_BIND_PORT;
 		*stored = now;
+	}
 	xsl_sock_event(XSL_EV_LISTEN, &now, bpf_get_socket_cookie(skops));
 	return 1;
 }

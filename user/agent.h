@@ -21,9 +21,21 @@ struct ring_buffer;
 struct xsl_hooks;
 struct json_t;
 
+/* Control socket limits (agent_ctl.c): slots, the last few kept for root,
+ * a share per non-root uid; a request line; replies waiting to be read (a
+ * client is not read from above OUT_HIGH; one reply and all together are
+ * bounded); requests handled per client per loop turn. */
 #define AGENT_MAX_CLIENTS	64
+#define AGENT_ROOT_CLIENTS	4
+#define AGENT_UID_CLIENTS	16
 #define AGENT_MAX_LINE		(64 * 1024)
-#define AGENT_MAX_OUT		(32 * 1024 * 1024)
+#define AGENT_OUT_HIGH		(256 * 1024)
+#define AGENT_MAX_REPLY		(4 * 1024 * 1024)
+#define AGENT_OUT_TOTAL		(8 * 1024 * 1024)
+#define AGENT_CLIENT_BURST	16
+#define AGENT_CLIENT_SLICE_US	1000	/* ... or fewer once this much time is used */
+#define AGENT_CLIENT_IDLE_S	30	/* default of --client-idle-s */
+#define AGENT_MAX_LIST		16384	/* sessions in one show.sessions reply */
 #define AGENT_MAX_SOCKS		(XSL_MAX_WORKERS * 4)
 
 enum reg_cause { CAUSE_FORK, CAUSE_JOIN, CAUSE_API, CAUSE_RECONCILE, CAUSE__MAX };
@@ -39,14 +51,7 @@ struct agent_opts {
 	unsigned int gc_ms;
 	unsigned int max_sessions;	/* sizes of maps this agent creates; 0: default */
 	unsigned int ringbuf_bytes;
-};
-
-/* A process owning workers: its pidfd tells us when it is gone. */
-struct agent_proc {
-	uint32_t pid;			/* 0: free */
-	int pidfd;
-	uint64_t start_ns;
-	uint32_t app;
+	unsigned int client_idle_s;	/* drop a control client without a request this long */
 };
 
 /* A worker's socket for a listener, as inserted into xsl_wsocks. */
@@ -58,21 +63,27 @@ struct agent_sock {
 
 struct agent_client {
 	int fd;				/* -1: free */
-	uint32_t pid, uid;
-	char *in;
+	int pidfd;			/* the peer process as it connected, -1: none */
+	uint32_t pid, uid;		/* SO_PEERCRED at connect */
+	char *in;			/* AGENT_MAX_LINE + 1 bytes */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off;
-	bool closing;			/* close once out is flushed */
+	uint64_t active_ns;		/* connect or last complete request (monotonic) */
+	uint32_t events;		/* the epoll interest set now */
+	bool ready;			/* a complete request line is buffered */
+	bool closing;			/* read no more; close once answered and flushed */
+	bool deaf;			/* the peer is gone: replies are discarded */
 };
 
 #define AGENT_MAX_LEFT 64
 
 /* Per-app agent-side facts the registry does not keep. */
 struct agent_app {
-	/* processes that detached themselves while staying in the cgroup:
-	 * reconcile and join events must not make them workers again */
-	uint32_t left[AGENT_MAX_LEFT];
+	/* processes (pid + start time) that detached themselves while staying
+	 * in the cgroup: reconcile and join events must not make them workers
+	 * again; a later process with the same pid is not one of them */
+	struct proc_id left[AGENT_MAX_LEFT];
 	unsigned int n_left;
 	/* a fork, exit or socket event since the last attribution pass
 	 * (monotonic ns of the latest; 0: nothing pending) */
@@ -84,6 +95,29 @@ struct agent_app {
 	uint64_t detaches[DETACH__MAX];
 	uint64_t sessions;		/* from the last GC pass */
 	uint64_t expired[3];		/* idle, closed, app gone */
+};
+
+/* Why a socket was refused as a listener (xsl_sockets_refused_total). */
+enum sock_refusal { REFUSED_NETNS, REFUSED_QUOTA, REFUSED_TABLE_FULL, REFUSED__MAX };
+
+#define AGENT_MAX_REFUSED	256
+
+/* agent_socks.c: which sockets may become listeners, and those refused. */
+struct agent_sockpol {
+	uint64_t netns_cookie;		/* the agent's network namespace, 0: not read yet */
+	uint16_t eph_lo, eph_hi;	/* ip_local_port_range as last read */
+	uint64_t eph_read_ns;
+	/* sockets refused lately: each is counted and logged once */
+	struct {
+		uint64_t cookie;
+		uint32_t reason;
+	} refused[AGENT_MAX_REFUSED];
+	unsigned int refused_next;
+	uint64_t refused_total[REFUSED__MAX];
+	/* apps with a socket refused for lack of room (quota, full table):
+	 * they are attributed again once there is room */
+	bool wants_room[XSL_MAX_APPS];
+	unsigned int n_wants_room;
 };
 
 #define LAT_BUCKETS 12
@@ -117,11 +151,16 @@ struct agent {
 	/* time since the last reconcile and GC passes, in timer ticks' ms */
 	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
-	struct agent_proc procs[XSL_REG_MAX_PROCS];
+	/* processes: reg->procs (proctab.h), whose entries hold the pidfds */
 	struct agent_sock socks[AGENT_MAX_SOCKS];
 	bool listener_static[XSL_MAX_LISTENERS];	/* made by `xslctl listen` */
 	struct agent_client clients[AGENT_MAX_CLIENTS];
+	struct {
+		size_t out_total;	/* reply bytes waiting in all clients */
+		uint64_t refused, dropped, warned_ns;
+	} ctl;
 	struct agent_counters c;
+	struct agent_sockpol sockpol;
 	/* interfaces of the agent's netns where xsl's XDP program runs, as
 	 * last seen; one that loses it behind the agent's back is reported */
 	struct {
@@ -149,14 +188,37 @@ enum agent_tag {
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
 
 /* agent_procs.c: processes, cgroups, registration and cleanup */
+/* The process table's pidfd release (closes it); call once at start. */
+void procs__init(struct agent *a);
+/* Closes every pidfd the process table holds (agent exit). */
+void procs__close_all(struct agent *a);
 int procs__start_time(uint32_t pid, uint64_t *start_ns);
-/* Start time and whether the process is already exiting (exiting may be NULL). */
+/* Start time and whether the process is already exiting (exiting may be
+ * NULL): a process whose leader exited while other threads run is not. */
 int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
+/* A kernel start_boottime (ns) in procs__stat's units (whole clock ticks). */
+uint64_t procs__event_start(uint64_t start_boottime_ns);
+/* The worker pid owns in live app (the process table's one lookup). */
+int procs__worker_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker);
+/* The pidfd held on pid (a worker process), or -1. */
+int procs__pidfd(const struct agent *a, uint32_t pid);
+/* EXIT of the process (pid, start, ino) in app: detaches its workers if the
+ * table has exactly that process there. */
+int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino);
+/* why (why_len bytes) says what failed, with which object */
 int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app);
+		      const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
 int procs__app_detach(struct agent *a, uint32_t app);
+/* start_ns (procs__stat units) and ino (pidfs inode): the process the caller
+ * means, 0 if any with that pid (-ESRCH when it is gone or pid now names
+ * another). -EEXIST when it is a worker of app already (*worker set). A
+ * process tracked in another app has left it (moved into this app's cgroup):
+ * its workers there are detached first. */
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
+int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
+			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
+			 uint32_t *worker);
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
 int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
@@ -195,6 +257,16 @@ int events__handle(void *ctx, void *data, size_t len);
 int ctl__open(struct agent *a);
 void ctl__accept(struct agent *a);
 void ctl__client_io(struct agent *a, uint32_t idx, uint32_t events);
+/* Are requests buffered that ctl__serve() would handle now? */
+bool ctl__pending(const struct agent *a);
+/* Handles up to AGENT_CLIENT_BURST buffered requests of each client: once
+ * per loop turn, after the turn's events. */
+void ctl__serve(struct agent *a);
+/* Drops clients idle longer than --client-idle-s. */
+void ctl__tick(struct agent *a);
+/* 0 when the peer process that connected is still alive (its pid is still
+ * its own), -ESRCH once it has exited. */
+int ctl__peer_alive(const struct agent_client *cl);
 void ctl__close(struct agent *a);
 
 /* agent_cmds.c: one request -> one reply (a new json_t, never NULL) */
@@ -217,7 +289,10 @@ int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
-/* A worker's packets and bytes (0 when they cannot be read). */
-void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes);
+/* One app's / one worker's data-path counters (xsl_app_stats, xsl_wrk_stats). */
+struct xsl_app_stats;
+struct xsl_worker_stats;
+int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum);
+int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum);
 
 #endif /* XSL_AGENT_H */

@@ -14,10 +14,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include "addr.h"
 #include "agent.h"
 #include "loader.h"
 #include "log.h"
 #include "xsl/maps.h"
+#include "xsl/records.h"
 #include "xsl/stats.h"
 
 typedef json_t *(*cmd_fn)(struct agent *a, const struct agent_client *cl, json_t *req);
@@ -80,15 +82,11 @@ static const char *policy_name(uint8_t p)
 	return p == XSL_POLICY_DROP ? "drop" : "reassign";
 }
 
-static void key_addr(const struct xsl_listener_key *k, char *buf, size_t len)
-{
-	inet_ntop(k->family == XSL_AF_INET ? AF_INET : AF_INET6, k->addr, buf, (socklen_t)len);
-}
-
 static json_t *app_json(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
 	const struct agent_app *aa = &a->apps[app];
+	struct xsl_app_stats st;
 	json_t *o;
 
 	o = json_pack("{s:i, s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:i, s:i, s:I}",
@@ -113,20 +111,30 @@ static json_t *app_json(struct agent *a, uint32_t app)
 	json_object_set_new(o, "expired",
 			    json_pack("{s:I, s:I}", "idle", (json_int_t)aa->expired[0], "closed",
 				      (json_int_t)aa->expired[1]));
+	/* the data path's counters of the app (zeros when they cannot be read) */
+	if (agent__app_stats(a, app, &st))
+		memset(&st, 0, sizeof(st));
+	json_object_set_new(o, "created", json_integer((json_int_t)st.sessions_created));
+	json_object_set_new(o, "reassigned", json_integer((json_int_t)st.sessions_reassigned));
+	json_object_set_new(o, "packets", json_integer((json_int_t)st.packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st.bytes));
+	json_object_set_new(o, "drops", json_integer((json_int_t)st.drops));
 	return o;
 }
 
 static json_t *worker_json(struct agent *a, uint32_t w)
 {
 	const struct reg_worker *rw = registry__worker(a->reg, w);
-	uint64_t packets, bytes;
+	struct xsl_worker_stats st;
 
-	agent__worker_counters(a, w, &packets, &bytes);
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:i}", "index", w,
-			 "gen", rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index",
-			 rw->app, "map_index", rw->map_index, "pid", rw->pid, "state", "live",
-			 "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
-			 (json_int_t)packets, "bytes", (json_int_t)bytes, "cpu", rw->cpu);
+	if (agent__worker_stats(a, w, &st))
+		memset(&st, 0, sizeof(st));
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i}", "index",
+			 w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
+			 "app_index", rw->app, "map_index", rw->map_index, "pid", rw->pid, "state",
+			 "live", "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
+			 (json_int_t)st.packets, "bytes", (json_int_t)st.bytes, "created",
+			 (json_int_t)st.sessions_created, "cpu", rw->cpu);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)
@@ -134,50 +142,80 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	const struct reg_listener *rl = registry__listener(a->reg, l);
 	char addr[INET6_ADDRSTRLEN];
 
-	key_addr(&rl->key, addr, sizeof(addr));
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b}", "index", l, "app",
+	addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
 			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
 			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
-			 socks__count(a, l), "static", a->listener_static[l]);
+			 socks__count(a, l), "static", a->listener_static[l], "dual",
+			 (rl->flags & XSL_LISTENER_F_DUAL) != 0);
 }
 
 /* ---- app commands ---- */
 
+/* app.attach arguments, all checked here before anything is made. */
+static const char *const attach_keys[] = { "cmd", "name", "cgroup", "policy", "idle_timeout",
+					   "cpu_steer", NULL };
+
 static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
-	const char *name = str_arg(req, "name"), *policy = str_arg(req, "policy");
-	json_t *steer = json_object_get(req, "cpu_steer");
+	json_t *jname = json_object_get(req, "name"), *jpolicy = json_object_get(req, "policy");
+	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
+	const char *name, *policy, *cgroup = NULL, *key;
+	char why[512];
+	json_t *v;
 	long long idle;
 	uint32_t app;
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "app attach: only root may attach apps");
-	if (!name)
+	json_object_foreach(req, key, v) {
+		const char *const *k = attach_keys;
+
+		while (*k && strcmp(*k, key))
+			k++;
+		if (!*k)
+			return fail(EINVAL, "app attach: unknown argument '%.64s'", key);
+	}
+	if (!jname)
 		return fail(EINVAL, "app attach: missing name");
+	if (!json_is_string(jname))
+		return fail(EINVAL, "app attach: name must be a string");
+	name = json_string_value(jname);
+	/* json strings may hold a NUL: the name must be all of it */
+	if (strlen(name) != json_string_length(jname))
+		return fail(EINVAL, "app attach: app name holds a NUL character");
+	if (registry__check_name(name, why, sizeof(why)))
+		return fail(EINVAL, "app attach: %s", why);
+	if (jpolicy && !json_is_string(jpolicy))
+		return fail(EINVAL, "app attach %s: policy must be a string", name);
+	policy = json_string_value(jpolicy);
 	if (policy && !strcmp(policy, "drop"))
 		o.policy = XSL_POLICY_DROP;
 	else if (policy && strcmp(policy, "reassign"))
-		return fail(EINVAL, "app attach %s: unknown policy '%s'", name, policy);
+		return fail(EINVAL, "app attach %s: unknown policy '%.32s' (reassign or drop)", name,
+			    policy);
 	err = int_arg(req, "idle_timeout", 1, 86400 * 365, &idle);
 	if (err == -EINVAL)
-		return fail(EINVAL, "app attach %s: bad idle_timeout", name);
+		return fail(EINVAL, "app attach %s: bad idle_timeout (an integer 1..%d)", name,
+			    86400 * 365);
 	if (!err)
 		o.idle_timeout_s = (uint32_t)idle;
+	if (steer && !json_is_boolean(steer))
+		return fail(EINVAL, "app attach %s: cpu_steer must be true or false", name);
 	if (json_is_true(steer))
 		o.flags |= XSL_APP_F_CPU_STEER;
-	err = procs__app_attach(a, name, str_arg(req, "cgroup"), &o, &app);
-	if (err == -EEXIST)
-		return fail(err, "app attach %s: name (or cgroup) already in use", name);
-	if (err == -EXDEV)
-		return fail(err, "app attach %s: cgroup %s is not below the cgroup v2 mount %s",
-			    name, str_arg(req, "cgroup"), a->cgroup2);
-	if (err == -EINVAL)
-		return fail(err, "app attach %s: %s", name, registry__error(a->reg));
+	if (jcgroup) {
+		cgroup = json_string_value(jcgroup);
+		if (!cgroup || cgroup[0] != '/' || strlen(cgroup) != json_string_length(jcgroup) ||
+		    strlen(cgroup) >= PATH_MAX)
+			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
+	}
+	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
-		return fail(err, "app attach %s: %s", name, strerror(-err));
+		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
 }
 
@@ -201,8 +239,9 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 	size_t root = strlen(a->cgroup2), n = strlen(cg);
 	char rel[PATH_MAX];
 
-	/* rel is the peer's cgroup below the mount: compare it with ours */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || n < root ||
+	/* rel is the peer's cgroup below the mount: compare it with ours; read
+	 * by pid, so the peer must still be alive after the read */
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || ctl__peer_alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;
@@ -210,36 +249,61 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 	return !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/');
 }
 
+/* The live app other than app whose worker pid still is (the process the
+ * table has under pid, not one that got its pid since), or -ENOENT. */
+static int worker_elsewhere(struct agent *a, uint32_t app, uint32_t pid, uint32_t *other)
+{
+	const struct proc_entry *e = proctab__find(&a->reg->procs, pid);
+	uint64_t start;
+
+	if (!e || e->app == app || procs__worker_of(a, e->app, pid, NULL))
+		return -ENOENT;
+	if (e->start_ns && (procs__start_time(pid, &start) || start != e->start_ns))
+		return -ENOENT;
+	*other = e->app;
+	return 0;
+}
+
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	uint64_t start = 0;
 	const char *name;
 	long long pid;
-	uint32_t app, w;
+	uint32_t app, w, other;
 	int err;
 
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
 		return fail(EPERM, "app join %s: pid %lld may only join an app whose cgroup it is in",
 			    name, pid);
+	/* the peer's start time, read while its pidfd shows it alive: the
+	 * worker is then registered for exactly this process */
+	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
+		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
+			    name, cl->pid);
+	/* a worker of another app leaves it first (app.leave), or is moved by
+	 * its cgroup: a join never takes it silently */
+	if (!worker_elsewhere(a, app, (uint32_t)pid, &other))
+		return fail(EBUSY, "app join %s: pid %lld is a worker of app %s", name, pid,
+			    registry__app_name(a->reg, other));
 	if (is_root(cl)) {
 		err = procs__join(a, app, (uint32_t)pid);
 		if (err)
 			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
 				    a->apps[app].cgroup, strerror(-err));
 	}
-	err = procs__register(a, app, (uint32_t)pid, 0, CAUSE_API, 0, &w);
-	if (err == -EEXIST) {
-		for (w = 0; w < XSL_MAX_WORKERS; w++) {
-			const struct reg_worker *rw = registry__worker(a->reg, w);
-
-			if (rw && rw->app == app && rw->pid == (uint32_t)pid)
-				break;
-		}
-		err = 0;
-	}
+	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
+	if (err == -EEXIST)
+		err = procs__worker_of(a, app, (uint32_t)pid, &w);
+	if (err == -EBUSY)
+		return fail(err, "app join %s: pid %lld is in the cgroup of another app", name,
+			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
 	socks__scan_process(a, app, (uint32_t)pid);
@@ -257,6 +321,9 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app leave %s: missing or bad pid", name);
+	if (!is_root(cl) && ctl__peer_alive(cl))
+		return fail(ESRCH, "app leave %s: the process that connected (pid %u) has exited: "
+			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && (uint32_t)pid != cl->pid)
 		return fail(EPERM, "app leave %s: pid %u may only detach itself", name, cl->pid);
 	before = (int)registry__app(a->reg, app)->n_workers;
@@ -402,6 +469,10 @@ static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, 
 		return fail(ENOENT, "show sessions %s: no such app", name);
 	if (int_arg(req, "limit", 1, 1000000, &limit) == -EINVAL)
 		return fail(EINVAL, "show sessions: bad limit");
+	/* a listing is built whole before it is sent: keep it within a reply
+	 * (total still counts every match) */
+	if (limit > AGENT_MAX_LIST)
+		limit = AGENT_MAX_LIST;
 	arr = json_array();
 	err = gc__list_sessions(a, app, (uint32_t)limit, arr, &total);
 	if (err) {
@@ -457,10 +528,22 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 
 /* ---- xdp ---- */
 
+/* The loader's message for a failed xdp call, else "<what> DEV: <errno text>". */
+static json_t *xdp_fail(int err, const char *what, const char *dev)
+{
+	const char *why = loader__xdp_error();
+
+	if (why[0])
+		return fail(err, "%s", why);
+	return fail(err, "%s %s: %s", what, dev, strerror(-err));
+}
+
 static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev"), *mode = str_arg(req, "mode");
+	json_t *jthen = json_object_get(req, "then");
 	enum xsl_xdp_mode m = XSL_XDP_MODE_NATIVE;
+	const char *then;
 	int err;
 
 	if (!is_root(cl))
@@ -471,11 +554,19 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 		m = XSL_XDP_MODE_SKB;
 	else if (mode && strcmp(mode, "native"))
 		return fail(EINVAL, "xdp attach %s: unknown mode '%s'", dev, mode);
-	err = loader__xdp_attach(a->o.pin_root, dev, m);
+	if (jthen && (!json_is_string(jthen) || !json_string_length(jthen) ||
+		      strlen(json_string_value(jthen)) != json_string_length(jthen)))
+		return fail(EINVAL, "xdp attach %s: then must be the path of a pinned program",
+			    dev);
+	then = json_string_value(jthen);
+	if (then)
+		err = loader__xdp_attach_then(a->o.pin_root, dev, m, then);
+	else
+		err = loader__xdp_attach(a->o.pin_root, dev, m);
 	if (err == -EEXIST)
 		return fail(err, "xdp attach %s: xsl is already attached", dev);
 	if (err)
-		return fail(err, "attach xdp to %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "attach xdp to", dev);
 	xdp__note(a, dev, true);
 	return ok(NULL);
 }
@@ -483,17 +574,25 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev");
+	json_t *jthen = json_object_get(req, "then");
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "xdp detach: only root may detach XDP");
 	if (!dev)
 		return fail(EINVAL, "xdp detach: missing dev");
-	err = loader__xdp_detach(dev);
+	if (jthen && !json_is_boolean(jthen))
+		return fail(EINVAL, "xdp detach %s: then must be true or false", dev);
+	if (json_is_true(jthen)) {
+		/* only the program after xsl goes; xsl stays */
+		err = loader__xdp_detach_then(a->o.pin_root, dev);
+		return err ? xdp_fail(err, "detach the next xdp program on", dev) : ok(NULL);
+	}
+	err = loader__xdp_detach(a->o.pin_root, dev);
 	if (err == -ENOENT)
 		return fail(err, "detach xdp from %s: xsl is not attached", dev);
 	if (err)
-		return fail(err, "detach xdp from %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "detach xdp from", dev);
 	xdp__note(a, dev, false);
 	return ok(NULL);
 }

@@ -2,26 +2,26 @@
 /*
  * Ring buffer events -> registry: FORK/JOIN register the process as a
  * worker, EXIT detaches exactly its workers, BIND/LISTEN adopt its socket,
- * RELEASE drops it. The app comes from the event's cgroup, checked against
- * the registry (an event queued before an app was freed names a dead app).
+ * RELEASE drops it. The app comes from the event's cgroup and the app's
+ * handle (index + gen) the kernel saw: an event queued before its app was
+ * freed names a dead app, never the app that took its index or cgroup since.
+ * Each process event names its process by pid, start time and pidfs inode,
+ * checked against the process table (a pid recycled meanwhile is another
+ * process).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include "agent.h"
 #include "log.h"
 #include "xsl/events.h"
 
-/* The live app an event belongs to, or -ENOENT. */
+/* The live app an event belongs to, or -ENOENT. Socket events carry no
+ * gen: their cgroup id (never reused within a boot) names the app. */
 static int event_app(struct agent *a, const struct xsl_event *e, uint32_t *app)
 {
-	if (!registry__app_by_cgroup(a->reg, e->cgroup_id, app))
-		return 0;
-	if (e->app < XSL_MAX_APPS && registry__app(a->reg, e->app)) {
-		*app = e->app;
-		return 0;
-	}
-	return -ENOENT;
+	return registry__app_of_event(a->reg, e->cgroup_id, e->app, e->app_gen, app);
 }
 
 int events__handle(void *ctx, void *data, size_t len)
@@ -44,23 +44,30 @@ int events__handle(void *ctx, void *data, size_t len)
 	}
 	switch (e->type) {
 	case XSL_EV_FORK:
-		procs__register(a, app, e->pid, 0, CAUSE_FORK, e->ts_ns, NULL);
+		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
+				     e->pid_ino, CAUSE_FORK, e->ts_ns, NULL);
 		break;
 	case XSL_EV_JOIN:
-		procs__register(a, app, e->pid, 0, CAUSE_JOIN, 0, NULL);
+		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
+				     e->pid_ino, CAUSE_JOIN, 0, NULL);
 		break;
 	case XSL_EV_EXIT:
-		procs__detach(a, app, e->pid, DETACH_EXIT);
+		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino);
 		break;
 	case XSL_EV_BIND:
-		if (e->listener.proto != 6)
-			socks__bound(a, app, e->pid, e->cookie, &e->listener);
+		/* a TCP socket counts once it listens: nothing changed yet */
+		if (e->listener.proto == IPPROTO_TCP)
+			return 0;
+		socks__bound(a, app, e->pid, e->cookie, &e->listener);
 		break;
 	case XSL_EV_LISTEN:
 		socks__bound(a, app, e->pid, e->cookie, &e->listener);
 		break;
 	case XSL_EV_RELEASE:
-		socks__released(a, e->cookie);
+		/* a socket that served no listener changes no attribution */
+		if (!socks__released(a, e->cookie) &&
+		    registry__listener_find(a->reg, &e->listener, NULL))
+			return 0;
 		break;
 	default:
 		pr_warn("events: unknown type %u\n", e->type);

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include "addr.h"
+#include "clock.h"
 #include "agent.h"
 #include "log.h"
 #include "maps.h"
@@ -90,14 +92,6 @@ static struct sesstab *gc_table(struct agent *a)
 		return NULL;
 	}
 	return &g->tab;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* A worker that reused an index counts from zero until a pass counts it. */
@@ -284,19 +278,6 @@ static int sharers(struct agent *a, struct list_ctx *l, uint32_t listener, uint3
 	return l->sharers[slot].n;
 }
 
-static void endpoint(uint8_t family, const uint32_t *addr, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (family == XSL_AF_INET) {
-		inet_ntop(AF_INET, addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(port));
-	} else {
-		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
-	}
-}
-
 static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 		    const struct xsl_session *s, void *ctx)
 {
@@ -314,8 +295,8 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	l->total++;
 	if (json_array_size(l->arr) >= l->limit)
 		return 0;
-	endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
-	endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
+	addr__endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
+	addr__endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
 	app = registry__app_name(a->reg, s->app);
 	rw = registry__worker(a->reg, s->worker);
 	/*

@@ -57,11 +57,13 @@ static void usage(FILE *f)
 		"                        (default %u)\n"
 		"  --ringbuf-kb N        event ring buffer size in KiB when created, a\n"
 		"                        power of two (default %u)\n"
+		"  --client-idle-s N     drop a control client without a request for N\n"
+		"                        seconds (default %u)\n"
 		"  --reset               remove all pinned xsl state (maps, links) and exit\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n",
 		XSL_PIN_ROOT_DEFAULT, XSL_SOCKET_DEFAULT, XSL_METRICS_DEFAULT, XSL_MAX_SESSIONS,
-		XSL_RINGBUF_BYTES / 1024);
+		XSL_RINGBUF_BYTES / 1024, AGENT_CLIENT_IDLE_S);
 }
 
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
@@ -76,6 +78,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "gc-ms", required_argument, NULL, 'g' },
 		{ "max-sessions", required_argument, NULL, 'S' },
 		{ "ringbuf-kb", required_argument, NULL, 'B' },
+		{ "client-idle-s", required_argument, NULL, 'I' },
 		{ "reset", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -89,6 +92,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		.metrics = XSL_METRICS_DEFAULT,
 		.reconcile_ms = 1000,
 		.gc_ms = 1000,
+		.client_idle_s = AGENT_CLIENT_IDLE_S,
 	};
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -126,6 +130,13 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 				goto bad;
 			}
 			o->ringbuf_bytes *= 1024;
+			break;
+		case 'I':
+			if (strnum__uint(optarg, 1, 86400, &o->client_idle_s)) {
+				fprintf(stderr, "xsl-agent: bad --client-idle-s '%s' (1..86400)\n",
+					optarg);
+				goto bad;
+			}
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("xsl-agent %s\n", XSL_VERSION); exit(0);
@@ -258,6 +269,7 @@ static void on_tick(struct agent *a)
 		gc__tick(a);
 	}
 	metrics__run(a);	/* MHD times out idle clients only when it runs */
+	ctl__tick(a);
 }
 
 static void on_signal(struct agent *a)
@@ -277,7 +289,8 @@ static int run(struct agent *a)
 	struct epoll_event evs[64];
 
 	while (!a->exiting) {
-		int n = epoll_wait(a->epfd, evs, 64, -1);
+		/* control requests still buffered: look at events, don't wait */
+		int n = epoll_wait(a->epfd, evs, 64, ctl__pending(a) ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -302,6 +315,7 @@ static int run(struct agent *a)
 			case TAG_METRICS: metrics__run(a); break;
 			}
 		}
+		ctl__serve(a);
 	}
 	return 0;
 }
@@ -322,9 +336,7 @@ static void cleanup(struct agent *a)
 {
 	metrics__stop(a);
 	ctl__close(a);
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
-		if (a->procs[i].pid && a->procs[i].pidfd >= 0)
-			close(a->procs[i].pidfd);
+	procs__close_all(a);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		if (a->apps[i].cgroup_fd >= 0)
 			close(a->apps[i].cgroup_fd);
@@ -352,14 +364,14 @@ int main(int argc, char **argv)
 	xsl_maps__init(&a.maps);
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
 		a.apps[i].cgroup_fd = -1;
-	for (uint32_t i = 0; i < XSL_REG_MAX_PROCS; i++)
-		a.procs[i].pidfd = -1;
 	a.start_time = (uint64_t)time(NULL);
 	loader__route_library_logs();
 	if (a.o.reset)
 		return reset_state(&a) ? 1 : 0;
 
 	a.reg = registry__new();
+	if (a.reg)
+		procs__init(&a);
 	err = a.reg ? gc__init(&a) : -ENOMEM;
 	if (!err)
 		err = setup_loop(&a);

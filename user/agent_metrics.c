@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
+#include "clock.h"
 #include "agent.h"
 #include "cli.h"
 #include "log.h"
@@ -207,6 +208,47 @@ static void render_registry(struct prom *p, const struct agent *a)
 	}
 }
 
+/*
+ * Per listener: the workers serving it and the sockets adopted for it (an
+ * alert compares them), and the session table's size (its max_entries, as
+ * pinned: another agent or `ip link` may have made it) to compare with
+ * the xsl_sessions sum.
+ */
+static void render_capacity(struct prom *p, const struct agent *a)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	for (int f = 0; f < 2; f++) {
+		prom__family(p, f ? "xsl_listener_sockets" : "xsl_listener_workers", PROM_GAUGE,
+			     f ? "Worker sockets adopted for each listener."
+			       : "Workers serving each listener.");
+		for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+			const struct reg_listener *rl = registry__listener(a->reg, l);
+			char addr[INET6_ADDRSTRLEN], port[8];
+			const char *proto;
+
+			if (!rl)
+				continue;
+			proto = rl->key.proto == IPPROTO_TCP ? "tcp" : "udp";
+			inet_ntop(rl->key.family == XSL_AF_INET ? AF_INET : AF_INET6, rl->key.addr,
+				  addr, sizeof(addr));
+			snprintf(port, sizeof(port), "%u", ntohs(rl->key.port));
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, rl->app) },
+						 { "proto", proto },
+						 { "addr", addr }, { "port", port }),
+				  f ? (uint64_t)socks__count(a, l) : rl->n_workers);
+		}
+	}
+	if (bpf_obj_get_info_by_fd(a->maps.sessions, &info, &len)) {
+		pr_warn("metrics: info of %s: %s\n", XSL_MAP_SESSIONS, strerror(errno));
+		return;
+	}
+	prom__family(p, "xsl_session_table_size", PROM_GAUGE,
+		     "Entries the session table can hold.");
+	prom__u64(p, NULL, 0, info.max_entries);
+}
+
 static void render_stat_family(struct prom *p, const struct xsl_stats *s, const char *name,
 			       const char *label, const char *help,
 			       const struct stat_label *sl, size_t n)
@@ -374,6 +416,10 @@ static void render_agent(struct prom *p, const struct agent *a)
 		[XSL_EV_BIND] = "bind",	      [XSL_EV_LISTEN] = "listen",
 		[XSL_EV_RELEASE] = "release",
 	};
+	static const char *const refusal_names[REFUSED__MAX] = {
+		[REFUSED_NETNS] = "netns", [REFUSED_QUOTA] = "quota",
+		[REFUSED_TABLE_FULL] = "table_full",
+	};
 	const struct agent_counters *c = &a->c;
 
 	prom__family(p, "xsl_worker_registrations_total", PROM_COUNTER,
@@ -426,6 +472,12 @@ static void render_agent(struct prom *p, const struct agent *a)
 	prom__family(p, "xsl_socket_attach_failures_total", PROM_COUNTER,
 		     "Worker listener sockets the agent could not put into the socket map.");
 	prom__u64(p, NULL, 0, c->sock_attach_fail);
+	prom__family(p, "xsl_sockets_refused_total", PROM_COUNTER,
+		     "Sockets of app processes not adopted as listeners, by reason: another "
+		     "network namespace, the app's listener quota, a full listener table.");
+	for (size_t r = 0; r < REFUSED__MAX; r++)
+		prom__u64(p, PROM_LABELS({ "reason", refusal_names[r] }),
+			  a->sockpol.refused_total[r]);
 }
 
 static void render_http(struct prom *p, const struct agent *a);
@@ -437,6 +489,7 @@ static int render(struct agent *a, char **text, size_t *len)
 	prom__init(&p);
 	render_info(&p, a);
 	render_registry(&p, a);
+	render_capacity(&p, a);
 	render_datapath(&p, a);
 	render_apps(&p, a);
 	render_workers(&p, a);
@@ -470,14 +523,6 @@ struct metrics_server {
 	struct metrics_conn conns[METRICS_MHD_CONNS];
 	uint64_t evictions[EVICT__MAX];
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /*
  * Ends c at once whatever the client does: after shutdown() MHD's next run

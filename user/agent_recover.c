@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "agent.h"
+#include "guard.h"
 #include "hooks.h"
 #include "log.h"
 #include "recover.h"
@@ -80,32 +81,67 @@ static int find_cgroup(const char *dir, uint64_t ino, int depth, char *out, size
 	return found;
 }
 
-/* Reopens a restored app's cgroup and its socket hooks. */
-static void recover_app(struct agent *a, uint32_t app)
+/*
+ * Finds a restored app's cgroup. The record is the agent's own writing, but
+ * the pinned maps outlive it and can be edited: an own cgroup is only ever
+ * <cgroup root>/<name>, and an adopted one must pass the same rule as at
+ * attach (below the cgroup v2 mount, not the cgroup root or above it).
+ * Anything else is refused: recover__registry() frees the app at once,
+ * without touching that cgroup.
+ */
+static int recover_cgroup(struct agent *a, const struct reg_app *ra, char *out, size_t len)
+{
+	bool own = ra->flags & XSL_APP_F_OWN_CGROUP;
+	struct stat st;
+
+	if (own) {
+		if (snprintf(out, len, "%s/%s", a->cgroup_root, ra->name) >= (int)len ||
+		    !guard__own_cgroup(out, a->cgroup_root)) {
+			pr_warn("recover: app %s: refusing an own cgroup outside %s\n", ra->name,
+				a->cgroup_root);
+			return -EXDEV;
+		}
+		if (stat(out, &st) || st.st_ino != ra->cgroup_id) {
+			pr_warn("recover: app %s: its cgroup %s is not cgroup %llu: refused\n",
+				ra->name, out, (unsigned long long)ra->cgroup_id);
+			return -ENOENT;
+		}
+		return 0;
+	}
+	if (find_cgroup(a->cgroup2, ra->cgroup_id, 0, out, len)) {
+		pr_warn("recover: app %s: cgroup %llu not found\n", ra->name,
+			(unsigned long long)ra->cgroup_id);
+		return -ENOENT;
+	}
+	if (guard__adoptable_cgroup(out, a->cgroup2, a->cgroup_root)) {
+		pr_warn("recover: app %s: refusing cgroup %s (not below %s, or holding %s)\n",
+			ra->name, out, a->cgroup2, a->cgroup_root);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+/* Reopens a restored app's cgroup and its socket hooks; -EXDEV or -ENOENT
+ * when its cgroup is refused or gone. */
+static int recover_app(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
 	struct agent_app *aa = &a->apps[app];
-	bool own = ra->flags & XSL_APP_F_OWN_CGROUP;
-	struct stat st;
 	int err;
 
-	*aa = (struct agent_app){ .cgroup_fd = -1, .own_cgroup = own };
-	if (own && snprintf(aa->cgroup, sizeof(aa->cgroup), "%s/%s", a->cgroup_root, ra->name) >=
-		       (int)sizeof(aa->cgroup))
-		own = false;
-	if (!own || stat(aa->cgroup, &st) || st.st_ino != ra->cgroup_id) {
-		if (find_cgroup(a->cgroup2, ra->cgroup_id, 0, aa->cgroup, sizeof(aa->cgroup))) {
-			/* the reconcile pass frees an app whose cgroup is gone */
-			pr_warn("recover: app %s: cgroup %llu not found\n", ra->name,
-				(unsigned long long)ra->cgroup_id);
-			aa->cgroup[0] = '\0';
-			return;
-		}
+	*aa = (struct agent_app){ .cgroup_fd = -1,
+				  .own_cgroup = ra->flags & XSL_APP_F_OWN_CGROUP };
+	err = recover_cgroup(a, ra, aa->cgroup, sizeof(aa->cgroup));
+	if (err) {
+		aa->cgroup[0] = '\0';
+		aa->own_cgroup = false;
+		return err;
 	}
 	aa->cgroup_fd = open(aa->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (aa->cgroup_fd < 0) {
+		/* the reconcile pass frees it if the cgroup is really gone */
 		pr_warn("recover: app %s: open %s: %s\n", ra->name, aa->cgroup, strerror(errno));
-		return;
+		return 0;
 	}
 	err = hooks__attach_cgroup(a->hooks, aa->cgroup_fd, ra->cgroup_id, a->o.pin_root);
 	if (err)
@@ -113,6 +149,7 @@ static void recover_app(struct agent *a, uint32_t app)
 			strerror(-err));
 	pr_info("recover: app %s (index %u): %u workers, %u listeners\n", ra->name, app,
 		ra->n_workers, ra->n_listeners);
+	return 0;
 }
 
 /* The agent's socket table from xsl_wsocks (a sockhash lookup gives the cookie). */
@@ -202,9 +239,11 @@ int recover__registry(struct agent *a)
 		goto out;
 	}
 	repair(a, &d->report);
+	/* an app without its cgroup is freed now, before any event of
+	 * processes in a cgroup it names could make them its workers */
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
-		if (registry__app(a->reg, app))
-			recover_app(a, app);
+		if (registry__app(a->reg, app) && recover_app(a, app))
+			procs__detach(a, app, 0, DETACH_RECONCILE);
 	recover_socks(a);
 	recover_app_cgroups(a);
 	if (d->report.apps)

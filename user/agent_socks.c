@@ -20,6 +20,25 @@
  * socket in an epoll set, only those pollers are candidates for it (counted
  * by the sockets of the listener they poll). A holder serves at most one
  * socket per listener (xsl_wsocks has one slot per listener and worker).
+ *
+ * Which sockets become listeners (a socket that cannot receive new flows
+ * must not take a listener slot, which all apps share):
+ *  - only sockets of the agent's own network namespace (SO_NETNS_COOKIE
+ *    equal to that of a socket the agent makes): a process that unshares a
+ *    network namespace must not take a port of ours. Refused, counted.
+ *  - TCP: listening sockets (SO_ACCEPTCONN).
+ *  - UDP: not connected, and bound to a port the app chose. The bind hooks
+ *    record in the socket's xsl_sk_owner storage whether bind(2) asked for
+ *    a port (XSL_SK_F_BIND_PORT, read here by socket fd); a socket with no
+ *    such record (bound before the hooks were attached, or a port-0 bind,
+ *    or an autobind by connect/sendto, for which the hooks store nothing)
+ *    counts as chosen only when its port is outside ip_local_port_range,
+ *    where the kernel never picks one.
+ *  - an app has at most its quota of listeners (registry); a socket refused
+ *    for the quota or a full table is counted once, and its app is
+ *    attributed again once there is room (socks__settle).
+ *  - a dual-stack [::] socket (IPV6_V6ONLY off) serves one listener, [::]
+ *    with XSL_LISTENER_F_DUAL, which the data path also finds for IPv4.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -35,12 +54,22 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "agent.h"
+#include "hooks.h"
 #include "log.h"
+#include "xsl/events.h"
+#include "xsl/maps.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* ip_local_port_range is read again after this long. */
+#define EPH_REFRESH_NS	(1000 * 1000000ull)
 
 static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
 {
@@ -141,22 +170,153 @@ static int sock_listener_key(int fd, struct xsl_listener_key *k, bool *dual)
 	return k->port ? 0 : -EINVAL;
 }
 
-static int worker_of_pid(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker)
-{
-	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
-		const struct reg_worker *rw = registry__worker(a->reg, w);
 
-		if (rw && rw->app == app && rw->pid == pid) {
-			*worker = w;
-			return 0;
-		}
-	}
-	return -ENOENT;
+static int netns_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) ? -errno : 0;
 }
 
-/* Puts socket fd in for (listener of key, worker). */
+/* Whether socket fd lives in the agent's own network namespace. */
+static bool sock_in_our_netns(struct agent *a, int fd)
+{
+	struct agent_sockpol *sp = &a->sockpol;
+	uint64_t cookie;
+
+	if (!sp->netns_cookie) {
+		int own = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int err = own < 0 ? -errno : netns_cookie(own, &sp->netns_cookie);
+
+		if (own >= 0)
+			close(own);
+		if (err) {
+			/* cannot happen on a kernel with sk_lookup; nothing to compare */
+			pr_warn("sockets: SO_NETNS_COOKIE of the agent's own socket: %s\n",
+				strerror(-err));
+			return true;
+		}
+	}
+	return !netns_cookie(fd, &cookie) && cookie == sp->netns_cookie;
+}
+
+/* The kernel's range for ephemeral ports (ip_local_port_range), re-read
+ * at most once a second; the default range when it cannot be read. */
+static void eph_range(struct agent *a, uint16_t *lo, uint16_t *hi)
+{
+	struct agent_sockpol *sp = &a->sockpol;
+	uint64_t now = mono_ns();
+
+	if (!sp->eph_hi || now - sp->eph_read_ns > EPH_REFRESH_NS) {
+		FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+		unsigned int l, h;
+
+		sp->eph_lo = 32768;
+		sp->eph_hi = 60999;
+		if (f && fscanf(f, "%u %u", &l, &h) == 2 && l <= h && h <= 65535) {
+			sp->eph_lo = (uint16_t)l;
+			sp->eph_hi = (uint16_t)h;
+		}
+		if (f)
+			fclose(f);
+		sp->eph_read_ns = now;
+	}
+	*lo = sp->eph_lo;
+	*hi = sp->eph_hi;
+}
+
+/*
+ * Whether the app chose UDP socket fd's port: the bind hooks' record says
+ * so (see the top of this file), or else the port is one the kernel never
+ * picks by itself.
+ */
+static bool sock_port_chosen(struct agent *a, int fd, const struct xsl_listener_key *k)
+{
+	struct xsl_sock_owner o;
+	uint16_t port = ntohs(k->port), lo, hi;
+	int map = a->hooks ? hooks__map_fd(a->hooks, XSL_MAP_SK_OWNER) : -1;
+
+	if (map >= 0 && !bpf_map_lookup_elem(map, &fd, &o) &&
+	    (o.flags & (XSL_SK_F_BIND_PORT | XSL_SK_F_QUIET)) == XSL_SK_F_BIND_PORT)
+		return true;
+	eph_range(a, &lo, &hi);
+	return port < lo || port > hi;
+}
+
+/* Forgets that a socket was refused (it got in, or is gone). */
+static void refused_forget(struct agent *a, uint64_t cookie)
+{
+	struct agent_sockpol *sp = &a->sockpol;
+
+	for (unsigned int i = 0; i < AGENT_MAX_REFUSED; i++)
+		if (sp->refused[i].cookie == cookie)
+			sp->refused[i].cookie = 0;
+}
+
+/*
+ * Socket cookie of app was refused as a listener: counted and logged once
+ * per socket and reason (it is seen again by every attribution pass). An
+ * app refused for lack of room waits for room (socks__settle).
+ */
+static void sock_refuse(struct agent *a, uint32_t app, uint64_t cookie, enum sock_refusal why,
+			const char *detail)
+{
+	static const char *const names[REFUSED__MAX] = {
+		[REFUSED_NETNS] = "it is in another network namespace",
+		[REFUSED_QUOTA] = "no room: listener quota",
+		[REFUSED_TABLE_FULL] = "no room: listener table full",
+	};
+	struct agent_sockpol *sp = &a->sockpol;
+
+	if (why != REFUSED_NETNS && app < XSL_MAX_APPS && !sp->wants_room[app]) {
+		sp->wants_room[app] = true;
+		sp->n_wants_room++;
+	}
+	for (unsigned int i = 0; i < AGENT_MAX_REFUSED; i++)
+		if (sp->refused[i].cookie == cookie && sp->refused[i].reason == why)
+			return;
+	sp->refused[sp->refused_next] = (typeof(sp->refused[0])){ .cookie = cookie,
+								   .reason = why };
+	sp->refused_next = (sp->refused_next + 1) % AGENT_MAX_REFUSED;
+	sp->refused_total[why]++;
+	pr_warn("app %s: socket cookie %llu not adopted as a listener: %s%s%s\n",
+		registry__app_name(a->reg, app), (unsigned long long)cookie, names[why],
+		detail ? ": " : "", detail ? detail : "");
+}
+
+/*
+ * The listener key socket fd of app may serve: 0, or -EINVAL when it is
+ * no listener (see sock_listener_key; a UDP port the kernel picked), or
+ * -EPERM when it is refused (another network namespace; counted).
+ */
+static int sock_candidate(struct agent *a, uint32_t app, int fd, uint64_t cookie,
+			  struct xsl_listener_key *k, bool *dual)
+{
+	int err = sock_listener_key(fd, k, dual);
+
+	if (err)
+		return err;
+	if (k->proto == IPPROTO_UDP && !sock_port_chosen(a, fd, k))
+		return -EINVAL;
+	if (!sock_in_our_netns(a, fd)) {
+		sock_refuse(a, app, cookie, REFUSED_NETNS, NULL);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int worker_of_pid(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker)
+{
+	return procs__worker_of(a, app, pid, worker);
+}
+
+/*
+ * Puts socket fd in for (listener of key, worker); dual: a dual-stack [::]
+ * socket, its listener takes IPv4 too. -EDQUOT / -ENOSPC (no room) are
+ * counted and logged here, once per socket.
+ */
 static int sock_insert(struct agent *a, uint32_t app, uint32_t worker, int fd, uint64_t cookie,
-		       const struct xsl_listener_key *key)
+		       const struct xsl_listener_key *key, bool dual)
 {
 	struct xsl_wsock_key wk;
 	struct agent_sock *s;
@@ -167,13 +327,25 @@ static int sock_insert(struct agent *a, uint32_t app, uint32_t worker, int fd, u
 	err = registry__listener_find(a->reg, key, &l);
 	if (err == -ENOENT)
 		err = registry__listener_add(a->reg, app, key, &l);
+	if (err == -EDQUOT || err == -ENOSPC)
+		sock_refuse(a, app, cookie, err == -EDQUOT ? REFUSED_QUOTA : REFUSED_TABLE_FULL,
+			    registry__error(a->reg));
 	if (err)
 		return err;
 	if (a->reg->listeners[l].app != app)
 		return -EADDRINUSE;
+	if (dual && !(a->reg->listeners[l].flags & XSL_LISTENER_F_DUAL)) {
+		err = registry__listener_set_flags(a->reg, l, a->reg->listeners[l].flags |
+								 XSL_LISTENER_F_DUAL);
+		if (err)
+			return err;
+	}
 	s = sock_slot(a, l, worker);
-	if (!s)
+	if (!s) {
+		sock_refuse(a, app, cookie, REFUSED_TABLE_FULL, "all agent socket slots in use");
+		listener_maybe_gone(a, l);
 		return -ENOSPC;
+	}
 	wk = (struct xsl_wsock_key){ .listener = l, .worker = worker };
 	if (bpf_map_update_elem(a->maps.wsocks, &wk, &value, BPF_ANY)) {
 		err = -errno;
@@ -181,6 +353,7 @@ static int sock_insert(struct agent *a, uint32_t app, uint32_t worker, int fd, u
 		return err;
 	}
 	*s = (struct agent_sock){ .cookie = cookie, .listener = l, .worker = worker };
+	refused_forget(a, cookie);
 	err = registry__listener_add_worker(a->reg, l, worker);
 	return err == -EEXIST ? 0 : err;
 }
@@ -192,17 +365,11 @@ static int sock_adopt(struct agent *a, uint32_t app, uint32_t worker, int fd, ui
 	bool dual;
 	int err;
 
-	err = sock_listener_key(fd, &k, &dual);
+	err = sock_candidate(a, app, fd, cookie, &k, &dual);
 	if (err)
 		return err;
-	err = sock_insert(a, app, worker, fd, cookie, &k);
-	if (!err && dual) {
-		/* IPv4 to a dual-stack [::] socket: a v4 wildcard listener too */
-		memset(&k.addr, 0, sizeof(k.addr));
-		k.family = XSL_AF_INET;
-		err = sock_insert(a, app, worker, fd, cookie, &k);
-	}
-	if (err)
+	err = sock_insert(a, app, worker, fd, cookie, &k, dual);
+	if (err && err != -EDQUOT && err != -ENOSPC)	/* those are logged once */
 		pr_warn("app %s: socket cookie %llu of worker %u: %s\n",
 			registry__app_name(a->reg, app), (unsigned long long)cookie, worker,
 			strerror(-err));
@@ -268,16 +435,21 @@ static int socket_fd(void *ctx, const char *fdname, const char *target)
 	return ret;
 }
 
-static int for_each_socket(uint32_t pid, int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
+/*
+ * The fds are taken through the pidfd the process table holds for the
+ * worker process, never a pidfd opened by pid now: if pid was reused, the
+ * fd numbers listed are another process's but pidfd_getfd() only ever
+ * reaches the worker's own (or fails once it is gone).
+ */
+static int for_each_socket(const struct agent *a, uint32_t pid,
+			   int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
 {
-	struct socket_walk w = { .fn = fn, .ctx = ctx };
+	struct socket_walk w = { .fn = fn, .ctx = ctx, .pidfd = procs__pidfd(a, pid) };
 	int ret;
 
-	w.pidfd = pidfd_open((pid_t)pid, 0);
 	if (w.pidfd < 0)
-		return -errno;
+		return -ESRCH;
 	ret = for_each_fd(pid, "socket:", socket_fd, &w);
-	close(w.pidfd);
 	return ret < 0 ? ret : 0;
 }
 
@@ -310,13 +482,14 @@ int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
 	err = worker_of_pid(a, app, pid, &b.worker);
 	if (err)
 		return err;
-	err = for_each_socket(pid, adopt_if_cookie, &b);
+	err = for_each_socket(a, pid, adopt_if_cookie, &b);
 	if (err)
 		return err;
 	if (b.err == -ENOENT)
 		pr_debug("app %s: pid %u no longer holds socket %llu\n",
 			 registry__app_name(a->reg, app), pid, (unsigned long long)cookie);
-	if (b.err && b.err != -EINVAL && b.err != -ENOENT)
+	if (b.err && b.err != -EINVAL && b.err != -ENOENT && b.err != -EPERM &&
+	    b.err != -EDQUOT && b.err != -ENOSPC)
 		a->c.sock_attach_fail++;
 	return b.err;
 }
@@ -334,12 +507,15 @@ int socks__scan_process(struct agent *a, uint32_t app, uint32_t pid)
 	struct bound_ctx b = { .a = a, .app = app };
 	int err = worker_of_pid(a, app, pid, &b.worker);
 
-	return err ? err : for_each_socket(pid, adopt_any, &b);
+	return err ? err : for_each_socket(a, pid, adopt_any, &b);
 }
 
 int socks__released(struct agent *a, uint64_t cookie)
 {
 	int n = 0;
+
+	if (cookie)
+		refused_forget(a, cookie);
 
 	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
 		struct agent_sock *s = &a->socks[i];
@@ -381,10 +557,11 @@ struct attr_file {
 	unsigned int major, minor;
 };
 
-/* One listener socket of the app (a dual-stack one appears once per key). */
+/* One listener socket of the app. */
 struct attr_item {
 	uint64_t cookie;
 	struct xsl_listener_key key;
+	bool dual;				/* a dual-stack [::] socket */
 	uint32_t n;
 	uint32_t holder[ATTR_MAX_HOLDERS];	/* worker indexes */
 	bool polls[ATTR_MAX_HOLDERS];		/* the holder has it in an epoll set */
@@ -394,6 +571,8 @@ struct attr_item {
 };
 
 struct attr_scan {
+	struct agent *a;
+	uint32_t app;
 	struct attr_item *items;
 	unsigned int n;
 	uint32_t worker;
@@ -402,23 +581,37 @@ struct attr_scan {
 	unsigned int n_polled;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void socks__dirty(struct agent *a, uint32_t app)
 {
 	if (app < XSL_MAX_APPS)
 		a->apps[app].attr_dirty_ns = mono_ns();
 }
 
+/* Apps that wait for room and now have some are attributed again. */
+static void room_retry(struct agent *a)
+{
+	struct agent_sockpol *sp = &a->sockpol;
+
+	for (uint32_t app = 0; sp->n_wants_room && app < XSL_MAX_APPS; app++) {
+		if (!sp->wants_room[app])
+			continue;
+		if (registry__app(a->reg, app) && registry__listener_room(a->reg, app))
+			continue;
+		sp->wants_room[app] = false;
+		sp->n_wants_room--;
+		if (registry__app(a->reg, app)) {
+			pr_debug("app %s: room for listeners again, re-adopting its sockets\n",
+				 registry__app_name(a->reg, app));
+			socks__dirty(a, app);
+		}
+	}
+}
+
 void socks__settle(struct agent *a)
 {
 	uint64_t now = mono_ns();
+
+	room_retry(a);
 
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
 		uint64_t t = a->apps[app].attr_dirty_ns;
@@ -493,7 +686,7 @@ static bool attr_is_polled(const struct attr_scan *sc, int fd)
 }
 
 static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_listener_key *k,
-		     bool polls)
+		     bool dual, bool polls)
 {
 	struct attr_item *it = NULL;
 
@@ -507,7 +700,7 @@ static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_lis
 		if (sc->n == ATTR_MAX_ITEMS)
 			return;
 		it = &sc->items[sc->n++];
-		*it = (struct attr_item){ .cookie = cookie, .key = *k };
+		*it = (struct attr_item){ .cookie = cookie, .key = *k, .dual = dual };
 	}
 	it->polled |= polls;
 	for (uint32_t i = 0; i < it->n; i++) {
@@ -528,15 +721,10 @@ static int attr_collect(void *ctx, int fd, uint64_t cookie)
 	struct xsl_listener_key k;
 	bool dual, polls;
 
-	if (sock_listener_key(fd, &k, &dual))
+	if (sock_candidate(sc->a, sc->app, fd, cookie, &k, &dual))
 		return 0;
 	polls = attr_is_polled(sc, fd);
-	attr_add(sc, cookie, &k, polls);
-	if (dual) {
-		memset(&k.addr, 0, sizeof(k.addr));
-		k.family = XSL_AF_INET;
-		attr_add(sc, cookie, &k, polls);
-	}
+	attr_add(sc, cookie, &k, dual, polls);
 	return 0;
 }
 
@@ -623,7 +811,7 @@ static int insert_if_cookie(void *ctx, int fd, uint64_t cookie)
 
 	if (cookie != ic->it->cookie)
 		return 0;
-	ic->err = sock_insert(ic->a, ic->app, ic->worker, fd, cookie, &ic->it->key);
+	ic->err = sock_insert(ic->a, ic->app, ic->worker, fd, cookie, &ic->it->key, ic->it->dual);
 	return 1;
 }
 
@@ -631,8 +819,9 @@ int socks__attribute(struct agent *a, uint32_t app)
 {
 	static struct attr_item items[ATTR_MAX_ITEMS];
 	static struct attr_file polled[ATTR_MAX_POLLED];
-	struct attr_scan sc = { .items = items, .polled = polled };
+	struct attr_scan sc = { .a = a, .app = app, .items = items, .polled = polled };
 	unsigned int moved = 0;
+	int err;
 
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *rw = registry__worker(a->reg, w);
@@ -641,7 +830,7 @@ int socks__attribute(struct agent *a, uint32_t app)
 			continue;
 		sc.worker = w;
 		sc.n_polled = epoll_watched(rw->pid, polled, ATTR_MAX_POLLED);
-		for_each_socket(rw->pid, attr_collect, &sc);
+		for_each_socket(a, rw->pid, attr_collect, &sc);
 	}
 	attr_choose(&sc);
 
@@ -672,11 +861,24 @@ int socks__attribute(struct agent *a, uint32_t app)
 
 			if (!registry__listener_find(a->reg, &it->key, &l)) {
 				struct agent_sock *s = sock_slot(a, l, it->server[k]);
+				const struct reg_listener *rl = registry__listener(a->reg, l);
 
+				/* a [::] listener restored from before dual-stack listeners
+				 * existed gets its flag from the sockets it has */
+				if (s && s->cookie == it->cookie && it->dual && rl->app == app &&
+				    !(rl->flags & XSL_LISTENER_F_DUAL))
+					registry__listener_set_flags(a->reg, l, rl->flags |
+								 XSL_LISTENER_F_DUAL);
 				if (s && s->cookie == it->cookie)
 					continue;
+			} else if ((err = registry__listener_room(a->reg, app))) {
+				/* no room for its listener: no need to look for the socket */
+				sock_refuse(a, app, it->cookie,
+					    err == -EDQUOT ? REFUSED_QUOTA : REFUSED_TABLE_FULL, NULL);
+				continue;
 			}
-			for_each_socket(a->reg->workers[it->server[k]].pid, insert_if_cookie, &ic);
+			for_each_socket(a, a->reg->workers[it->server[k]].pid, insert_if_cookie,
+					&ic);
 			if (!ic.err)
 				moved++;
 		}

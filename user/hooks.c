@@ -33,6 +33,16 @@ static struct bpf_program *prog_bind6(struct xsl_cgroup *s)
 	return s->progs.xsl_post_bind6;
 }
 
+static struct bpf_program *prog_prebind4(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_bind4;
+}
+
+static struct bpf_program *prog_prebind6(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_bind6;
+}
+
 static struct bpf_program *prog_release(struct xsl_cgroup *s)
 {
 	return s->progs.xsl_sock_release;
@@ -49,6 +59,8 @@ static struct bpf_program *prog_egress(struct xsl_cgroup *s)
 }
 
 static const struct hooks_cg_prog cg_progs[] = {
+	{ "prebind4", prog_prebind4 },
+	{ "prebind6", prog_prebind6 },
 	{ "bind4", prog_bind4 },
 	{ "bind6", prog_bind6 },
 	{ "release", prog_release },

@@ -103,17 +103,31 @@ static void port_bit_put(struct xsl_port_filter *f, uint32_t bit, bool on)
 		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
 }
 
-/* Whether a live listener, exact or wildcard, has k's family, proto, port. */
+/* Whether a live listener, exact or wildcard, has k's family, proto, port;
+ * a dual-stack [::] listener has its port for IPv4 too. */
 static bool port_listened(const struct xsl_registry *r, const struct xsl_listener_key *k)
 {
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *rl = &r->listeners[l];
 
-		if (rl->live && rl->key.family == k->family && rl->key.proto == k->proto &&
-		    rl->key.port == k->port)
+		if (!rl->live || rl->key.proto != k->proto || rl->key.port != k->port)
+			continue;
+		if (rl->key.family == k->family ||
+		    (k->family == XSL_AF_INET && (rl->flags & XSL_LISTENER_F_DUAL)))
 			return true;
 	}
 	return false;
+}
+
+/* The IPv4 side of a [::] key (whose bit a dual-stack listener also
+ * needs); false for any other key. */
+static bool v4_side(const struct xsl_listener_key *k, struct xsl_listener_key *v4)
+{
+	if (k->family != XSL_AF_INET6 || (k->addr[0] | k->addr[1] | k->addr[2] | k->addr[3]))
+		return false;
+	*v4 = (struct xsl_listener_key){ .family = XSL_AF_INET, .proto = k->proto,
+					 .port = k->port };
+	return true;
 }
 
 static int ports_write(struct xsl_mirror *mi)
@@ -128,7 +142,7 @@ static int ports_write(struct xsl_mirror *mi)
  * writing the whole value only when the bit changes. The first call reads
  * the map's value (an earlier agent's, or zero) into mi->ports.
  */
-static int ports_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
+static int port_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 {
 	uint32_t zero = 0, bit = key_port_bit(k);
 	bool want = port_listened(mi->r, k);
@@ -145,6 +159,17 @@ static int ports_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 	err = ports_write(mi);
 	if (err)	/* the map kept its old value: so does the copy */
 		port_bit_put(&mi->ports, bit, !want);
+	return err;
+}
+
+/* k's port bit, and for a [::] key its IPv4 bit (a dual-stack listener's). */
+static int ports_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
+{
+	struct xsl_listener_key v4;
+	int err = port_sync(mi, k);
+
+	if (!err && v4_side(k, &v4))
+		err = port_sync(mi, &v4);
 	return err;
 }
 
@@ -183,9 +208,16 @@ int mirror__enable_port_filter(struct xsl_mirror *mi)
 	int err;
 
 	memset(&mi->ports, 0, sizeof(mi->ports));
-	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++)
-		if (mi->r->listeners[l].live)
-			port_bit_put(&mi->ports, key_port_bit(&mi->r->listeners[l].key), true);
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = &mi->r->listeners[l];
+		struct xsl_listener_key v4;
+
+		if (!rl->live)
+			continue;
+		port_bit_put(&mi->ports, key_port_bit(&rl->key), true);
+		if ((rl->flags & XSL_LISTENER_F_DUAL) && v4_side(&rl->key, &v4))
+			port_bit_put(&mi->ports, key_port_bit(&v4), true);
+	}
 	mi->ports.enabled = 1;
 	err = ports_write(mi);
 	/* On failure the map holds what it held: read it again when needed. */

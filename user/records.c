@@ -63,6 +63,7 @@ int records__listener(const struct xsl_registry *r, uint32_t listener,
 	val->app = rl->app;
 	val->app_gen = rl->app < XSL_MAX_APPS ? r->apps[rl->app].gen : 0;
 	val->n_workers = rl->n_workers;
+	val->flags = rl->flags;
 	if (!tab)
 		return 0;
 	for (unsigned int i = 0; i < XSL_TABLE_SLOTS; i++) {

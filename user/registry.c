@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "registry.h"
 
 static void set_err(struct xsl_registry *r, const char *fmt, ...)
@@ -80,6 +81,7 @@ struct xsl_registry *registry__new(void)
 		return NULL;
 	for (unsigned int i = 0; i < XSL_MAX_LISTENERS; i++)
 		table__clear(&r->listeners[i].table);
+	r->max_app_listeners = XSL_MAX_APP_LISTENERS;
 	return r;
 }
 
@@ -170,35 +172,44 @@ int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, ui
 }
 
 /* The process -> app entry of pid, or NULL (pid 0 has none). */
-static struct reg_proc *proc_find(const struct xsl_registry *r, uint32_t pid)
+static struct proc_entry *proc_find(const struct xsl_registry *r, uint32_t pid)
 {
-	if (!pid)
-		return NULL;
-	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (r->procs[i].pid == pid)
-			return (struct reg_proc *)&r->procs[i];
-	}
-	return NULL;
+	return proctab__find(&r->procs, pid);
 }
 
-static struct reg_proc *proc_unused(struct xsl_registry *r)
+/* A new entry for pid in app (room was checked). */
+static struct proc_entry *proc_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
+				   uint64_t start_ns)
 {
-	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (!r->procs[i].pid)
-			return &r->procs[i];
-	}
-	return NULL;
+	struct proc_entry *e = NULL;
+
+	proctab__insert(&r->procs, pid, start_ns, app, r->apps[app].gen, &e);
+	return e;
 }
 
 int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app)
 {
-	const struct reg_proc *p = proc_find(r, pid);
+	const struct proc_entry *p = proc_find(r, pid);
 
 	/* Entries go with their app; checking liveness is the contract anyway. */
-	if (!p || !app_live(r, p->app))
+	if (!p || !app_live(r, p->app) || r->apps[p->app].gen != p->app_gen)
 		return -ENOENT;
 	if (app)
 		*app = p->app;
+	return 0;
+}
+
+int registry__app_of_event(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t app,
+			   uint32_t gen, uint32_t *out)
+{
+	uint32_t found;
+
+	if (registry__app_by_cgroup(r, cgroup_id, &found))
+		return -ENOENT;
+	if (gen && (found != app || r->apps[found].gen != gen))
+		return -ENOENT;
+	if (out)
+		*out = found;
 	return 0;
 }
 
@@ -273,6 +284,12 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32
 	wk->cpu = -1;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
+	if (pid) {
+		struct proc_entry *e = proc_find(r, pid);
+
+		if (e && e->worker == XSL_NO_WORKER)
+			e->worker = w;
+	}
 	hook_worker(r, w);
 }
 
@@ -284,33 +301,49 @@ static bool name_char_ok(char c)
 	       c == '_' || c == '-' || c == '.';
 }
 
-static int check_name(struct xsl_registry *r, const char *name)
+/* The name rule, checked before anything is made for an app (it is also a
+ * directory name below the cgroup root: no '/', no "." or ".."). A bad
+ * character is shown by its code, never echoed (it may be a newline). */
+int registry__check_name(const char *name, char *why, size_t len)
 {
-	size_t len;
+	size_t n;
 
-	if (!name || !*name)
-		return fail(r, -EINVAL, "app name is empty");
-	len = strnlen(name, XSL_APP_NAME_LEN);
-	if (len >= XSL_APP_NAME_LEN)
-		return fail(r, -EINVAL, "app name '%.*s...' is longer than %d characters",
-			    XSL_APP_NAME_LEN - 1, name, XSL_APP_NAME_LEN - 1);
-	if (name[0] == '.' || name[0] == '-')
-		return fail(r, -EINVAL, "app name '%s' must not start with '%c'", name, name[0]);
-	for (size_t i = 0; i < len; i++) {
-		if (!name_char_ok(name[i]))
-			return fail(r, -EINVAL,
-				    "app name '%s': only letters, digits, '_', '-', '.' allowed",
-				    name);
+	if (!name || !*name) {
+		snprintf(why, len, "app name is empty");
+		return -EINVAL;
+	}
+	n = strnlen(name, XSL_APP_NAME_LEN);
+	if (n >= XSL_APP_NAME_LEN) {
+		snprintf(why, len, "app name '%.*s...' is longer than %d characters",
+			 XSL_APP_NAME_LEN - 1, name, XSL_APP_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!name_char_ok(name[i])) {
+			snprintf(why, len,
+				 "app name: character 0x%02x at offset %zu is not allowed "
+				 "(only letters, digits, '_', '-', '.')",
+				 (unsigned char)name[i], i);
+			return -EINVAL;
+		}
+	}
+	if (name[0] == '.' || name[0] == '-') {
+		snprintf(why, len, "app name '%s' must not start with '%c'", name, name[0]);
+		return -EINVAL;
 	}
 	return 0;
+}
+
+static int check_name(struct xsl_registry *r, const char *name)
+{
+	return registry__check_name(name, r->err, sizeof(r->err));
 }
 
 int registry__attach_app(struct xsl_registry *r, const char *name,
 			 const struct xsl_app_opts *opts, uint32_t *app)
 {
 	static const struct xsl_app_opts operator_opts;
-	struct reg_proc *creator_entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	int a, w = -1, err;
 	uint32_t other;
 	struct reg_app *ra;
@@ -339,8 +372,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 		if (w < 0)
 			return fail(r, -ENOSPC, "app %s: all %d worker slots in use", name,
 				    XSL_MAX_WORKERS);
-		creator_entry = proc_unused(r);
-		if (!creator_entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC, "app %s: all %d process entries in use", name,
 				    XSL_REG_MAX_PROCS);
 	}
@@ -362,8 +394,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 	/* The app exists before anything that refers to it. */
 	hook_app(r, a);
 	if (opts->creator_pid) {
-		creator_entry->pid = opts->creator_pid;
-		creator_entry->app = a;
+		proc_add(r, a, opts->creator_pid, opts->creator_start_time_ns);
 		worker_make(r, a, w, opts->creator_pid, opts->creator_start_time_ns);
 	}
 	return 0;
@@ -407,6 +438,7 @@ static void listener_free(struct xsl_registry *r, uint32_t l)
 	struct reg_listener *ln = &r->listeners[l];
 
 	ln->live = false;
+	ln->flags = 0;
 	ln->n_workers = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
 	table__clear(&ln->table);
@@ -440,8 +472,8 @@ static void app_free(struct xsl_registry *r, uint32_t a)
 		}
 	}
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (r->procs[i].pid && r->procs[i].app == a)
-			r->procs[i] = (struct reg_proc){ 0 };
+		if (r->procs.slot[i].pid && r->procs.slot[i].app == a)
+			proctab__remove(&r->procs, &r->procs.slot[i]);
 	}
 	ra->live = false;
 	ra->n_listeners = 0;
@@ -449,16 +481,17 @@ static void app_free(struct xsl_registry *r, uint32_t a)
 	hook_app(r, a);
 }
 
-static bool pid_has_other_worker(const struct xsl_registry *r, uint32_t a, uint32_t pid,
+/* Another worker of pid in app a than except, or XSL_NO_WORKER. */
+static uint32_t pid_other_worker(const struct xsl_registry *r, uint32_t a, uint32_t pid,
 				 uint32_t except)
 {
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *wk = &r->workers[w];
 
 		if (w != except && wk->live && wk->app == a && wk->pid == pid)
-			return true;
+			return w;
 	}
-	return false;
+	return XSL_NO_WORKER;
 }
 
 /*
@@ -479,12 +512,14 @@ static int worker_remove(struct xsl_registry *r, uint32_t w)
 				return err;
 		}
 	}
-	if (wk->pid && wk->pid != ra->creator_pid &&
-	    !pid_has_other_worker(r, wk->app, wk->pid, w)) {
-		struct reg_proc *p = proc_find(r, wk->pid);
+	if (wk->pid) {
+		struct proc_entry *p = proc_find(r, wk->pid);
+		uint32_t other = pid_other_worker(r, wk->app, wk->pid, w);
 
-		if (p)
-			*p = (struct reg_proc){ 0 };
+		if (p && p->worker == w)
+			p->worker = other;
+		if (p && wk->pid != ra->creator_pid && other == XSL_NO_WORKER)
+			proctab__remove(&r->procs, p);
 	}
 	wk->live = false;
 	bit_clear(ra->map_index_used, wk->map_index);
@@ -498,8 +533,7 @@ static int worker_remove(struct xsl_registry *r, uint32_t w)
 int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			 uint64_t start_time_ns, uint32_t *worker)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	const char *name;
 	int w;
 
@@ -516,13 +550,11 @@ int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 			    name, pid, XSL_MAX_WORKERS);
 	/* The creator, or a process already here, has its entry already. */
 	if (pid && !owner) {
-		entry = proc_unused(r);
-		if (!entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC,
 				    "worker for app %s pid %u: all %d process entries in use",
 				    name, pid, XSL_REG_MAX_PROCS);
-		entry->pid = pid;
-		entry->app = app;
+		proc_add(r, app, pid, start_time_ns);
 	}
 	worker_make(r, app, w, pid, start_time_ns);
 	if (worker)
@@ -583,13 +615,12 @@ int registry__detach_app(struct xsl_registry *r, uint32_t app)
 
 static const char *key_str(const struct xsl_listener_key *k, char *buf, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char ep[XSL_ENDPOINT_LEN];
 	const char *proto = k->proto == IPPROTO_TCP ? "tcp" :
 			    k->proto == IPPROTO_UDP ? "udp" : "proto?";
 
-	inet_ntop(k->family == XSL_AF_INET6 ? AF_INET6 : AF_INET, k->addr, addr, sizeof(addr));
-	snprintf(buf, len, k->family == XSL_AF_INET6 ? "%s [%s]:%u" : "%s %s:%u", proto, addr,
-		 ntohs(k->port));
+	addr__endpoint(k->family, k->addr, k->port, ep, sizeof(ep));
+	snprintf(buf, len, "%s %s", proto, ep);
 	return buf;
 }
 
@@ -613,6 +644,10 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 		return fail(r, -EEXIST, "listener %s: already owned by app %s",
 			    key_str(key, ks, sizeof(ks)),
 			    r->apps[r->listeners[other].app].name);
+	if (r->apps[app].n_listeners >= r->max_app_listeners)
+		return fail(r, -EDQUOT, "listener %s: app %s has its quota of %u listeners",
+			    key_str(key, ks, sizeof(ks)), r->apps[app].name,
+			    r->max_app_listeners);
 	l = listener_unused(r);
 	if (l < 0)
 		return fail(r, -ENOSPC, "listener %s: all %d listener slots in use",
@@ -623,6 +658,7 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 	ln->live = true;
 	ln->app = app;
 	ln->key = *key;
+	ln->flags = 0;
 	ln->n_workers = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
 	table__clear(&ln->table);
@@ -631,6 +667,38 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 		*listener = l;
 	hook_listener(r, l);
 	return 0;
+}
+
+static bool key_is_v6_wildcard(const struct xsl_listener_key *k)
+{
+	return k->family == XSL_AF_INET6 && !(k->addr[0] | k->addr[1] | k->addr[2] | k->addr[3]);
+}
+
+int registry__listener_set_flags(struct xsl_registry *r, uint32_t listener, uint32_t flags)
+{
+	struct reg_listener *ln;
+	char ks[80];
+
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "listener %u: no such listener", listener);
+	ln = &r->listeners[listener];
+	if (flags & ~XSL_LISTENER_F_DUAL)
+		return fail(r, -EINVAL, "listener %u: unknown flags 0x%x", listener, flags);
+	if ((flags & XSL_LISTENER_F_DUAL) && !key_is_v6_wildcard(&ln->key))
+		return fail(r, -EINVAL, "listener %s: only a [::] listener can be dual-stack",
+			    key_str(&ln->key, ks, sizeof(ks)));
+	if (ln->flags == flags)
+		return 0;
+	ln->flags = flags;
+	hook_listener(r, listener);
+	return 0;
+}
+
+int registry__listener_room(const struct xsl_registry *r, uint32_t app)
+{
+	if (app_live(r, app) && r->apps[app].n_listeners >= r->max_app_listeners)
+		return -EDQUOT;
+	return listener_unused(r) < 0 ? -ENOSPC : 0;
 }
 
 int registry__listener_del(struct xsl_registry *r, uint32_t listener)
@@ -723,8 +791,7 @@ int registry__restore_gen(struct xsl_registry *r, enum xsl_reg_kind kind, uint32
 
 int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl_app *rec)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	const struct proc_entry *owner;
 	struct reg_app *ra;
 	uint32_t other;
 	int err;
@@ -757,12 +824,9 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 	if (owner)
 		return fail(r, -EEXIST, "restore app %s: pid %u already belongs to app %s",
 			    rec->name, rec->creator_pid, r->apps[owner->app].name);
-	if (rec->creator_pid) {
-		entry = proc_unused(r);
-		if (!entry)
-			return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
-				    rec->name, XSL_REG_MAX_PROCS);
-	}
+	if (rec->creator_pid && proctab__full(&r->procs))
+		return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
+			    rec->name, XSL_REG_MAX_PROCS);
 
 	ra = &r->apps[app];
 	*ra = (struct reg_app){
@@ -775,17 +839,14 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 		.idle_timeout_s = rec->idle_timeout_s ? rec->idle_timeout_s : XSL_DEFAULT_IDLE_S,
 	};
 	memcpy(ra->name, rec->name, strlen(rec->name) + 1);
-	if (entry) {
-		entry->pid = rec->creator_pid;
-		entry->app = app;
-	}
+	if (rec->creator_pid)
+		proc_add(r, app, rec->creator_pid, 0);
 	return 0;
 }
 
 int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec)
 {
-	struct reg_proc *entry = NULL;
-	const struct reg_proc *owner;
+	struct proc_entry *owner;
 	struct reg_worker *wk;
 	struct reg_app *ra;
 
@@ -811,13 +872,11 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 		return fail(r, -EEXIST, "restore worker %u of app %s: pid %u belongs to app %s",
 			    worker, ra->name, rec->pid, r->apps[owner->app].name);
 	if (rec->pid && !owner) {
-		entry = proc_unused(r);
-		if (!entry)
+		if (proctab__full(&r->procs))
 			return fail(r, -ENOSPC,
 				    "restore worker %u of app %s: all %d process entries in use",
 				    worker, ra->name, XSL_REG_MAX_PROCS);
-		entry->pid = rec->pid;
-		entry->app = rec->app;
+		owner = proc_add(r, rec->app, rec->pid, rec->start_time_ns);
 	}
 
 	wk = &r->workers[worker];
@@ -832,6 +891,8 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 	};
 	bit_set(ra->map_index_used, rec->map_index);
 	ra->n_workers++;
+	if (owner && owner->worker == XSL_NO_WORKER)
+		owner->worker = worker;
 	return 0;
 }
 
@@ -883,6 +944,7 @@ int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener
 	ln->live = true;
 	ln->app = val->app;
 	ln->key = *key;
+	ln->flags = key_is_v6_wildcard(key) ? val->flags & XSL_LISTENER_F_DUAL : 0;
 	ln->n_workers = n;
 	memcpy(ln->serving, serving, sizeof(serving));
 	ln->table = *table;

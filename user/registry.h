@@ -20,9 +20,15 @@
  * - A pid has at most one process -> app entry: adding a worker (or
  *   attaching with a creator) for a pid that belongs to another app is
  *   -EEXIST. pid 0 on worker add makes a worker with no process (no entry).
+ *   The entries are the process table (proctab.h): each records the
+ *   process's start time, its app's handle (index + gen) and its worker.
  * - App names: 1..XSL_APP_NAME_LEN-1 characters of [A-Za-z0-9_.-], not
  *   starting with '.' or '-' (they name a cgroup directory); unique.
  *   A non-zero cgroup id belongs to at most one app (-EEXIST).
+ *
+ * - Listeners: an app has at most max_app_listeners of them (default
+ *   XSL_MAX_APP_LISTENERS), so that one app cannot fill the table that all
+ *   apps share; one more is -EDQUOT.
  *
  * All functions return 0 or a negative errno: -ENOSPC at a capacity limit,
  * -ENOENT for unknown names/indexes/processes, -EEXIST for duplicates,
@@ -32,10 +38,12 @@
 #define XSL_REGISTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "xsl/limits.h"
 #include "xsl/flow.h"
 #include "xsl/records.h"
+#include "proctab.h"
 #include "table.h"
 
 #define XSL_REG_WORKER_WORDS (XSL_MAX_WORKERS / 64)
@@ -70,18 +78,10 @@ struct reg_listener {
 	bool live;
 	uint32_t app;
 	struct xsl_listener_key key;
+	uint32_t flags;			/* XSL_LISTENER_F_* */
 	uint32_t n_workers;
 	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
 	struct xsl_table table;
-};
-
-/* process -> app entry; each pid is a creator or owns a worker, so they
- * never outnumber workers + apps. */
-#define XSL_REG_MAX_PROCS (XSL_MAX_WORKERS + XSL_MAX_APPS)
-
-struct reg_proc {
-	uint32_t pid;			/* 0: free entry */
-	uint32_t app;
 };
 
 struct xsl_app_opts {
@@ -126,7 +126,10 @@ struct xsl_registry {
 	struct reg_app apps[XSL_MAX_APPS];
 	struct reg_worker workers[XSL_MAX_WORKERS];
 	struct reg_listener listeners[XSL_MAX_LISTENERS];
-	struct reg_proc procs[XSL_REG_MAX_PROCS];
+	/* the process -> app entries: the process table (proctab.h), whose
+	 * entries come and go with the workers of their process */
+	struct proctab procs;
+	uint32_t max_app_listeners;	/* per-app listener quota */
 	char err[160];
 };
 
@@ -134,6 +137,9 @@ struct xsl_registry {
 struct xsl_registry *registry__new(void);
 void registry__free(struct xsl_registry *r);
 const char *registry__error(const struct xsl_registry *r);
+/* 0 when name is a valid app name (1..XSL_APP_NAME_LEN-1 of A-Za-z0-9_.-,
+ * not starting with '.' or '-'); else -EINVAL and why says what is wrong. */
+int registry__check_name(const char *name, char *why, size_t len);
 
 /* opts may be NULL (operator attach, defaults); app may be NULL. An unknown
  * policy is -EINVAL. */
@@ -144,6 +150,12 @@ int registry__app_by_name(const struct xsl_registry *r, const char *name, uint32
 int registry__app_by_pid(const struct xsl_registry *r, uint32_t pid, uint32_t *app);
 /* cgroup id 0 never matches. */
 int registry__app_by_cgroup(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t *app);
+/* The live app a kernel event names: the app of cgroup_id, and when gen is
+ * non-zero only if that app is still index app with that gen (the event was
+ * not queued for an app since freed, whose index or cgroup was reused).
+ * -ENOENT otherwise. */
+int registry__app_of_event(const struct xsl_registry *r, uint64_t cgroup_id, uint32_t app,
+			   uint32_t gen, uint32_t *out);
 /* The getters return NULL for an index out of range or not live. */
 const struct reg_app *registry__app(const struct xsl_registry *r, uint32_t app);
 const char *registry__app_name(const struct xsl_registry *r, uint32_t app);
@@ -160,9 +172,16 @@ int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
 int registry__detach_app(struct xsl_registry *r, uint32_t app);
 
 /* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
- * -EEXIST when any app has that exact key. listener may be NULL. */
+ * -EEXIST when any app has that exact key; -EDQUOT when the app has its
+ * quota of listeners; -ENOSPC when the table is full. listener may be
+ * NULL. */
 int registry__listener_add(struct xsl_registry *r, uint32_t app,
 			   const struct xsl_listener_key *key, uint32_t *listener);
+/* Sets a listener's XSL_LISTENER_F_* flags (calls listener_changed when
+ * they change). XSL_LISTENER_F_DUAL needs a v6 wildcard key (-EINVAL). */
+int registry__listener_set_flags(struct xsl_registry *r, uint32_t listener, uint32_t flags);
+/* Whether app may add a listener now: 0, -EDQUOT or -ENOSPC. */
+int registry__listener_room(const struct xsl_registry *r, uint32_t app);
 int registry__listener_del(struct xsl_registry *r, uint32_t listener);
 /* Exact key match (the wildcard fallback is the data path's job). */
 int registry__listener_find(const struct xsl_registry *r, const struct xsl_listener_key *key,
@@ -206,7 +225,9 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
  * -ENOENT unless the app is live with val->app_gen; -EINVAL for a bad key,
  * gen 0, or a table slot naming anything but a live worker of the app (or
  * empty slots next to full ones); -EEXIST for a key already taken. The
- * serving set is the workers the table names (val->n_workers is ignored). */
+ * serving set is the workers the table names (val->n_workers is ignored).
+ * The flags are kept (unknown bits and a DUAL flag on any key but the v6
+ * wildcard are dropped); the quota is not checked. */
 int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener_key *key,
 			       const struct xsl_listener *val, const struct xsl_table *table);
 

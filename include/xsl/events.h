@@ -23,10 +23,36 @@ struct xsl_event {
 	__u64 ts_ns;			/* bpf_ktime_get_ns() at the hook */
 	__u64 cgroup_id;
 	__u64 cookie;			/* socket cookie for BIND/LISTEN/RELEASE */
-	__u64 start_time_ns;		/* process start time */
+	/* FORK/JOIN/EXIT: the process's start time, boot-based ns (the
+	 * kernel's start_boottime, which /proc/PID/stat gives in clock ticks) */
+	__u64 start_time_ns;
 	struct xsl_listener_key listener;
-	__u32 pad0;
+	__u32 app_gen;			/* FORK/JOIN/EXIT: gen of app, 0 if unknown */
+	/* FORK/JOIN/EXIT: pidfs inode of the process's pid (st_ino of a pidfd
+	 * on it, unique within a boot), 0 if the kernel has none */
+	__u64 pid_ino;
 };
-_Static_assert(sizeof(struct xsl_event) == 72, "xsl_event layout");
+_Static_assert(sizeof(struct xsl_event) == 80, "xsl_event layout");
+
+/*
+ * What the socket hooks remember about a socket in xsl_sk_owner (socket
+ * local storage), so that its RELEASE carries the same listener key, app and
+ * cgroup as its BIND or LISTEN: sock_release may not read the socket's
+ * addresses, and the last reference may be dropped by another process. Not
+ * cloned to accepted sockets. The agent reads it by socket fd to learn
+ * whether the app chose a UDP socket's port (XSL_SK_F_BIND_PORT without
+ * XSL_SK_F_QUIET).
+ */
+#define XSL_SK_F_BIND_PORT	0x01	/* the last bind(2) asked for a non-zero port */
+#define XSL_SK_F_QUIET		0x02	/* not announced: its release is not reported */
+
+struct xsl_sock_owner {
+	__u32 app;
+	__u32 flags;			/* XSL_SK_F_* */
+	__u64 cgroup_id;
+	struct xsl_listener_key listener;
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct xsl_sock_owner) == 40, "xsl_sock_owner layout");
 
 #endif /* XSL_EVENTS_H */

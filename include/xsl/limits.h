@@ -6,6 +6,8 @@
 #define XSL_MAX_APPS		256
 #define XSL_MAX_WORKERS		4096
 #define XSL_MAX_LISTENERS	256
+/* Listeners one app may have, so that no app can take the whole table. */
+#define XSL_MAX_APP_LISTENERS	(XSL_MAX_LISTENERS / 4)
 #define XSL_MAX_SESSIONS	(1 << 20)
 
 /* Slots of a listener's worker table. Prime, so every Maglev skip value is

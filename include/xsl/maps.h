@@ -22,5 +22,6 @@
 #define XSL_MAP_EVENTS		"xsl_events"
 #define XSL_MAP_CPUMAP		"xsl_cpumap"
 #define XSL_MAP_PORTS		"xsl_ports"
+#define XSL_MAP_SK_OWNER	"xsl_sk_owner"
 
 #endif /* XSL_MAPS_H */

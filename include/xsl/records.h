@@ -67,6 +67,14 @@ struct xsl_worker {
 };
 _Static_assert(sizeof(struct xsl_worker) == 32, "xsl_worker layout");
 
+/*
+ * A v6 wildcard listener ([::]:port) served by dual-stack sockets
+ * (IPV6_V6ONLY off): one listener for both families. It is found for IPv4
+ * packets too, after the exact and the v4 wildcard lookups miss, and its
+ * port has the v4 bit in xsl_ports as well as the v6 one.
+ */
+#define XSL_LISTENER_F_DUAL	0x01
+
 /* xsl_listeners: hash from struct xsl_listener_key. */
 struct xsl_listener {
 	__u32 index;			/* row in xsl_slots and worker-socket keys */
@@ -74,7 +82,7 @@ struct xsl_listener {
 	__u32 app;
 	__u32 app_gen;
 	__u32 n_workers;		/* serving workers; 0: new flows are dropped */
-	__u32 pad0;
+	__u32 flags;			/* XSL_LISTENER_F_* */
 };
 _Static_assert(sizeof(struct xsl_listener) == 24, "xsl_listener layout");
 

@@ -37,6 +37,20 @@ static int fx_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return vfprintf(stderr, fmt, ap);
 }
 
+int fx_table_init(struct fx *fx)
+{
+	int err;
+
+	/* the header as the agent writes it, with the fixed seed */
+	err = xsl_maps__mmap_sessions(bpf_map__fd(fx->skel->maps.xsl_sessions), &fx->sess_mem,
+				      &fx->sess_len);
+	if (!err)
+		err = sesstab__init(fx->sess_mem, fx->sess_len, XSL_HASH_SEED);
+	if (!err)
+		err = sesstab__open(&fx->tab, fx->sess_mem, fx->sess_len);
+	return err;
+}
+
 int fx_open(struct fx *fx, __u32 max_sessions)
 {
 	struct bpf_map *map;
@@ -64,13 +78,7 @@ int fx_open(struct fx *fx, __u32 max_sessions)
 	err = xsl_xdp__load(fx->skel);
 	if (err)
 		goto fail;
-	/* the header as the agent writes it, with the fixed seed */
-	err = xsl_maps__mmap_sessions(bpf_map__fd(fx->skel->maps.xsl_sessions), &fx->sess_mem,
-				      &fx->sess_len);
-	if (!err)
-		err = sesstab__init(fx->sess_mem, fx->sess_len, XSL_HASH_SEED);
-	if (!err)
-		err = sesstab__open(&fx->tab, fx->sess_mem, fx->sess_len);
+	err = fx_table_init(fx);
 	if (err)
 		goto fail;
 	fx->prog_fd = bpf_program__fd(fx->skel->progs.xsl_xdp);
@@ -223,6 +231,26 @@ int fx_listener(struct fx *fx, int family, __u8 proto, const char *addr, __u16 p
 	l.app = app;
 	l.app_gen = app_gen;
 	l.n_workers = n_workers;
+	return fx_update(fx, XSL_MAP_LISTENERS, &k, &l);
+}
+
+int fx_listener_flags(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
+		      __u32 flags)
+{
+	struct xsl_listener_key k;
+	struct xsl_listener l;
+	int err;
+
+	memset(&k, 0, sizeof(k));
+	k.family = family;
+	k.proto = proto;
+	k.port = htons(port);
+	err = fx_addr(family, addr, k.addr);
+	if (!err)
+		err = fx_lookup(fx, XSL_MAP_LISTENERS, &k, &l);
+	if (err)
+		return err;
+	l.flags = flags;
 	return fx_update(fx, XSL_MAP_LISTENERS, &k, &l);
 }
 

@@ -39,6 +39,9 @@ struct fx {
  * (rounded up to whole buckets of a power-of-two table). */
 int fx_open(struct fx *fx, __u32 max_sessions);
 void fx_close(struct fx *fx);
+/* Maps a loaded instance's session table and writes its header with
+ * XSL_HASH_SEED (fx_open does it; for instances loaded otherwise). */
+int fx_table_init(struct fx *fx);
 
 /* cmocka setup/teardown: *state becomes a struct fx * loaded with defaults. */
 int fx_setup(void **state);
@@ -51,6 +54,9 @@ int fx_worker(struct fx *fx, __u32 worker, __u32 gen, __u32 app, __u32 app_gen, 
 int fx_worker_free(struct fx *fx, __u32 worker);
 int fx_listener(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
 		__u32 index, __u32 app, __u32 app_gen, __u32 n_workers);
+/* Sets the XSL_LISTENER_F_* flags of an existing listener. */
+int fx_listener_flags(struct fx *fx, int family, __u8 proto, const char *addr, __u16 port,
+		      __u32 flags);
 /* Fills a listener's whole table round-robin: slot i = workers[i % n]. */
 int fx_slots(struct fx *fx, __u32 index, const __u32 *workers, const __u32 *gens, unsigned int n);
 int fx_slot_set(struct fx *fx, __u32 index, __u32 slot, __u32 worker, __u32 gen);

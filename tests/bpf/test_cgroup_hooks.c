@@ -57,7 +57,7 @@
 
 struct env {
 	struct xsl_cgroup *skel;
-	struct bpf_link *links[8];
+	struct bpf_link *links[12];
 	int n_links;
 	struct ring_buffer *rb;
 	int cgroups_fd;			/* xsl_app_cgroups */
@@ -80,7 +80,13 @@ struct report {
 	pid_t pid[4];
 	__u64 cookie[4];
 	__u16 port[4];			/* host order */
+	__u32 flags[4];			/* xsl_sk_owner flags, NO_STORAGE if none */
 };
+
+#define NO_STORAGE	0xffffffffu
+
+/* xsl_sk_owner of the loaded object, for kids to read their sockets' marks. */
+static int sk_owner_fd = -1;
 
 typedef void (*kid_fn)(struct report *r);
 
@@ -212,6 +218,50 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+static __u64 boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* starttime of /proc/PID/stat (clock ticks after boot), 0 if unreadable */
+static unsigned long long proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	/* starttime is the 20th field after the command's closing paren */
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p, " %llu", &ticks);
+	fclose(f);
+	return ticks;
+}
+
+/* The pidfs inode of pid (st_ino of a pidfd on it), 0 if none. */
+static __u64 pid_ino(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct stat st;
+	__u64 ino = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!fstat(fd, &st))
+		ino = st.st_ino;
+	close(fd);
+	return ino;
+}
+
 static __u64 events_lost(struct env *env)
 {
 	int ncpus = libbpf_num_possible_cpus(), cpu;
@@ -333,6 +383,7 @@ enum env_flags {
 static void env_attach(struct env *env, struct bpf_link *link)
 {
 	assert_non_null(link);
+	assert_true(env->n_links < (int)(sizeof(env->links) / sizeof(env->links[0])));
 	env->links[env->n_links++] = link;
 }
 
@@ -380,11 +431,14 @@ static int env_open(void **state, int flags)
 	env_attach(env, bpf_program__attach(s->progs.xsl_fork));
 	env_attach(env, bpf_program__attach(s->progs.xsl_exit));
 	env_attach(env, bpf_program__attach(s->progs.xsl_join));
+	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_bind4, env->cg_fd));
+	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_bind6, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_post_bind4, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_post_bind6, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_sock_release, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_sockops, env->cg_fd));
 	env->cgroups_fd = bpf_map__fd(s->maps.xsl_app_cgroups);
+	sk_owner_fd = bpf_map__fd(s->maps.xsl_sk_owner);
 	if (app_put(env, env->cg_id, APP))
 		return -1;
 	env->rb = ring_buffer__new(bpf_map__fd(s->maps.xsl_events), on_event, env, NULL);
@@ -473,8 +527,19 @@ static void test_fork_in_app_cgroup_emits_fork(void **state)
 	assert_int_equal(fork_ev->app, APP);
 	assert_int_equal(fork_ev->cgroup_id, env->cg_id);
 	assert_true(fork_ev->ts_ns >= before && fork_ev->ts_ns <= now_ns());
-	assert_true(fork_ev->start_time_ns > 0 && fork_ev->start_time_ns <= fork_ev->ts_ns);
+	/* the process: its start_boottime (what /proc/PID/stat has in clock
+	 * ticks) and the pidfs inode of its pid; the app's handle gen */
+	assert_true(fork_ev->start_time_ns > 0 && fork_ev->start_time_ns <= boot_ns());
 	assert_true(fork_ev->start_time_ns >= join->start_time_ns);
+	assert_int_equal(fork_ev->start_time_ns / (1000000000ull / (__u64)sysconf(_SC_CLK_TCK)),
+			 proc_start_ticks(r.pid[0]));
+	assert_int_equal(join->start_time_ns / (1000000000ull / (__u64)sysconf(_SC_CLK_TCK)),
+			 proc_start_ticks(k.pid));
+	assert_true(fork_ev->pid_ino != 0);
+	assert_int_equal(fork_ev->pid_ino, pid_ino(r.pid[0]));
+	assert_int_equal(join->pid_ino, pid_ino(k.pid));
+	assert_int_equal(fork_ev->app_gen, 1);
+	assert_int_equal(join->app_gen, 1);
 	assert_int_equal(count_type(env, XSL_EV_FORK), 1);
 	assert_int_equal(count_type(env, XSL_EV_JOIN), 1);
 }
@@ -799,8 +864,8 @@ static int sock_port(int fd, __u16 *port)
 	return 0;
 }
 
-/* A socket bound to addr (port 0: the kernel picks); fd or -errno. */
-static int bound_socket(int family, int type, const char *addr)
+/* A socket bound to addr:port (port 0: the kernel picks); fd or -errno. */
+static int bound_socket_port(int family, int type, const char *addr, __u16 port)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -813,12 +878,14 @@ static int bound_socket(int family, int type, const char *addr)
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
 		inet_pton(AF_INET, addr, &s4->sin_addr);
 		len = sizeof(*s4);
 	} else {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
 		inet_pton(AF_INET6, addr, &s6->sin6_addr);
 		len = sizeof(*s6);
 	}
@@ -829,6 +896,27 @@ static int bound_socket(int family, int type, const char *addr)
 		return err;
 	}
 	return fd;
+}
+
+/*
+ * A socket bound to addr; fd or -errno. TCP: port 0, the kernel picks. UDP
+ * is announced only when bound to a port the app chose, so a UDP socket
+ * gets an explicit port: a free one, found with a port-0 probe (which the
+ * hooks ignore).
+ */
+static int bound_socket(int family, int type, const char *addr)
+{
+	__u16 port;
+	int fd, err;
+
+	if (type != SOCK_DGRAM)
+		return bound_socket_port(family, type, addr, 0);
+	fd = bound_socket_port(family, type, addr, 0);
+	if (fd < 0)
+		return fd;
+	err = sock_port(fd, &port);
+	close(fd);
+	return err ? err : bound_socket_port(family, type, addr, port);
 }
 
 /* Fills slot i of the report with fd's cookie and port. */
@@ -1047,6 +1135,86 @@ static void test_v6_bind_emits_bind(void **state)
 	assert_key(e, AF_INET6, IPPROTO_TCP, "::", r.port[1]);
 }
 
+/* The xsl_sk_owner flags of fd, NO_STORAGE when it has none. */
+static __u32 sk_flags(int fd)
+{
+	struct xsl_sock_owner o;
+
+	return bpf_map_lookup_elem(sk_owner_fd, &fd, &o) ? NO_STORAGE : o.flags;
+}
+
+/*
+ * 3: UDP bound to a port it chose, kept. 2: UDP whose bind to 3's port
+ * failed, then bound to port 0, closed. 0: UDP bound to port 0, closed.
+ * 1: UDP autobound by sendto, closed.
+ */
+static void kid_udp_clients(struct report *r)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int fd;
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1");
+	if (report_sock(r, 3, fd))
+		return;
+	r->flags[3] = sk_flags(fd);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	to.sin_port = htons(r->port[3]);
+	if (fd < 0 || !bind(fd, (struct sockaddr *)&to, sizeof(to)) || errno != EADDRINUSE) {
+		r->err = -EINVAL;
+		return;
+	}
+	to.sin_port = 0;
+	if (bind(fd, (struct sockaddr *)&to, sizeof(to))) {
+		r->err = -errno;
+		return;
+	}
+	if (report_sock(r, 2, fd))
+		return;
+	r->flags[2] = sk_flags(fd);
+	close(fd);
+
+	fd = bound_socket_port(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
+	if (report_sock(r, 0, fd))
+		return;
+	r->flags[0] = sk_flags(fd);
+	close(fd);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	to.sin_port = htons(9);
+	if (fd < 0 || sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1) {
+		r->err = -errno;
+		return;
+	}
+	if (report_sock(r, 1, fd))
+		return;
+	r->flags[1] = sk_flags(fd);
+	close(fd);
+}
+
+/* Only a UDP socket bound to a port the app chose is announced, and marked. */
+static void test_udp_client_sockets_emit_nothing(void **state)
+{
+	struct env *env = *state;
+	const struct xsl_event *e;
+	struct report r;
+	struct kid k;
+
+	kid_start(env, &k, env->cg, kid_udp_clients, &r);
+	drain(env);
+	assert_int_equal(count_type(env, XSL_EV_BIND), 1);
+	e = find_cookie(env, XSL_EV_BIND, r.cookie[3]);
+	assert_sock_event(env, e, k.pid);
+	assert_key(e, AF_INET, IPPROTO_UDP, "127.0.0.1", r.port[3]);
+	assert_int_equal(count_type(env, XSL_EV_RELEASE), 0);
+	assert_int_equal(r.flags[3], XSL_SK_F_BIND_PORT);
+	/* asked for a port, got none, then bound to port 0: never announced */
+	assert_int_equal(r.flags[2], XSL_SK_F_QUIET);
+	assert_int_equal(r.flags[0], NO_STORAGE);
+	assert_int_equal(r.flags[1], NO_STORAGE);
+}
+
 #define N_BINDS 200
 
 /* Binds N_BINDS UDP sockets and keeps them open. */
@@ -1196,6 +1364,7 @@ int main(void)
 		T(test_close_bound_socket_emits_release),
 		T(test_release_names_last_holder),
 		T(test_v6_bind_emits_bind),
+		T(test_udp_client_sockets_emit_nothing),
 		cmocka_unit_test_setup_teardown(test_ringbuf_full_counts_lost, setup_small_ringbuf,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_links_survive_restart, setup_no_bpf,

@@ -120,7 +120,7 @@ static void test_create_maps_applies_sizes_once(void **state)
 	xsl_maps__close(&m);
 	/* our other loaders take the pinned sizes too */
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 static void test_xdp_attach_detach_libxdp(void **state)
@@ -130,9 +130,9 @@ static void test_xdp_attach_detach_libxdp(void **state)
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), -EEXIST);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 0);
-	assert_int_equal(loader__xdp_detach(DEV), -ENOENT);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), -ENOENT);
 }
 
 static void test_xdp_attach_skb_mode(void **state)
@@ -140,14 +140,14 @@ static void test_xdp_attach_skb_mode(void **state)
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_SKB), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 static void test_xdp_attach_unknown_device_fails(void **state)
 {
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, "xslnodev0", XSL_XDP_MODE_NATIVE), -ENODEV);
-	assert_int_equal(loader__xdp_detach("xslnodev0"), -ENODEV);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, "xslnodev0"), -ENODEV);
 }
 
 /* `ip link ... xdp obj` pins in iproute2's root; the loader opens the same maps. */
@@ -166,7 +166,7 @@ static void test_ip_link_attach_shares_maps(void **state)
 	xsl_maps__close(&m);
 	xsl_maps__close(&again);
 	/* the loader also removes a program that ip link attached */
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 0);
 }
 
@@ -184,8 +184,8 @@ static void test_libxdp_first_then_ip_link_shares_maps(void **state)
 	assert_int_equal(map_id(m.sessions), map_id(again.sessions));
 	xsl_maps__close(&m);
 	xsl_maps__close(&again);
-	assert_int_equal(loader__xdp_detach(PEER), 0);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, PEER), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 int main(void)

@@ -295,7 +295,7 @@ static void test_tcp_v6_steers_to_session_worker(void **state)
 	tcp_steers(*state, AF_INET6, "::1");
 }
 
-/* An IPv4 flow to a dual-stack [::] socket (the agent lists it as v4 too). */
+/* An IPv4 flow of a v4 listener may be served by a dual-stack [::] socket. */
 static void test_udp_v4_reaches_dual_stack_socket(void **state)
 {
 	struct sk_env *env = *state;
@@ -310,6 +310,67 @@ static void test_udp_v4_reaches_dual_stack_socket(void **state)
 	assert_int_equal(which_ready(&sock, 1, 500), 0);
 	close(c);
 	close(sock);
+}
+
+/*
+ * One dual-stack [::] listener (XSL_LISTENER_F_DUAL, no v4 listener): IPv4
+ * and IPv6 flows both reach the session worker's dual-stack socket.
+ */
+static void test_dual_listener_steers_v4_and_v6(void **state)
+{
+	struct sk_env *env = *state;
+	int socks[2], clients[2 * N_FLOWS], n = 0;
+	struct xsl_stats st;
+
+	assert_int_equal(fx_simple(&env->fx, XSL_AF_INET6, IPPROTO_UDP, PORT, 2,
+				   XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_listener_flags(&env->fx, XSL_AF_INET6, IPPROTO_UDP, NULL, PORT,
+					   XSL_LISTENER_F_DUAL), 0);
+	for (int w = 0; w < 2; w++) {
+		socks[w] = server_socket(AF_INET6, SOCK_DGRAM, "::", PORT, 0);
+		wsock_put(env, 0, w, socks[w]);
+	}
+	for (int f = 0; f < 2 * N_FLOWS; f++) {
+		int family = f % 2 ? AF_INET6 : AF_INET;
+		const char *addr = f % 2 ? "::1" : "127.0.0.1";
+		int c = udp_client(family, addr, PORT);
+		__u32 want;
+
+		assert_int_equal(send(c, "x", 1, 0), 1);
+		want = expected_worker(family, IPPROTO_UDP, c, addr, PORT, 2);
+		assert_int_equal(which_ready(socks, 2, 500), (int)want);
+		drain_udp(socks[want]);
+		clients[n++] = c;
+	}
+	close_all(clients, n);
+	assert_int_equal(fx_session_count(&env->fx), 2 * N_FLOWS);
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SK_ASSIGNED], 2 * N_FLOWS);
+	close(socks[0]);
+	close(socks[1]);
+}
+
+/* A [::] listener without the dual flag leaves IPv4 to the kernel. */
+static void test_v6_only_listener_leaves_ipv4_alone(void **state)
+{
+	struct sk_env *env = *state;
+	int xsl_sock, plain, c;
+	struct xsl_stats st;
+
+	assert_int_equal(fx_simple(&env->fx, XSL_AF_INET6, IPPROTO_UDP, PORT, 1,
+				   XSL_POLICY_REASSIGN), 0);
+	xsl_sock = server_socket(AF_INET6, SOCK_DGRAM, "::", PORT, 1);
+	wsock_put(env, 0, 0, xsl_sock);
+	plain = server_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", PORT, 1);
+	c = udp_client(AF_INET, "127.0.0.1", PORT);
+	assert_int_equal(send(c, "x", 1, 0), 1);
+	assert_int_equal(which_ready(&plain, 1, 500), 0);
+	assert_int_equal(fx_session_count(&env->fx), 0);
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SK_ASSIGNED], 0);
+	close(c);
+	close(plain);
+	close(xsl_sock);
 }
 
 /* Closing a worker's socket removes it from the sockhash; its flows go to a
@@ -442,6 +503,8 @@ int main(void)
 		T(test_tcp_v4_steers_to_session_worker),
 		T(test_tcp_v6_steers_to_session_worker),
 		T(test_udp_v4_reaches_dual_stack_socket),
+		T(test_dual_listener_steers_v4_and_v6),
+		T(test_v6_only_listener_leaves_ipv4_alone),
 		T(test_closed_socket_flows_move_then_drop),
 		T(test_listener_without_workers_drops),
 		T(test_other_port_is_untouched),

@@ -861,6 +861,65 @@ static void test_listener_family_and_proto_must_match(void **state)
 	assert_int_equal(fx_session_count(fx), 0);
 }
 
+/* A dual-stack [::] listener takes IPv4 flows too (and IPv6 ones). */
+static void test_dual_listener_takes_ipv4(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_session s;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_listener_flags(fx, XSL_AF_INET6, IPPROTO_UDP, NULL, 53,
+					   XSL_LISTENER_F_DUAL), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.8.0.1", 1000, "10.8.0.2", 53);
+	s = create_ok(fx, &p);
+	assert_int_equal(s.app, 1);
+	assert_int_equal(s.listener, 0);
+	assert_int_equal(s.worker, expected_worker(&p, 2));
+	fx_pkt_init(&p, XSL_AF_INET6, IPPROTO_UDP, "fd00::2", 1000, "fd00::1", 53);
+	s = create_ok(fx, &p);
+	assert_int_equal(s.listener, 0);
+	assert_int_equal(fx_session_count(fx), 2);
+}
+
+/* Without the dual flag a [::] listener is IPv6 only: IPv4 is not ours. */
+static void test_v6_wildcard_without_dual_ignores_ipv4(void **state)
+{
+	struct fx *fx = *state;
+	struct xsl_stats st;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.8.0.1", 1000, "10.8.0.2", 53);
+	assert_int_equal(send_pkt(fx, &p), XDP_PASS);
+	st = get_stats(fx);
+	assert_int_equal(st.stat[XSL_STAT_NOT_OURS], 1);
+	assert_int_equal(fx_session_count(fx), 0);
+}
+
+/* An IPv4 listener, exact or wildcard, comes before a dual [::] one. */
+static void test_v4_listener_wins_over_dual(void **state)
+{
+	struct fx *fx = *state;
+	__u32 w2[2] = { 10, 11 }, g2[2] = { 1, 1 };
+	struct xsl_session s;
+	struct fx_pkt p;
+
+	assert_int_equal(fx_simple(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 2, XSL_POLICY_REASSIGN), 0);
+	assert_int_equal(fx_listener_flags(fx, XSL_AF_INET6, IPPROTO_UDP, NULL, 53,
+					   XSL_LISTENER_F_DUAL), 0);
+	assert_int_equal(fx_app(fx, 2, 3, XSL_POLICY_REASSIGN, 0), 0);
+	assert_int_equal(fx_worker(fx, 10, 1, 2, 3, -1), 0);
+	assert_int_equal(fx_worker(fx, 11, 1, 2, 3, -1), 0);
+	assert_int_equal(fx_slots(fx, 1, w2, g2, 2), 0);
+	assert_int_equal(fx_listener(fx, XSL_AF_INET, IPPROTO_UDP, NULL, 53, 1, 2, 3, 2), 0);
+
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "10.8.0.1", 1000, "10.8.0.2", 53);
+	s = create_ok(fx, &p);
+	assert_int_equal(s.app, 2);
+	assert_int_equal(s.listener, 1);
+}
+
 static void test_not_ours_port_passes(void **state)
 {
 	struct fx *fx = *state;
@@ -1214,6 +1273,9 @@ int main(void)
 		T(test_listener_without_worker_drops),
 		T(test_create_probes_past_dead_slot),
 		T(test_exact_listener_wins),
+		T(test_dual_listener_takes_ipv4),
+		T(test_v6_wildcard_without_dual_ignores_ipv4),
+		T(test_v4_listener_wins_over_dual),
 		T(test_wildcard_listener_used),
 		T(test_listener_family_and_proto_must_match),
 		T(test_not_ours_port_passes),

@@ -78,7 +78,7 @@ static unsigned int proc_entries(const struct xsl_registry *r, uint32_t pid)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++)
-		n += r->procs[i].pid == pid;
+		n += r->procs.slot[i].pid == pid;
 	return n;
 }
 
@@ -222,7 +222,7 @@ static void test_operator_attach_makes_no_worker(void **state)
 	assert_int_equal(registry__app(r, a)->n_workers, 0);
 	assert_int_equal(worker_of(r, a, 0), XSL_NO_WORKER);
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++)
-		assert_int_equal(r->procs[i].pid, 0);
+		assert_int_equal(r->procs.slot[i].pid, 0);
 }
 
 /* ---- worker add ---- */
@@ -527,7 +527,8 @@ static void test_lookup_by_pid_ignores_freed_app(void **state)
 	assert_int_equal(registry__app_by_pid(r, 0, NULL), -ENOENT);
 
 	/* A stale entry pointing at a freed app is not returned either. */
-	r->procs[0] = (struct reg_proc){ .pid = 555, .app = a };
+	r->procs.slot[0] = (struct proc_entry){ .pid = 555, .pidfd = -1, .app = a,
+						.worker = XSL_NO_WORKER };
 	assert_int_equal(registry__app_by_pid(r, 555, NULL), -ENOENT);
 }
 
@@ -614,12 +615,117 @@ static void test_capacity_gives_enospc(void **state)
 	assert_int_equal(registry__app_by_name(r, "creator", NULL), -ENOENT);
 	assert_int_equal(registry__app_by_pid(r, 1, NULL), -ENOENT);
 
-	/* Listeners. */
+	/* Listeners: several apps, each up to its quota, fill the table. */
 	for (int i = 0; i < XSL_MAX_LISTENERS; i++)
-		add_listener(r, a0, 1000 + i);
+		add_listener(r, 2 + i / XSL_MAX_APP_LISTENERS, 1000 + i);
 	k = udp_key(9);
 	assert_int_equal(registry__listener_add(r, a0, &k, &l), -ENOSPC);
-	assert_int_equal(registry__app(r, a0)->n_listeners, XSL_MAX_LISTENERS);
+	assert_int_equal(registry__listener_room(r, a0), -ENOSPC);
+	assert_int_equal(registry__app(r, a0)->n_listeners, 0);
+}
+
+/* No app can take more than its quota of the listener table. */
+static void test_listener_quota_per_app(void **state)
+{
+	struct xsl_registry *r = *state;
+	uint32_t a = attach(r, "hog", 0), b = attach(r, "other", 0), l;
+	struct xsl_listener_key k = udp_key(9);
+
+	for (int i = 0; i < XSL_MAX_APP_LISTENERS; i++)
+		add_listener(r, a, 1000 + i);
+	assert_int_equal(registry__listener_room(r, a), -EDQUOT);
+	assert_int_equal(registry__listener_add(r, a, &k, &l), -EDQUOT);
+	assert_non_null(strstr(registry__error(r), "hog"));
+	assert_non_null(strstr(registry__error(r), "quota"));
+	assert_int_equal(registry__app(r, a)->n_listeners, XSL_MAX_APP_LISTENERS);
+	/* the other app is not affected */
+	assert_int_equal(registry__listener_room(r, b), 0);
+	assert_int_equal(registry__listener_add(r, b, &k, &l), 0);
+	/* a freed listener makes room again */
+	k = udp_key(1000);
+	assert_int_equal(registry__listener_find(r, &k, &l), 0);
+	assert_int_equal(registry__listener_del(r, l), 0);
+	assert_int_equal(registry__listener_room(r, a), 0);
+	k = udp_key(10);
+	assert_int_equal(registry__listener_add(r, a, &k, NULL), 0);
+}
+
+static void test_listener_quota_is_configurable(void **state)
+{
+	struct xsl_registry *r = *state;
+	uint32_t a = attach(r, "small", 0);
+	struct xsl_listener_key k = udp_key(3);
+
+	r->max_app_listeners = 2;
+	add_listener(r, a, 1);
+	add_listener(r, a, 2);
+	assert_int_equal(registry__listener_add(r, a, &k, NULL), -EDQUOT);
+}
+
+static unsigned int listener_hooks;
+
+static void count_listener_hook(void *ctx, uint32_t listener)
+{
+	(void)ctx;
+	(void)listener;
+	listener_hooks++;
+}
+
+static struct xsl_listener_key v6_any_key(uint16_t port)
+{
+	struct xsl_listener_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = XSL_AF_INET6;
+	k.proto = 17;
+	k.port = __builtin_bswap16(port);
+	return k;
+}
+
+/* Only a [::] listener can be dual-stack; the flag goes with the listener. */
+static void test_listener_dual_flag(void **state)
+{
+	struct xsl_registry *r = *state;
+	uint32_t a = attach(r, "dual", 0), l4 = add_listener(r, a, 53), l6;
+	struct xsl_listener_key k = v6_any_key(53);
+
+	assert_int_equal(registry__listener_add(r, a, &k, &l6), 0);
+	assert_int_equal(r->listeners[l6].flags, 0);
+	r->hooks.listener_changed = count_listener_hook;
+	listener_hooks = 0;
+	assert_int_equal(registry__listener_set_flags(r, l4, XSL_LISTENER_F_DUAL), -EINVAL);
+	assert_int_equal(registry__listener_set_flags(r, l6, 0x80), -EINVAL);
+	assert_int_equal(listener_hooks, 0);
+	assert_int_equal(registry__listener_set_flags(r, l6, XSL_LISTENER_F_DUAL), 0);
+	assert_int_equal(registry__listener(r, l6)->flags, XSL_LISTENER_F_DUAL);
+	assert_int_equal(listener_hooks, 1);
+	/* unchanged: no hook */
+	assert_int_equal(registry__listener_set_flags(r, l6, XSL_LISTENER_F_DUAL), 0);
+	assert_int_equal(listener_hooks, 1);
+	/* a freed listener's index comes back without the flag */
+	assert_int_equal(registry__listener_del(r, l6), 0);
+	assert_int_equal(registry__listener_add(r, a, &k, &l6), 0);
+	assert_int_equal(registry__listener(r, l6)->flags, 0);
+	assert_int_equal(registry__listener_set_flags(r, 999, 0), -ENOENT);
+}
+
+/* Restore keeps a [::] listener's dual flag, and drops it from other keys. */
+static void test_restore_listener_keeps_dual_flag(void **state)
+{
+	struct xsl_registry *r = *state;
+	uint32_t a = attach(r, "restored", 0);
+	struct xsl_listener val = { .index = 3, .gen = 2, .app = a,
+				    .app_gen = registry__app(r, a)->gen,
+				    .flags = XSL_LISTENER_F_DUAL };
+	struct xsl_listener_key k6 = v6_any_key(53), k4 = udp_key(53);
+	struct xsl_table t;
+
+	table__clear(&t);
+	assert_int_equal(registry__restore_listener(r, &k6, &val, &t), 0);
+	assert_int_equal(registry__listener(r, 3)->flags, XSL_LISTENER_F_DUAL);
+	val.index = 4;
+	assert_int_equal(registry__restore_listener(r, &k4, &val, &t), 0);
+	assert_int_equal(registry__listener(r, 4)->flags, 0);
 }
 
 static void test_unknown_name_gives_enoent(void **state)
@@ -988,6 +1094,10 @@ int main(void)
 		T(test_reused_app_index_has_new_generation),
 		T(test_reused_listener_index_has_new_generation),
 		T(test_capacity_gives_enospc),
+		T(test_listener_quota_per_app),
+		T(test_listener_quota_is_configurable),
+		T(test_listener_dual_flag),
+		T(test_restore_listener_keeps_dual_flag),
 		T(test_unknown_name_gives_enoent),
 		T(test_listener_add_and_find),
 		T(test_listener_duplicate_fails),

@@ -564,7 +564,7 @@ static void check_entries(struct run *t)
 	/* Every entry names a live app that has a worker of that pid, or is
 	 * that app's creator. */
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		uint32_t pid = r->procs[i].pid, a = r->procs[i].app;
+		uint32_t pid = r->procs.slot[i].pid, a = r->procs.slot[i].app;
 		bool has = false;
 
 		if (!pid)

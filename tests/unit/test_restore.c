@@ -256,8 +256,8 @@ static void serve(struct xsl_registry *r, uint32_t l, uint32_t w)
 static void pids_seen(const struct xsl_registry *r, bool *seen, uint32_t max)
 {
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (r->procs[i].pid && r->procs[i].pid < max)
-			seen[r->procs[i].pid] = true;
+		if (r->procs.slot[i].pid && r->procs.slot[i].pid < max)
+			seen[r->procs.slot[i].pid] = true;
 	}
 }
 
@@ -266,7 +266,7 @@ static unsigned int n_entries(const struct xsl_registry *r)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++)
-		n += !!r->procs[i].pid;
+		n += !!r->procs.slot[i].pid;
 	return n;
 }
 
@@ -1096,13 +1096,13 @@ static void consistent(const struct xsl_registry *r, const char *when)
 		}
 	}
 	for (unsigned int i = 0; i < XSL_REG_MAX_PROCS; i++) {
-		if (!r->procs[i].pid)
+		if (!r->procs.slot[i].pid)
 			continue;
-		SAME(registry__app(r, r->procs[i].app), "%s: pid %u -> dead app", when,
-		     r->procs[i].pid);
+		SAME(registry__app(r, r->procs.slot[i].app), "%s: pid %u -> dead app", when,
+		     r->procs.slot[i].pid);
 		for (unsigned int j = 0; j < i; j++)
-			SAME(r->procs[j].pid != r->procs[i].pid, "%s: pid %u twice", when,
-			     r->procs[i].pid);
+			SAME(r->procs.slot[j].pid != r->procs.slot[i].pid, "%s: pid %u twice", when,
+			     r->procs.slot[i].pid);
 	}
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = registry__listener(r, l);
