@@ -11,14 +11,17 @@
  *               (drop reason WORKER_GONE)
  *   -ESTALE     the session's app is gone: the session is garbage, the caller
  *               deletes it and handles the flow as new
- *   -EEXIST     session create raced with another CPU: look it up again
+ *   -ENOSPC     the session table refused a new flow (no way it may take):
+ *               the caller delivers it statelessly to the picked worker
+ *
+ * The table itself (lookup, claim, delete) is in sesstab.h.
  *
  * A worker "serves" an app when its slot in xsl_workers is LIVE and both its
  * own gen and its (app, app_gen) match the reference being checked; indexes
  * are reused, so a stale (index, gen) never matches the new owner.
  *
- * The session counters (SESSION_CREATED, SESSION_REASSIGNED, per app and per
- * worker) are counted here so every hook counts them the same way; per-packet
+ * The session counters (SESSION_CREATED, _REASSIGNED, _EVICTED, _REFUSED, per
+ * app and per worker) are counted here so every hook counts them the same way; per-packet
  * counters are left to the hook.
  */
 #ifndef XSL_BPF_SESSION_H
