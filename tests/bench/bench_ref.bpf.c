@@ -3,11 +3,10 @@
  * Reference programs for bench_xdp (issue 11): what an LRU-hash session
  * design pays per packet, measured in the same run as xsl.
  *
- *   ref_lru    parses the frame as xsl_xdp does (flow_parse.h), looks the
- *              40-byte key up in a 1M-entry LRU_HASH: a hit counts
- *              packets/bytes atomically and refreshes last-seen, as xsl's
- *              LRU table did; a miss inserts (BPF_NOEXIST), evicting when
- *              full.
+ *   ref_lru    parses the frame as xsl_xdp does (flow_parse.h) and looks
+ *              the 40-byte key up in a 1M-entry LRU_HASH, nothing more on a
+ *              hit (no counters, no clock: the lookup alone); a miss inserts
+ *              (BPF_NOEXIST), evicting when full.
  *   ref_parse  the same parse, nothing else.
  * Private maps (not pinned). Built by make bench, not by make.
  */
@@ -44,14 +43,9 @@ int ref_lru(struct xdp_md *ctx)
 	if (xsl_parse(ctx, &p))
 		return XDP_PASS;
 	s = bpf_map_lookup_elem(&ref_sessions, &p.key);
-	if (s) {
-		__sync_fetch_and_add(&s->packets, 1);
-		__sync_fetch_and_add(&s->bytes, p.bytes);
-		s->last_seen_ns = bpf_ktime_get_coarse_ns();
-		return XDP_PASS;
-	}
+	if (s)
+		return s->worker < 0xffff ? XDP_PASS : XDP_DROP;
 	__builtin_memset(&n, 0, sizeof(n));
-	n.last_seen_ns = bpf_ktime_get_coarse_ns();
 	n.packets = 1;
 	n.bytes = p.bytes;
 	n.worker_gen = 1;
