@@ -201,7 +201,7 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 		    strlen(cgroup) >= PATH_MAX)
 			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
 	}
-	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
+	err = apps__attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
 		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
@@ -216,7 +216,7 @@ static json_t *do_app_detach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EPERM, "app detach: only root may detach apps");
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "app detach %s: no such app", name ? name : "");
-	procs__app_detach(a, app);
+	apps__detach(a, app);
 	return ok(NULL);
 }
 

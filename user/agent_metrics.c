@@ -398,8 +398,13 @@ static void render_agent(struct prom *p, const struct agent *a)
 	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
 		     "From a fork event's kernel timestamp to the new worker being live in the "
 		     "maps.");
-	prom__histogram(p, NULL, 0, agent_lat_bounds, c->lat_bucket, LAT_BUCKETS, c->lat_count,
-			c->lat_sum);
+	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
+			c->fork_lat.count, c->fork_lat.sum);
+	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
+		     "From an exit event's kernel timestamp to the process's workers being "
+		     "removed from the registry and the maps.");
+	prom__histogram(p, NULL, 0, lathist_bounds, c->exit_lat.bucket, LATHIST_BUCKETS,
+			c->exit_lat.count, c->exit_lat.sum);
 
 	prom__family(p, "xsl_events_total", PROM_COUNTER,
 		     "Process and socket events handled by the agent, by type.");
