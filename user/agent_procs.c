@@ -631,32 +631,32 @@ static void proc_rehold(struct agent *a, struct proc_entry *e, uint64_t start_ns
 	proc_hold(a, e, fd, ino);
 }
 
-enum worker_check { WORKER_THERE, WORKER_EXITED, WORKER_GONE };
-
 /*
- * Is worker rw's process still the one in the cgroup (pids s)? A process
- * the table holds a pidfd on is while the pidfd shows it alive (its pid is
- * not reused before it is reaped): no /proc read. One whose pidfd shows it
- * exited has just exited (its EXIT event may be queued behind this pass):
- * an exit. Any other is read from /proc and held again.
+ * Does the reconcile pass keep worker rw (pids s: the app's cgroup)? Yes
+ * while its process is still the one in the cgroup: for a process the table
+ * holds a pidfd on, while the pidfd shows it alive (its pid is not reused
+ * before it is reaped), no /proc read. One whose pidfd shows it exited has
+ * just exited: it is left to its pidfd event, pending in the loop, which
+ * handles its EXIT event (queued behind this pass) first. Any other process
+ * is read from /proc and held again.
  */
-static enum worker_check worker_check(struct agent *a, const struct reg_worker *rw,
-				      const struct pid_set *s)
+static bool reconcile_keeps(struct agent *a, const struct reg_worker *rw,
+			    const struct pid_set *s)
 {
 	struct proc_entry *e = proctab__find(&a->reg->procs, rw->pid);
 	uint64_t start;
 
 	if (e && e->pidfd >= 0 && pidfd_exited(e->pidfd))
-		return WORKER_EXITED;
+		return true;
 	if (!pid_set_has(s, rw->pid))
-		return WORKER_GONE;
+		return false;
 	if (e && e->pidfd >= 0)
-		return WORKER_THERE;
+		return true;
 	if (procs__start_time(rw->pid, &start) || start != rw->start_time_ns)
-		return WORKER_GONE;
+		return false;
 	if (e)
 		proc_rehold(a, e, rw->start_time_ns);
-	return WORKER_THERE;
+	return true;
 }
 
 /* One app: drop workers whose process left or died, add processes that
@@ -678,16 +678,10 @@ static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 	/* (a detach changes only the slots it frees: the walk goes on) */
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *rw = registry__worker(a->reg, w);
-		enum worker_check c;
 
-		if (!rw || rw->app != app || !rw->pid)
+		if (!rw || rw->app != app || !rw->pid || reconcile_keeps(a, rw, s))
 			continue;
-		c = worker_check(a, rw, s);
-		if (c == WORKER_THERE)
-			continue;
-		if (procs__detach(a, app, rw->pid,
-				  c == WORKER_EXITED ? DETACH_EXIT : DETACH_RECONCILE) ||
-		    !registry__app(a->reg, app))
+		if (procs__detach(a, app, rw->pid, DETACH_RECONCILE) || !registry__app(a->reg, app))
 			return;
 	}
 	/* a process that left and is gone from the cgroup (or whose pid now
