@@ -186,6 +186,10 @@ enum agent_tag {
 
 /* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
+/* Handles the process events queued now (ring buffer): a long pass calls
+ * it between steps that hold no state an event could change, so a fork or
+ * exit waits for one step, not the whole pass. */
+void agent__events_drain(struct agent *a);
 
 /* agent_lookup.c: the process table's answers (no syscalls) */
 /* The live app's handle gen, or 0 (never a live app's gen). */

@@ -708,8 +708,12 @@ int procs__reconcile(struct agent *a)
 
 	a->c.reconcile_runs++;
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
-		if (registry__app(a->reg, app))
-			reconcile_app(a, app, &s);
+		if (!registry__app(a->reg, app))
+			continue;
+		reconcile_app(a, app, &s);
+		/* each app's pass starts from its cgroup as it is then: events
+		 * may be handled between two */
+		agent__events_drain(a);
 	}
 	free(s.pids);
 	return 0;
