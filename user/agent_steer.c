@@ -18,11 +18,15 @@ void steer__worker(struct agent *a, uint32_t app, uint32_t worker)
 	struct bpf_cpumap_val val = { .qsize = 2048 };
 	const struct reg_worker *rw = registry__worker(a->reg, worker);
 	const struct reg_app *ra = registry__app(a->reg, app);
-	int ncpus = get_nprocs();
 	cpu_set_t set;
 	uint32_t cpu;
+	int ncpus;
 
-	if (!ra || !(ra->flags & XSL_APP_F_CPU_STEER) || ncpus <= 0 || !rw)
+	/* (get_nprocs reads sysfs: not for every registration of every app) */
+	if (!ra || !(ra->flags & XSL_APP_F_CPU_STEER) || !rw)
+		return;
+	ncpus = get_nprocs();
+	if (ncpus <= 0)
 		return;
 	cpu = rw->map_index % (uint32_t)ncpus;
 	if (bpf_map_update_elem(a->maps.cpumap, &cpu, &val, BPF_ANY)) {
