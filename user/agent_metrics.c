@@ -397,7 +397,7 @@ static void render_agent(struct prom *p, const struct agent *a)
 
 	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
 		     "From a fork event's kernel timestamp to the new worker being live in the "
-		     "maps.");
+		     "maps (a child gone by then: to the agent finding it gone).");
 	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
 			c->fork_lat.count, c->fork_lat.sum);
 	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
