@@ -142,6 +142,13 @@ BINDIR		:= $(PREFIX)/bin
 XSLLIBDIR	:= $(PREFIX)/lib/xsl
 UNITDIR		:= $(PREFIX)/lib/systemd/system
 MAN8DIR		:= $(PREFIX)/share/man/man8
+# Prometheus rules and the example fleet config (docs/prometheus/).
+PROMDIR		:= $(PREFIX)/share/xsl/prometheus
+PROM_FILES	:= $(wildcard docs/prometheus/*.yml)
+# Where bash-completion looks for xslctl's completion, under PREFIX.
+BASHCOMPDIR	?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+			--variable=completionsdir bash-completion 2>/dev/null), \
+			$(PREFIX)/share/bash-completion/completions)
 MANS		:= $(BUILD)/man/xsl-agent.8 $(BUILD)/man/xslctl.8
 
 .PHONY: man install uninstall
@@ -158,18 +165,23 @@ $(BUILD)/man/%.8: $(BUILD)/% docs/man/%.h2m scripts/gen-man.sh | $(BUILD)/man
 install: all man
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(XSLLIBDIR) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MAN8DIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(PROMDIR) $(DESTDIR)$(BASHCOMPDIR)
 	$(Q)install -m 0755 $(BUILD)/xsl-agent $(DESTDIR)$(SBINDIR)/xsl-agent
 	$(Q)install -m 0755 $(BUILD)/xslctl $(DESTDIR)$(BINDIR)/xslctl
 	$(Q)install -m 0644 $(BPF_OBJS) $(DESTDIR)$(XSLLIBDIR)/
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/xsl-agent.service >$(DESTDIR)$(UNITDIR)/xsl-agent.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/xsl-agent.service
 	$(Q)install -m 0644 $(MANS) $(DESTDIR)$(MAN8DIR)/
+	$(Q)install -m 0644 $(PROM_FILES) $(DESTDIR)$(PROMDIR)/
+	$(Q)install -m 0644 scripts/xslctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/xslctl
 
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/xsl-agent $(DESTDIR)$(BINDIR)/xslctl \
 		$(addprefix $(DESTDIR)$(XSLLIBDIR)/,$(notdir $(BPF_OBJS))) \
 		$(DESTDIR)$(UNITDIR)/xsl-agent.service \
-		$(addprefix $(DESTDIR)$(MAN8DIR)/,$(notdir $(MANS)))
-	$(Q)rmdir $(DESTDIR)$(XSLLIBDIR) 2>/dev/null || true
+		$(addprefix $(DESTDIR)$(MAN8DIR)/,$(notdir $(MANS))) \
+		$(addprefix $(DESTDIR)$(PROMDIR)/,$(notdir $(PROM_FILES))) \
+		$(DESTDIR)$(BASHCOMPDIR)/xslctl
+	$(Q)rmdir $(DESTDIR)$(XSLLIBDIR) $(DESTDIR)$(PROMDIR) 2>/dev/null || true
+	$(Q)rmdir $(DESTDIR)$(PREFIX)/share/xsl 2>/dev/null || true

@@ -10,6 +10,16 @@
  *
  * Loadable by `ip link set dev DEV xdp obj xsl_xdp.bpf.o sec xdp` (one
  * program, maps pinned by name) and by libxdp.
+ *
+ * Chaining (`xslctl xdp attach DEV --then PROG`, docs/xdp-coexist.md): every
+ * packet whose verdict is XDP_PASS is then tail-called into slot 0 of
+ * xsl_xdp_next, the operator's XDP program, whose verdict is final. The map
+ * is not pinned: each attached copy of this program has its own, so each
+ * device its own next program. Empty (the usual case), the tail call does
+ * nothing and the packet passes. A chained copy (xsl_chained) makes no
+ * session for a new flow: the next program may drop the packet, so sk_lookup
+ * makes it for the packets that reach the stack; nor does it steer a packet
+ * to a CPU, past the next program.
  */
 #include "maps.h"
 #include "parse.h"
@@ -109,12 +119,15 @@ static __always_inline int xsl_parse(struct xdp_md *ctx, struct xsl_pkt *p)
 	return 0;
 }
 
+/* Set by the agent before loading a copy it chains (--then); see the top. */
+const volatile __u8 xsl_chained = 0;
+
 /* XDP_PASS, or the redirect to the worker's CPU when the app steers. */
 static __always_inline int xsl_deliver(struct xsl_target *t, __u32 app, struct xsl_app *a)
 {
 	__s32 cpu = XSL_READ_ONCE(t->w->cpu);
 
-	if (cpu < 0)
+	if (cpu < 0 || xsl_chained)
 		return XDP_PASS;
 	if (!a)
 		a = bpf_map_lookup_elem(&xsl_apps, &app);
@@ -192,6 +205,8 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 		xsl_count(st, XSL_STAT_NOT_OURS);
 		return XDP_PASS;
 	}
+	if (xsl_chained)
+		return XDP_PASS;
 
 	err = xsl_session_create(st, &p->key, l, xsl_session_hash(&p->key), xsl_now_ns(), 1,
 				 p->bytes, &t);
@@ -243,12 +258,23 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 	return xsl_drop(st, XSL_DROP_SESSION_CREATE, XSL_NO_APP);
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsl_xdp_next SEC(".maps");
+
 SEC("xdp")
 int xsl_xdp(struct xdp_md *ctx)
 {
 	struct xsl_stats *st = xsl_stats_get();
+	int act = xsl_count_action(st, xsl_process(ctx, st));
 
-	return xsl_count_action(st, xsl_process(ctx, st));
+	/* Does not return when a next program is set. */
+	if (act == XDP_PASS)
+		bpf_tail_call(ctx, &xsl_xdp_next, 0);
+	return act;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

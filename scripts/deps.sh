@@ -9,7 +9,7 @@ PKGS=(
 	libcmocka-dev libmicrohttpd-dev libjansson-dev
 	prometheus iproute2 socat iperf3 nginx wrk procps psmisc jq curl util-linux
 	nsd dnsutils ethtool python3
-	help2man man-db
+	help2man man-db tmux
 )
 
 missing=()

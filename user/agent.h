@@ -158,6 +158,7 @@ struct agent {
 	} ctl;
 	struct agent_counters c;
 	struct agent_sockpol sockpol;
+	struct socks_pass *pass;	/* agent_socks.c: the attribution pass's buffers */
 	/* interfaces of the agent's netns where xsl's XDP program runs, as
 	 * last seen; one that loses it behind the agent's back is reported */
 	struct {
@@ -254,6 +255,8 @@ int apps__detach(struct agent *a, uint32_t app);
 void apps__retry_rmdirs(struct agent *a);
 
 /* agent_socks.c: listener sockets of worker processes */
+int socks__init(struct agent *a);
+void socks__free(struct agent *a);
 int socks__bound(struct agent *a, uint32_t app, uint32_t pid, uint64_t cookie,
 		 const struct xsl_listener_key *key);
 int socks__released(struct agent *a, uint64_t cookie);
@@ -314,7 +317,10 @@ int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
-/* A worker's packets and bytes (0 when they cannot be read). */
-void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes);
+/* One app's / one worker's data-path counters (xsl_app_stats, xsl_wrk_stats). */
+struct xsl_app_stats;
+struct xsl_worker_stats;
+int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum);
+int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum);
 
 #endif /* XSL_AGENT_H */

@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "xsl/maps.h"
+#include "xsl/records.h"
 #include "xsl/stats.h"
 
 typedef json_t *(*cmd_fn)(struct agent *a, const struct agent_client *cl, json_t *req);
@@ -85,6 +86,7 @@ static json_t *app_json(struct agent *a, uint32_t app)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
 	const struct agent_app *aa = &a->apps[app];
+	struct xsl_app_stats st;
 	json_t *o;
 
 	o = json_pack("{s:i, s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:i, s:i, s:I}",
@@ -109,20 +111,30 @@ static json_t *app_json(struct agent *a, uint32_t app)
 	json_object_set_new(o, "expired",
 			    json_pack("{s:I, s:I}", "idle", (json_int_t)aa->expired[0], "closed",
 				      (json_int_t)aa->expired[1]));
+	/* the data path's counters of the app (zeros when they cannot be read) */
+	if (agent__app_stats(a, app, &st))
+		memset(&st, 0, sizeof(st));
+	json_object_set_new(o, "created", json_integer((json_int_t)st.sessions_created));
+	json_object_set_new(o, "reassigned", json_integer((json_int_t)st.sessions_reassigned));
+	json_object_set_new(o, "packets", json_integer((json_int_t)st.packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st.bytes));
+	json_object_set_new(o, "drops", json_integer((json_int_t)st.drops));
 	return o;
 }
 
 static json_t *worker_json(struct agent *a, uint32_t w)
 {
 	const struct reg_worker *rw = registry__worker(a->reg, w);
-	uint64_t packets, bytes;
+	struct xsl_worker_stats st;
 
-	agent__worker_counters(a, w, &packets, &bytes);
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:i}", "index", w,
-			 "gen", rw->gen, "app", registry__app_name(a->reg, rw->app), "app_index",
-			 rw->app, "map_index", rw->map_index, "pid", rw->pid, "state", "live",
-			 "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
-			 (json_int_t)packets, "bytes", (json_int_t)bytes, "cpu", rw->cpu);
+	if (agent__worker_stats(a, w, &st))
+		memset(&st, 0, sizeof(st));
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i}", "index",
+			 w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
+			 "app_index", rw->app, "map_index", rw->map_index, "pid", rw->pid, "state",
+			 "live", "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
+			 (json_int_t)st.packets, "bytes", (json_int_t)st.bytes, "created",
+			 (json_int_t)st.sessions_created, "cpu", rw->cpu);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)
@@ -133,7 +145,7 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
-			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
+			 addr__proto(rl->key.proto), "addr", addr, "port",
 			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
 			 socks__count(a, l), "static", a->listener_static[l], "dual",
 			 (rl->flags & XSL_LISTENER_F_DUAL) != 0);
@@ -332,11 +344,7 @@ static int parse_listener(json_t *req, struct xsl_listener_key *k)
 	memset(k, 0, sizeof(*k));
 	if (!proto || !addr || int_arg(req, "port", 1, 65535, &port))
 		return -EINVAL;
-	if (!strcmp(proto, "tcp"))
-		k->proto = 6;
-	else if (!strcmp(proto, "udp"))
-		k->proto = 17;
-	else
+	if (addr__proto_parse(proto, &k->proto))
 		return -EINVAL;
 	k->port = htons((uint16_t)port);
 	if (!strcmp(addr, "*") || inet_pton(AF_INET, addr, k->addr) == 1)
@@ -516,10 +524,22 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 
 /* ---- xdp ---- */
 
+/* The loader's message for a failed xdp call, else "<what> DEV: <errno text>". */
+static json_t *xdp_fail(int err, const char *what, const char *dev)
+{
+	const char *why = loader__xdp_error();
+
+	if (why[0])
+		return fail(err, "%s", why);
+	return fail(err, "%s %s: %s", what, dev, strerror(-err));
+}
+
 static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev"), *mode = str_arg(req, "mode");
+	json_t *jthen = json_object_get(req, "then");
 	enum xsl_xdp_mode m = XSL_XDP_MODE_NATIVE;
+	const char *then;
 	int err;
 
 	if (!is_root(cl))
@@ -530,11 +550,19 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 		m = XSL_XDP_MODE_SKB;
 	else if (mode && strcmp(mode, "native"))
 		return fail(EINVAL, "xdp attach %s: unknown mode '%s'", dev, mode);
-	err = loader__xdp_attach(a->o.pin_root, dev, m);
+	if (jthen && (!json_is_string(jthen) || !json_string_length(jthen) ||
+		      strlen(json_string_value(jthen)) != json_string_length(jthen)))
+		return fail(EINVAL, "xdp attach %s: then must be the path of a pinned program",
+			    dev);
+	then = json_string_value(jthen);
+	if (then)
+		err = loader__xdp_attach_then(a->o.pin_root, dev, m, then);
+	else
+		err = loader__xdp_attach(a->o.pin_root, dev, m);
 	if (err == -EEXIST)
 		return fail(err, "xdp attach %s: xsl is already attached", dev);
 	if (err)
-		return fail(err, "attach xdp to %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "attach xdp to", dev);
 	xdp__note(a, dev, true);
 	return ok(NULL);
 }
@@ -542,17 +570,25 @@ static json_t *do_xdp_attach(struct agent *a, const struct agent_client *cl, jso
 static json_t *do_xdp_detach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	const char *dev = str_arg(req, "dev");
+	json_t *jthen = json_object_get(req, "then");
 	int err;
 
 	if (!is_root(cl))
 		return fail(EPERM, "xdp detach: only root may detach XDP");
 	if (!dev)
 		return fail(EINVAL, "xdp detach: missing dev");
-	err = loader__xdp_detach(dev);
+	if (jthen && !json_is_boolean(jthen))
+		return fail(EINVAL, "xdp detach %s: then must be true or false", dev);
+	if (json_is_true(jthen)) {
+		/* only the program after xsl goes; xsl stays */
+		err = loader__xdp_detach_then(a->o.pin_root, dev);
+		return err ? xdp_fail(err, "detach the next xdp program on", dev) : ok(NULL);
+	}
+	err = loader__xdp_detach(a->o.pin_root, dev);
 	if (err == -ENOENT)
 		return fail(err, "detach xdp from %s: xsl is not attached", dev);
 	if (err)
-		return fail(err, "detach xdp from %s: %s", dev, strerror(-err));
+		return xdp_fail(err, "detach xdp from", dev);
 	xdp__note(a, dev, false);
 	return ok(NULL);
 }

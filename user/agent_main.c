@@ -344,6 +344,7 @@ static void cleanup(struct agent *a)
 	hooks__destroy(a->hooks);
 	xsl_maps__close(&a->maps);
 	gc__free(a);
+	socks__free(a);
 	registry__free(a->reg);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -375,6 +376,8 @@ int main(int argc, char **argv)
 		apps__init(&a);
 	}
 	err = a.reg ? gc__init(&a) : -ENOMEM;
+	if (!err)
+		err = socks__init(&a);
 	if (!err)
 		err = setup_loop(&a);
 	if (!err)

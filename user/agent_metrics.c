@@ -36,8 +36,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
-#include "clock.h"
+#include "addr.h"
 #include "agent.h"
+#include "clock.h"
 #include "cli.h"
 #include "log.h"
 #include "metrics.h"
@@ -206,6 +207,44 @@ static void render_registry(struct prom *p, const struct agent *a)
 			prom__u64(p, PROM_LABELS({ "app", ra->name }), v);
 		}
 	}
+}
+
+/*
+ * Per listener: the workers serving it and the sockets adopted for it (an
+ * alert compares them), and the session table's size (its max_entries, as
+ * pinned: another agent or `ip link` may have made it) to compare with
+ * the xsl_sessions sum.
+ */
+static void render_capacity(struct prom *p, const struct agent *a)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	for (int f = 0; f < 2; f++) {
+		prom__family(p, f ? "xsl_listener_sockets" : "xsl_listener_workers", PROM_GAUGE,
+			     f ? "Worker sockets adopted for each listener."
+			       : "Workers serving each listener.");
+		for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+			const struct reg_listener *rl = registry__listener(a->reg, l);
+			char addr[INET6_ADDRSTRLEN], port[8];
+
+			if (!rl)
+				continue;
+			addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
+			snprintf(port, sizeof(port), "%u", ntohs(rl->key.port));
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, rl->app) },
+						 { "proto", addr__proto(rl->key.proto) },
+						 { "addr", addr }, { "port", port }),
+				  f ? (uint64_t)socks__count(a, l) : rl->n_workers);
+		}
+	}
+	if (bpf_obj_get_info_by_fd(a->maps.sessions, &info, &len)) {
+		pr_warn("metrics: info of %s: %s\n", XSL_MAP_SESSIONS, strerror(errno));
+		return;
+	}
+	prom__family(p, "xsl_session_table_size", PROM_GAUGE,
+		     "Entries the session table can hold.");
+	prom__u64(p, NULL, 0, info.max_entries);
 }
 
 static void render_stat_family(struct prom *p, const struct xsl_stats *s, const char *name,
@@ -444,6 +483,7 @@ static int render(struct agent *a, char **text, size_t *len)
 	prom__init(&p);
 	render_info(&p, a);
 	render_registry(&p, a);
+	render_capacity(&p, a);
 	render_datapath(&p, a);
 	render_apps(&p, a);
 	render_workers(&p, a);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Reading the data path's per-CPU counters: the global xsl_stats and one
- * worker's xsl_wrk_stats, summed over the possible CPUs. Every counter
- * struct is made of u64 words only, so one word-wise sum serves them all.
+ * Reading the data path's per-CPU counters: the global xsl_stats, one app's
+ * xsl_app_stats and one worker's xsl_wrk_stats, summed over the possible
+ * CPUs. Every counter struct is made of u64 words only, so one word-wise sum
+ * serves them all.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 _Static_assert(sizeof(struct xsl_stats) % sizeof(uint64_t) == 0, "u64 words only");
 _Static_assert(sizeof(struct xsl_worker_stats) % sizeof(uint64_t) == 0, "u64 words only");
+_Static_assert(sizeof(struct xsl_app_stats) % sizeof(uint64_t) == 0, "u64 words only");
 
 /* Looks key up in the per-CPU map fd and adds each CPU's words into out. */
 static int percpu_sum(int fd, const void *key, size_t words, uint64_t *out)
@@ -45,12 +47,14 @@ int agent__read_stats(struct agent *a, struct xsl_stats *sum)
 	return percpu_sum(a->maps.stats, &zero, sizeof(*sum) / sizeof(uint64_t), (uint64_t *)sum);
 }
 
-void agent__worker_counters(struct agent *a, uint32_t worker, uint64_t *packets, uint64_t *bytes)
+int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum)
 {
-	struct xsl_worker_stats s;
+	return percpu_sum(a->maps.app_stats, &app, sizeof(*sum) / sizeof(uint64_t),
+			  (uint64_t *)sum);
+}
 
-	if (percpu_sum(a->maps.wrk_stats, &worker, sizeof(s) / sizeof(uint64_t), (uint64_t *)&s))
-		memset(&s, 0, sizeof(s));
-	*packets = s.packets;
-	*bytes = s.bytes;
+int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum)
+{
+	return percpu_sum(a->maps.wrk_stats, &worker, sizeof(*sum) / sizeof(uint64_t),
+			  (uint64_t *)sum);
 }

@@ -40,6 +40,7 @@ struct cli_cmd {
 	 * when the data does not have the documented shape. */
 	int (*print)(FILE *f, json_t *data);
 	bool run;			/* `run`: fork, join, exec (ctl_main.c) */
+	bool top;			/* `top`: a live view (ctl_top.c); req is not sent */
 };
 
 extern const struct cli_cmd cli_cmds[];

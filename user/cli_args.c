@@ -88,9 +88,25 @@ static const struct cli_arg xdp_attach_args[] = {
 	DEV_ARG,
 	{ .opt = "--mode", .meta = "MODE", .key = "mode", .type = ARG_ENUM, .choices = modes,
 	  .help = "native driver mode or generic skb mode (default: let libxdp choose)" },
+	{ .opt = "--then", .meta = "PROG", .key = "then", .type = ARG_PATH,
+	  .help = "hand every packet xsl passes to the XDP program pinned at PROG" },
 	{ 0 }
 };
-static const struct cli_arg dev_args[] = { DEV_ARG, { 0 } };
+static const struct cli_arg xdp_detach_args[] = {
+	DEV_ARG,
+	{ .opt = "--then", .key = "then", .type = ARG_FLAG,
+	  .help = "detach only the program xsl hands packets to; xsl stays" },
+	{ 0 }
+};
+static const char *const top_sorts[] = { "packets", "bytes", "new", "sessions", "drops", NULL };
+static const struct cli_arg top_args[] = {
+	OPT_NAME_ARG,
+	{ .opt = "--workers", .key = "workers", .type = ARG_FLAG,
+	  .help = "start with the workers rather than the apps (key a toggles)" },
+	{ .opt = "--sort", .meta = "KEY", .key = "sort", .type = ARG_ENUM, .choices = top_sorts,
+	  .help = "busiest first by this rate or count (default packets; key s cycles)" },
+	{ 0 }
+};
 
 #define CMD(w, r, a, p, h) { .words = w, .req = r, .args = a, .print = p, .help = h }
 
@@ -116,8 +132,19 @@ const struct cli_cmd cli_cmds[] = {
 	    "List sessions, of all apps or of app NAME."),
 	CMD("show stats", "show.stats", no_args, cli_print_stats,
 	    "Show the data path counters, drops by reason, parse errors and agent counters."),
-	CMD("xdp attach", "xdp.attach", xdp_attach_args, NULL, "Attach the XDP program to DEV."),
-	CMD("xdp detach", "xdp.detach", dev_args, NULL, "Detach the XDP program from DEV."),
+	{ .words = "top", .req = "top", .args = top_args, .top = true,
+	  .help = "A live view of the apps (or workers) of all apps or of app NAME, refreshed\n"
+		  "every second, busiest first: sessions, new sessions, packets, bytes and\n"
+		  "drops per second. Keys: q quits, s changes the sort, a toggles apps and\n"
+		  "workers. When stdout is not a terminal, prints one table (rates over one\n"
+		  "second) and exits." },
+	CMD("xdp attach", "xdp.attach", xdp_attach_args, NULL,
+	    "Attach the XDP program to DEV. With --then, xsl runs first and hands every\n"
+	    "packet it passes to PROG (a pinned XDP program, e.g. a filter's): the way\n"
+	    "to share DEV where libxdp's dispatcher is refused; PROG may be the program\n"
+	    "DEV runs now (xsl takes its place). On a DEV xsl runs, sets PROG."),
+	CMD("xdp detach", "xdp.detach", xdp_detach_args, NULL,
+	    "Detach the XDP program from DEV; a --then program takes its place."),
 	{ 0 }
 };
 

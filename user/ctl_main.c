@@ -23,17 +23,11 @@
 #include <unistd.h>
 #include "clock.h"
 #include "cli.h"
-
-/* A connection to the agent; buf holds what was read past the last line. */
-struct conn {
-	int fd;
-	char *buf;
-	size_t len, cap;
-};
+#include "ctl.h"
 
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
-static void conn_close(struct conn *c)
+void conn_close(struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -43,27 +37,32 @@ static void conn_close(struct conn *c)
 	c->len = c->cap = 0;
 }
 
-static int conn_open(struct conn *c, const char *path)
+int conn_connect(struct conn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int err;
 
 	*c = (struct conn){ .fd = -1 };
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		err = ENAMETOOLONG;
-		goto fail;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = errno;
-		goto fail;
+		err = -errno;
+		conn_close(c);
+		return err;
 	}
 	return 0;
-fail:
-	fprintf(stderr, "xslctl: connect %s: %s (is xsl-agent running?)\n", path, strerror(err));
-	conn_close(c);
-	return -err;
+}
+
+static int conn_open(struct conn *c, const char *path)
+{
+	int err = conn_connect(c, path);
+
+	if (err)
+		fprintf(stderr, "xslctl: connect %s: %s (is xsl-agent running?)\n", path,
+			strerror(-err));
+	return err;
 }
 
 static int send_all(int fd, const char *p, size_t n)
@@ -143,7 +142,7 @@ static int recv_line(struct conn *c, char **line, size_t *len)
  * Sends req, reads its reply into r. 0: r is filled (r->err may be set);
  * otherwise the failure is printed and a negative errno returned.
  */
-static int call(struct conn *c, const struct cli_opts *o, json_t *req, struct cli_reply *r)
+int conn_exchange(struct conn *c, json_t *req, struct cli_reply *r)
 {
 	char *out = json_dumps(req, JSON_COMPACT), *line = NULL;
 	size_t len = 0;
@@ -161,6 +160,13 @@ static int call(struct conn *c, const struct cli_opts *o, json_t *req, struct cl
 	if (!err)
 		err = cli_reply_parse(line, len, r);
 	free(line);
+	return err;
+}
+
+static int call(struct conn *c, const struct cli_opts *o, json_t *req, struct cli_reply *r)
+{
+	int err = conn_exchange(c, req, r);
+
 	if (err == -EBADMSG || err == -EMSGSIZE)
 		fprintf(stderr, "xslctl: bad reply from agent\n");
 	else if (err == -ETIMEDOUT)
@@ -349,7 +355,7 @@ int main(int argc, char **argv)
 		cli_opts_free(&o);
 		return 1;
 	}
-	ret = o.cmd->run ? do_run(&c, &o) : do_request(&c, &o);
+	ret = o.cmd->run ? do_run(&c, &o) : o.cmd->top ? do_top(&c, &o, socket) : do_request(&c, &o);
 	conn_close(&c);
 	cli_opts_free(&o);
 	return ret;

@@ -34,11 +34,33 @@ int loader__adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root);
  * be); sizes may be NULL. */
 int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes);
 
-/* Attaches the XDP program to ifname through libxdp (multiprog dispatcher). */
+/*
+ * Attaches the XDP program to ifname through libxdp (multiprog dispatcher,
+ * or alone where the kernel refuses the dispatcher). Another program on
+ * ifname: -EBUSY, with a message naming it and the way out (--then).
+ */
 int loader__xdp_attach(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode);
+/*
+ * Chaining (docs/xdp-coexist.md): a chained copy of xsl's program runs on
+ * ifname and hands every packet it passes to the XDP program pinned at
+ * then_path (a tail call; that program's verdict is final). It takes the
+ * place of that program or of xsl if ifname runs either, atomically and in
+ * the same mode. Its program array is pinned as
+ * <pin_root>/xsl_xdp_next_<ifname>. -EBUSY when ifname runs some other
+ * program; -EINVAL when the kernel refuses that program as a tail call
+ * target of xsl's (not XDP, or built for frags).
+ */
+int loader__xdp_attach_then(const char *pin_root, const char *ifname, enum xsl_xdp_mode mode,
+			    const char *then_path);
 /* Detaches xsl's XDP program from ifname, however it was attached
- * (libxdp dispatcher or `ip link ... xdp obj`). -ENOENT if not attached. */
-int loader__xdp_detach(const char *ifname);
+ * (libxdp dispatcher or `ip link ... xdp obj`). -ENOENT if not attached.
+ * A next program (--then) takes xsl's place on ifname, so it keeps running. */
+int loader__xdp_detach(const char *pin_root, const char *ifname);
+/* The message of the last failed loader__xdp_*() call ("" if it set none). */
+const char *loader__xdp_error(void);
+/* Takes the next program out of xsl's chain on ifname; xsl stays. -ENOENT
+ * when xsl is not attached or hands packets to no next program. */
+int loader__xdp_detach_then(const char *pin_root, const char *ifname);
 /* Is xsl's XDP program attached to ifname? 1, 0 or a negative errno. */
 int loader__xdp_attached(const char *ifname);
 

@@ -20,21 +20,11 @@
 #include "xsl/maps.h"
 #include "loader.h"
 #include "maps.h"
+#include "fixture.h"
 
 #define PIN_ROOT "/sys/fs/bpf/tc/globals"
 #define DEV "xslld0"
 #define PEER "xslld1"
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static int map_id(int fd)
 {
@@ -50,7 +40,7 @@ static int map_id(int fd)
 static int setup(void **state)
 {
 	(void)state;
-	if (sh("ip link add " DEV " type veth peer name " PEER " && ip link set " DEV
+	if (fx_sh("ip link add " DEV " type veth peer name " PEER " && ip link set " DEV
 	       " up && ip link set " PEER " up"))
 		return -1;
 	umount2("/sys/fs/bpf", MNT_DETACH);
@@ -62,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sh("ip link del " DEV " 2>/dev/null");
+	fx_sh("ip link del " DEV " 2>/dev/null");
 	umount2("/sys/fs/bpf", MNT_DETACH);
 	return 0;
 }
@@ -118,7 +108,7 @@ static void test_create_maps_applies_sizes_once(void **state)
 	xsl_maps__close(&m);
 	/* our other loaders take the pinned sizes too */
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 static void test_xdp_attach_detach_libxdp(void **state)
@@ -128,9 +118,9 @@ static void test_xdp_attach_detach_libxdp(void **state)
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), -EEXIST);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 0);
-	assert_int_equal(loader__xdp_detach(DEV), -ENOENT);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), -ENOENT);
 }
 
 static void test_xdp_attach_skb_mode(void **state)
@@ -138,14 +128,14 @@ static void test_xdp_attach_skb_mode(void **state)
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_SKB), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 static void test_xdp_attach_unknown_device_fails(void **state)
 {
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, "xslnodev0", XSL_XDP_MODE_NATIVE), -ENODEV);
-	assert_int_equal(loader__xdp_detach("xslnodev0"), -ENODEV);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, "xslnodev0"), -ENODEV);
 }
 
 /* `ip link ... xdp obj` pins in iproute2's root; the loader opens the same maps. */
@@ -154,7 +144,7 @@ static void test_ip_link_attach_shares_maps(void **state)
 	struct xsl_maps m, again;
 
 	(void)state;
-	assert_int_equal(sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
+	assert_int_equal(fx_sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
 	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
@@ -164,7 +154,7 @@ static void test_ip_link_attach_shares_maps(void **state)
 	xsl_maps__close(&m);
 	xsl_maps__close(&again);
 	/* the loader also removes a program that ip link attached */
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 0);
 }
 
@@ -177,13 +167,13 @@ static void test_libxdp_first_then_ip_link_shares_maps(void **state)
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
-	assert_int_equal(sh("ip link set dev %s xdp obj build/xsl_xdp.bpf.o sec xdp", peer_dev), 0);
+	assert_int_equal(fx_sh("ip link set dev %s xdp obj build/xsl_xdp.bpf.o sec xdp", peer_dev), 0);
 	assert_int_equal(xsl_maps__open(&again, PIN_ROOT), 0);
 	assert_int_equal(map_id(m.sessions), map_id(again.sessions));
 	xsl_maps__close(&m);
 	xsl_maps__close(&again);
-	assert_int_equal(loader__xdp_detach(PEER), 0);
-	assert_int_equal(loader__xdp_detach(DEV), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, PEER), 0);
+	assert_int_equal(loader__xdp_detach(PIN_ROOT, DEV), 0);
 }
 
 int main(void)

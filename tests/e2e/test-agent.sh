@@ -204,10 +204,14 @@ test_agent_kill9_keeps_traffic_and_state() {
 	agent_start || return 1
 	wait "$client"
 	log "$(tail -1 "$out")"
-	[ "$(tail -1 "$out" | field lost)" = 0 ] || fail "packets lost while the agent was down"
-	# only the dead worker's flows may have moved
-	awk -v v="$victim" '$1 == "flow" && $3 != v { for (i = 4; i <= NF; i++) if ($i != $3) bad++ }
-		END { exit bad > 0 }' "$out" || fail "flows of live workers moved"
+	# flows of live workers lose nothing and stay; the dead worker's flows
+	# may lose the one request in flight when it was killed (a reply pid
+	# of 0), and then move
+	awk -v v="$victim" '$1 == "flow" && $3 != v { for (i = 3; i <= NF; i++) if ($i != $3) bad++ }
+		END { exit bad > 0 }' "$out" || fail "flows of live workers lost packets or moved"
+	awk -v v="$victim" '$1 == "flow" && $3 == v { n = 0; for (i = 4; i <= NF; i++) n += $i == 0
+		if (n > 1) bad++ } END { exit bad > 0 }' "$out" ||
+		fail "the dead worker's flows lost more than the request in flight"
 	wait_for 300 '! worker_pids app1 | grep -qw "$victim"' || fail "dead worker not cleaned after restart"
 	[ "$(worker_pids app1)" = "$(echo "$before" | awk -v v="$victim" '{ for (i = 1; i <= NF; i++) if ($i != v) printf "%s ", $i }')" ] ||
 		fail "workers after restart: $(worker_pids app1), before: $before"

@@ -81,6 +81,12 @@ test_every_help_text_is_in_its_man_page() {
 	[ "$(grep -c '^\.SS ' "$BUILD/man/xslctl.8")" -eq "$n" ] || fail "COMMANDS subsections differ from the $n commands"
 }
 
+# Where bash-completion looks under PREFIX $1 (as the Makefile asks it).
+bash_completion_dir() {
+	pkg-config --define-variable=prefix="$1" --variable=completionsdir bash-completion 2>/dev/null ||
+		echo "$1/share/bash-completion/completions"
+}
+
 # Expected files of an install under DESTDIR $1 and PREFIX $2, sorted.
 expected_files() {
 	local o
@@ -91,6 +97,10 @@ expected_files() {
 		echo "$1$2/lib/systemd/system/xsl-agent.service"
 		echo "$1$2/share/man/man8/xsl-agent.8"
 		echo "$1$2/share/man/man8/xslctl.8"
+		for o in "$ROOT"/docs/prometheus/*.yml; do
+			echo "$1$2/share/xsl/prometheus/$(basename "$o")"
+		done
+		echo "$1$(bash_completion_dir "$2")/xslctl"
 	} | sort
 }
 

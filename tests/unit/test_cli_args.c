@@ -156,6 +156,29 @@ static void test_xdp_makes_requests(void **state)
 	assert_request("{'cmd':'xdp.attach','dev':'eth0','mode':'native'}",
 		       ARGV("xdp", "attach", "--mode=native", "eth0"));
 	assert_request("{'cmd':'xdp.detach','dev':'eth0'}", ARGV("xdp", "detach", "eth0"));
+	assert_request("{'cmd':'xdp.attach','dev':'eth0','then':'/sys/fs/bpf/filter'}",
+		       ARGV("xdp", "attach", "eth0", "--then", "/sys/fs/bpf/filter"));
+	assert_request("{'cmd':'xdp.detach','dev':'eth0','then':true}",
+		       ARGV("xdp", "detach", "eth0", "--then"));
+}
+
+/* top: its options into the request, which ctl_top.c reads (never sent) */
+static void test_top_parses_its_options(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_request("{'cmd':'top'}", ARGV("top"));
+	assert_request("{'cmd':'top','name':'web','workers':true,'sort':'bytes'}",
+		       ARGV("top", "--sort", "bytes", "web", "--workers"));
+	assert_int_equal(parse(&o, ARGV("top")), 0);
+	assert_true(o.cmd->top);
+	assert_false(o.cmd->run);
+	cli_opts_free(&o);
+	assert_usage_error("top", ARGV("top", "--sort", "fastest"));
+	assert_usage_error("top", ARGV("top", "web", "dns"));
+	assert_usage_error("top", ARGV("top", "../x"));
+	assert_help("top", ARGV("top", "--help"));
 }
 
 static void test_global_options_before_command(void **state)
@@ -277,6 +300,9 @@ static void test_bad_arguments_are_usage_errors(void **state)
 	assert_usage_error("xdp attach", ARGV("xdp", "attach", "averyveryverylongname"));
 	assert_usage_error("xdp attach", ARGV("xdp", "attach", "a/b"));
 	assert_usage_error("xdp detach", ARGV("xdp", "detach", "eth0", "--mode", "skb"));
+	assert_usage_error("xdp attach", ARGV("xdp", "attach", "eth0", "--then"));
+	assert_usage_error("xdp attach", ARGV("xdp", "attach", "eth0", "--then", ""));
+	assert_usage_error("xdp detach", ARGV("xdp", "detach", "eth0", "--then", "/x"));
 }
 
 /* The messages say what was wrong with which argument. */
@@ -352,13 +378,14 @@ static void test_usage_matches_interface(void **state)
 		"  show listeners\n"
 		"  show sessions [NAME] [--limit N]\n"
 		"  show stats\n"
-		"  xdp attach DEV [--mode native|skb]\n"
-		"  xdp detach DEV\n"));
+		"  top [NAME] [--workers] [--sort packets|bytes|new|sessions|drops]\n"
+		"  xdp attach DEV [--mode native|skb] [--then PROG]\n"
+		"  xdp detach DEV [--then]\n"));
 	free(s);
 
 	s = usage_text("xdp", false);
-	assert_string_equal(s, "Usage: xslctl xdp attach DEV [--mode native|skb]\n"
-			       "       xslctl xdp detach DEV\n");
+	assert_string_equal(s, "Usage: xslctl xdp attach DEV [--mode native|skb] [--then PROG]\n"
+			       "       xslctl xdp detach DEV [--then]\n");
 	free(s);
 
 	s = usage_text("show app", false);
@@ -396,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_listen_makes_request),
 		cmocka_unit_test(test_show_makes_requests),
 		cmocka_unit_test(test_xdp_makes_requests),
+		cmocka_unit_test(test_top_parses_its_options),
 		cmocka_unit_test(test_global_options_before_command),
 		cmocka_unit_test(test_help_at_every_level),
 		cmocka_unit_test(test_bad_arguments_are_usage_errors),
