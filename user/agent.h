@@ -292,10 +292,11 @@ bool ctl__pending(const struct agent *a);
 void ctl__serve(struct agent *a);
 /* Drops clients idle longer than --client-idle-s. */
 void ctl__tick(struct agent *a);
-/* 0 when the peer process that connected is still alive (its pid is still
- * its own), -ESRCH once it has exited. */
-int ctl__peer_alive(const struct agent_client *cl);
 void ctl__close(struct agent *a);
+
+/* agent_peer.c: 0 when the peer process that connected is still alive (its
+ * pid is still its own), -ESRCH once it has exited. */
+int peer__alive(const struct agent_client *cl);
 
 /* agent_cmds.c: one request -> one reply (a new json_t, never NULL) */
 struct json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl,
