@@ -145,7 +145,7 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 	addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:b}", "index", l, "app",
 			 registry__app_name(a->reg, rl->app), "proto",
-			 rl->key.proto == 6 ? "tcp" : "udp", "addr", addr, "port",
+			 addr__proto(rl->key.proto), "addr", addr, "port",
 			 ntohs(rl->key.port), "workers", rl->n_workers, "sockets",
 			 socks__count(a, l), "static", a->listener_static[l], "dual",
 			 (rl->flags & XSL_LISTENER_F_DUAL) != 0);
@@ -213,7 +213,7 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 		    strlen(cgroup) >= PATH_MAX)
 			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
 	}
-	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
+	err = apps__attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
 		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
@@ -228,7 +228,7 @@ static json_t *do_app_detach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EPERM, "app detach: only root may detach apps");
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "app detach %s: no such app", name ? name : "");
-	procs__app_detach(a, app);
+	apps__detach(a, app);
 	return ok(NULL);
 }
 
@@ -241,7 +241,7 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 
 	/* rel is the peer's cgroup below the mount: compare it with ours; read
 	 * by pid, so the peer must still be alive after the read */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || ctl__peer_alive(cl) || n < root ||
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || peer__alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;
@@ -276,7 +276,7 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
-	if (!is_root(cl) && ctl__peer_alive(cl))
+	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
@@ -284,7 +284,7 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 			    name, pid);
 	/* the peer's start time, read while its pidfd shows it alive: the
 	 * worker is then registered for exactly this process */
-	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
+	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || peer__alive(cl)))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
 			    name, cl->pid);
 	/* a worker of another app leaves it first (app.leave), or is moved by
@@ -321,7 +321,7 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app leave %s: missing or bad pid", name);
-	if (!is_root(cl) && ctl__peer_alive(cl))
+	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app leave %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && (uint32_t)pid != cl->pid)
@@ -344,11 +344,7 @@ static int parse_listener(json_t *req, struct xsl_listener_key *k)
 	memset(k, 0, sizeof(*k));
 	if (!proto || !addr || int_arg(req, "port", 1, 65535, &port))
 		return -EINVAL;
-	if (!strcmp(proto, "tcp"))
-		k->proto = 6;
-	else if (!strcmp(proto, "udp"))
-		k->proto = 17;
-	else
+	if (addr__proto_parse(proto, &k->proto))
 		return -EINVAL;
 	k->port = htons((uint16_t)port);
 	if (!strcmp(addr, "*") || inet_pton(AF_INET, addr, k->addr) == 1)

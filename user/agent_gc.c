@@ -315,7 +315,7 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	json_array_append_new(
 		l->arr,
 		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:b, s:I, s:I, s:I}", "proto",
-			  k->proto == 6 ? "tcp" : "udp", "remote", remote, "local", local, "app",
+			  addr__proto(k->proto), "remote", remote, "local", local, "app",
 			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
 			  (json_int_t)pid, "shared", shared, "state",
 			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "assured",

@@ -262,7 +262,7 @@ static void on_tick(struct agent *a)
 		procs__reconcile(a);
 		xdp__scan(a);
 	}
-	procs__retry_rmdirs(a);
+	apps__retry_rmdirs(a);
 	socks__settle(a);
 	if (a->since_gc_ms >= a->o.gc_ms) {
 		a->since_gc_ms = 0;
@@ -344,6 +344,7 @@ static void cleanup(struct agent *a)
 	hooks__destroy(a->hooks);
 	xsl_maps__close(&a->maps);
 	gc__free(a);
+	socks__free(a);
 	registry__free(a->reg);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -370,9 +371,13 @@ int main(int argc, char **argv)
 		return reset_state(&a) ? 1 : 0;
 
 	a.reg = registry__new();
-	if (a.reg)
+	if (a.reg) {
 		procs__init(&a);
+		apps__init(&a);
+	}
 	err = a.reg ? gc__init(&a) : -ENOMEM;
+	if (!err)
+		err = socks__init(&a);
 	if (!err)
 		err = setup_loop(&a);
 	if (!err)

@@ -36,8 +36,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
-#include "clock.h"
+#include "addr.h"
 #include "agent.h"
+#include "clock.h"
 #include "cli.h"
 #include "log.h"
 #include "metrics.h"
@@ -226,16 +227,13 @@ static void render_capacity(struct prom *p, const struct agent *a)
 		for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 			const struct reg_listener *rl = registry__listener(a->reg, l);
 			char addr[INET6_ADDRSTRLEN], port[8];
-			const char *proto;
 
 			if (!rl)
 				continue;
-			proto = rl->key.proto == IPPROTO_TCP ? "tcp" : "udp";
-			inet_ntop(rl->key.family == XSL_AF_INET ? AF_INET : AF_INET6, rl->key.addr,
-				  addr, sizeof(addr));
+			addr__ip(rl->key.family, rl->key.addr, addr, sizeof(addr));
 			snprintf(port, sizeof(port), "%u", ntohs(rl->key.port));
 			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, rl->app) },
-						 { "proto", proto },
+						 { "proto", addr__proto(rl->key.proto) },
 						 { "addr", addr }, { "port", port }),
 				  f ? (uint64_t)socks__count(a, l) : rl->n_workers);
 		}
@@ -447,9 +445,14 @@ static void render_agent(struct prom *p, const struct agent *a)
 
 	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
 		     "From a fork event's kernel timestamp to the new worker being live in the "
-		     "maps.");
-	prom__histogram(p, NULL, 0, agent_lat_bounds, c->lat_bucket, LAT_BUCKETS, c->lat_count,
-			c->lat_sum);
+		     "maps (a child gone by then: to the agent finding it gone).");
+	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
+			c->fork_lat.count, c->fork_lat.sum);
+	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
+		     "From an exit event's kernel timestamp to the process's workers being "
+		     "removed from the registry and the maps.");
+	prom__histogram(p, NULL, 0, lathist_bounds, c->exit_lat.bucket, LATHIST_BUCKETS,
+			c->exit_lat.count, c->exit_lat.sum);
 
 	prom__family(p, "xsl_events_total", PROM_COUNTER,
 		     "Process and socket events handled by the agent, by type.");

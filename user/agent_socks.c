@@ -10,16 +10,12 @@
  * Sockets are often made by one process and used by another (a master
  * binds, forks, and each worker closes what it won't use). So once forks
  * and binds have settled, an attribution pass looks at which app processes
- * hold each listener socket and gives it to the holders that hold the
- * fewest sockets of that listener: the worker that kept one socket gets it,
- * the master holding all of them is only the fallback. A socket shared by
- * all (no reuseport) serves every holder.
- *
- * Holding is not always using: nginx's workers keep every reuseport socket
- * the master made and each polls only its own. So where some holders have a
- * socket in an epoll set, only those pollers are candidates for it (counted
- * by the sockets of the listener they poll). A holder serves at most one
- * socket per listener (xsl_wsocks has one slot per listener and worker).
+ * hold (and poll, in an epoll set) each listener socket, and attribution.c
+ * decides which holders each socket serves: the worker that kept one socket
+ * gets it, the master holding all of them is only the fallback; nginx's
+ * workers, which hold every socket and poll their own, get the one they
+ * poll; a socket shared by all (no reuseport) serves every holder. This
+ * file does the walks (fds, epoll fdinfo) and the map updates.
  *
  * Which sockets become listeners (a socket that cannot receive new flows
  * must not take a listener slot, which all apps share):
@@ -54,8 +50,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "clock.h"
 #include "agent.h"
+#include "attribution.h"
+#include "clock.h"
 #include "hooks.h"
 #include "log.h"
 #include "xsl/events.h"
@@ -71,19 +68,30 @@
 /* ip_local_port_range is read again after this long. */
 #define EPH_REFRESH_NS	(1000 * 1000000ull)
 
-static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
+/* The entry of (listener, worker), or NULL. */
+static const struct agent_sock *sock_find(const struct agent *a, uint32_t listener,
+					  uint32_t worker)
 {
-	struct agent_sock *free_slot = NULL;
-
 	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
-		struct agent_sock *s = &a->socks[i];
+		const struct agent_sock *s = &a->socks[i];
 
 		if (s->cookie && s->listener == listener && s->worker == worker)
 			return s;
-		if (!s->cookie && !free_slot)
-			free_slot = s;
 	}
-	return free_slot;
+	return NULL;
+}
+
+/* The entry of (listener, worker), else a free one, else NULL. */
+static struct agent_sock *sock_slot(struct agent *a, uint32_t listener, uint32_t worker)
+{
+	const struct agent_sock *found = sock_find(a, listener, worker);
+
+	if (found)
+		return &a->socks[found - a->socks];
+	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++)
+		if (!a->socks[i].cookie)
+			return &a->socks[i];
+	return NULL;
 }
 
 int socks__count(const struct agent *a, uint32_t listener)
@@ -377,10 +385,6 @@ static int sock_adopt(struct agent *a, uint32_t app, uint32_t worker, int fd, ui
 }
 
 /*
- * Calls fn on a duplicate of every socket fd of pid (closed after fn);
- * fn returns non-zero to stop.
- */
-/*
  * Calls fn(ctx, fd number, link target) for each fd of pid whose link
  * target starts with prefix; stops at a non-zero return, which it returns.
  */
@@ -436,10 +440,12 @@ static int socket_fd(void *ctx, const char *fdname, const char *target)
 }
 
 /*
- * The fds are taken through the pidfd the process table holds for the
- * worker process, never a pidfd opened by pid now: if pid was reused, the
- * fd numbers listed are another process's but pidfd_getfd() only ever
- * reaches the worker's own (or fails once it is gone).
+ * Calls fn on a duplicate of every socket fd of pid (closed after fn); fn
+ * returns non-zero to stop. The fds are taken through the pidfd the process
+ * table holds for the worker process, never a pidfd opened by pid now: if
+ * pid was reused, the fd numbers listed are another process's but
+ * pidfd_getfd() only ever reaches the worker's own (or fails once it is
+ * gone).
  */
 static int for_each_socket(const struct agent *a, uint32_t pid,
 			   int (*fn)(void *ctx, int fd, uint64_t cookie), void *ctx)
@@ -544,40 +550,41 @@ void socks__worker_gone(struct agent *a, uint32_t worker)
 	}
 }
 
-/* ---- attribution ---- */
+/* ---- attribution: the edges (the decisions are attribution.c's) ---- */
 
 #define ATTR_SETTLE_NS		(100 * 1000000ull)
-#define ATTR_MAX_ITEMS		1024
-#define ATTR_MAX_HOLDERS	64
 #define ATTR_MAX_POLLED		4096
 
-/* A file as /proc/PID/fdinfo of an epoll fd names it. */
-struct attr_file {
-	uint64_t ino;
-	unsigned int major, minor;
+/* The attribution pass's buffers: allocated once, too large for the stack. */
+struct socks_pass {
+	struct xsl_attr attr;
+	/* files in the epoll sets of the process being scanned */
+	struct xsl_attr_file polled[ATTR_MAX_POLLED];
 };
 
-/* One listener socket of the app. */
-struct attr_item {
-	uint64_t cookie;
-	struct xsl_listener_key key;
-	bool dual;				/* a dual-stack [::] socket */
-	uint32_t n;
-	uint32_t holder[ATTR_MAX_HOLDERS];	/* worker indexes */
-	bool polls[ATTR_MAX_HOLDERS];		/* the holder has it in an epoll set */
-	bool polled;				/* some holder does */
-	uint32_t server[ATTR_MAX_HOLDERS];	/* the holders it will serve */
-	uint32_t n_server;
-};
+int socks__init(struct agent *a)
+{
+	a->pass = calloc(1, sizeof(*a->pass));
+	if (!a->pass) {
+		pr_err("sockets: allocate the attribution pass's buffers (%zu bytes): %s\n",
+		       sizeof(*a->pass), strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void socks__free(struct agent *a)
+{
+	free(a->pass);
+	a->pass = NULL;
+}
 
 struct attr_scan {
 	struct agent *a;
 	uint32_t app;
-	struct attr_item *items;
-	unsigned int n;
+	struct xsl_attr *attr;
 	uint32_t worker;
-	/* files in the epoll sets of the process being scanned */
-	struct attr_file *polled;
+	const struct xsl_attr_file *polled;
 	unsigned int n_polled;
 };
 
@@ -625,14 +632,14 @@ void socks__settle(struct agent *a)
 }
 
 /*
- * Collects the files pid's epoll instances watch (the "ino:" and "sdev:" of
- * each "tfd:" line in /proc/PID/fdinfo of an eventpoll fd). An entry can
- * outlive the process's own fd (epoll drops it when the file is released),
- * so callers only count sockets the process also holds.
+ * Collects the files pid's epoll instances watch (each "tfd:" line in
+ * /proc/PID/fdinfo of an eventpoll fd). An entry can outlive the process's
+ * own fd (epoll drops it when the file is released), so callers only count
+ * sockets the process also holds.
  */
 struct epoll_walk {
 	uint32_t pid;
-	struct attr_file *files;
+	struct xsl_attr_file *files;
 	unsigned int n, max;
 };
 
@@ -647,23 +654,14 @@ static int epoll_fd(void *ctx, const char *fdname, const char *target)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (w->n < w->max && fgets(line, sizeof(line), f)) {
-		unsigned long long ino;
-		unsigned int dev;
-		char *p;
-
-		if (strncmp(line, "tfd:", 4) || !(p = strstr(line, " ino:")))
-			continue;
-		/* the kernel's dev_t: major in the bits above 20 */
-		if (sscanf(p, " ino:%llx sdev:%x", &ino, &dev) == 2)
-			w->files[w->n++] = (struct attr_file){ .ino = ino, .major = dev >> 20,
-							       .minor = dev & 0xfffff };
-	}
+	while (w->n < w->max && fgets(line, sizeof(line), f))
+		if (!attr__parse_tfd(line, &w->files[w->n]))
+			w->n++;
 	fclose(f);
 	return w->n == w->max;
 }
 
-static unsigned int epoll_watched(uint32_t pid, struct attr_file *files, unsigned int max)
+static unsigned int epoll_watched(uint32_t pid, struct xsl_attr_file *files, unsigned int max)
 {
 	struct epoll_walk w = { .pid = pid, .files = files, .max = max };
 
@@ -674,134 +672,33 @@ static unsigned int epoll_watched(uint32_t pid, struct attr_file *files, unsigne
 
 static bool attr_is_polled(const struct attr_scan *sc, int fd)
 {
+	struct xsl_attr_file f;
 	struct stat st;
 
 	if (!sc->n_polled || fstat(fd, &st))
 		return false;
-	for (unsigned int i = 0; i < sc->n_polled; i++)
-		if (sc->polled[i].ino == (uint64_t)st.st_ino &&
-		    sc->polled[i].major == major(st.st_dev) && sc->polled[i].minor == minor(st.st_dev))
-			return true;
-	return false;
-}
-
-static void attr_add(struct attr_scan *sc, uint64_t cookie, const struct xsl_listener_key *k,
-		     bool dual, bool polls)
-{
-	struct attr_item *it = NULL;
-
-	for (unsigned int i = 0; i < sc->n; i++) {
-		if (sc->items[i].cookie == cookie && !memcmp(&sc->items[i].key, k, sizeof(*k))) {
-			it = &sc->items[i];
-			break;
-		}
-	}
-	if (!it) {
-		if (sc->n == ATTR_MAX_ITEMS)
-			return;
-		it = &sc->items[sc->n++];
-		*it = (struct attr_item){ .cookie = cookie, .key = *k, .dual = dual };
-	}
-	it->polled |= polls;
-	for (uint32_t i = 0; i < it->n; i++) {
-		if (it->holder[i] == sc->worker) {
-			it->polls[i] |= polls;
-			return;
-		}
-	}
-	if (it->n < ATTR_MAX_HOLDERS) {
-		it->polls[it->n] = polls;
-		it->holder[it->n++] = sc->worker;
-	}
+	f = (struct xsl_attr_file){ .ino = (uint64_t)st.st_ino, .major = major(st.st_dev),
+				    .minor = minor(st.st_dev) };
+	return attr__file_in(sc->polled, sc->n_polled, &f);
 }
 
 static int attr_collect(void *ctx, int fd, uint64_t cookie)
 {
 	struct attr_scan *sc = ctx;
 	struct xsl_listener_key k;
-	bool dual, polls;
+	bool dual;
 
 	if (sock_candidate(sc->a, sc->app, fd, cookie, &k, &dual))
 		return 0;
-	polls = attr_is_polled(sc, fd);
-	attr_add(sc, cookie, &k, dual, polls);
+	/* a socket or holder beyond the pass's limits is left out */
+	attr__add(sc->attr, cookie, &k, dual, sc->worker, attr_is_polled(sc, fd));
 	return 0;
-}
-
-/* Sockets of key that worker holds (only those it polls, with polled). */
-static unsigned int held(const struct attr_scan *sc, const struct xsl_listener_key *k,
-			 uint32_t worker, bool polled)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < sc->n; i++) {
-		if (memcmp(&sc->items[i].key, k, sizeof(*k)))
-			continue;
-		for (uint32_t h = 0; h < sc->items[i].n; h++)
-			n += sc->items[i].holder[h] == worker && (!polled || sc->items[i].polls[h]);
-	}
-	return n;
-}
-
-/* An earlier socket of key already serves worker. */
-static bool serves_earlier(const struct attr_scan *sc, unsigned int i, uint32_t worker)
-{
-	for (unsigned int j = 0; j < i; j++) {
-		if (memcmp(&sc->items[j].key, &sc->items[i].key, sizeof(sc->items[i].key)))
-			continue;
-		for (uint32_t s = 0; s < sc->items[j].n_server; s++)
-			if (sc->items[j].server[s] == worker)
-				return true;
-	}
-	return false;
-}
-
-/*
- * Each socket serves the candidates (its pollers if it has any, else its
- * holders) with the fewest sockets of its listener, unless an earlier
- * socket of the listener serves them already.
- */
-static void attr_choose(struct attr_scan *sc)
-{
-	for (unsigned int i = 0; i < sc->n; i++) {
-		struct attr_item *it = &sc->items[i];
-		unsigned int min = ~0u, cnt[ATTR_MAX_HOLDERS];
-
-		for (uint32_t h = 0; h < it->n; h++) {
-			cnt[h] = ~0u;
-			if (it->polled && !it->polls[h])
-				continue;
-			cnt[h] = held(sc, &it->key, it->holder[h], it->polled);
-			if (cnt[h] < min)
-				min = cnt[h];
-		}
-		it->n_server = 0;
-		for (uint32_t h = 0; h < it->n; h++)
-			if (cnt[h] == min && !serves_earlier(sc, i, it->holder[h]))
-				it->server[it->n_server++] = it->holder[h];
-	}
-}
-
-/* The socket the pass wants for (listener key, worker), or NULL. */
-static const struct attr_item *attr_wanted(const struct attr_scan *sc,
-					   const struct xsl_listener_key *k, uint32_t worker)
-{
-	for (unsigned int i = 0; i < sc->n; i++) {
-		const struct attr_item *it = &sc->items[i];
-
-		if (memcmp(&it->key, k, sizeof(*k)))
-			continue;
-		for (uint32_t s = 0; s < it->n_server; s++)
-			if (it->server[s] == worker)
-				return it;
-	}
-	return NULL;
 }
 
 struct insert_ctx {
 	struct agent *a;
 	uint32_t app, worker;
-	const struct attr_item *it;
+	const struct xsl_attr_sock *it;
 	int err;
 };
 
@@ -817,33 +714,36 @@ static int insert_if_cookie(void *ctx, int fd, uint64_t cookie)
 
 int socks__attribute(struct agent *a, uint32_t app)
 {
-	static struct attr_item items[ATTR_MAX_ITEMS];
-	static struct attr_file polled[ATTR_MAX_POLLED];
-	struct attr_scan sc = { .a = a, .app = app, .items = items, .polled = polled };
+	struct xsl_attr *at = a->pass ? &a->pass->attr : NULL;
+	struct attr_scan sc = { .a = a, .app = app, .attr = at };
 	unsigned int moved = 0;
 	int err;
 
+	if (!at)
+		return -ENOMEM;
+	sc.polled = a->pass->polled;
+	attr__reset(at);
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *rw = registry__worker(a->reg, w);
 
 		if (!rw || rw->app != app || !rw->pid)
 			continue;
 		sc.worker = w;
-		sc.n_polled = epoll_watched(rw->pid, polled, ATTR_MAX_POLLED);
+		sc.n_polled = epoll_watched(rw->pid, a->pass->polled, ATTR_MAX_POLLED);
 		for_each_socket(a, rw->pid, attr_collect, &sc);
 	}
-	attr_choose(&sc);
+	attr__choose(at);
 
 	/* what the maps have and the pass does not want goes first */
 	for (unsigned int i = 0; i < AGENT_MAX_SOCKS; i++) {
 		struct agent_sock *s = &a->socks[i];
 		const struct reg_listener *rl;
-		const struct attr_item *it;
+		const struct xsl_attr_sock *it;
 		uint32_t l = s->listener;
 
 		if (!s->cookie || !(rl = registry__listener(a->reg, l)) || rl->app != app)
 			continue;
-		it = attr_wanted(&sc, &rl->key, s->worker);
+		it = attr__wanted(at, &rl->key, s->worker);
 		if (it && it->cookie == s->cookie)
 			continue;
 		registry__listener_del_worker(a->reg, l, s->worker);
@@ -851,8 +751,8 @@ int socks__attribute(struct agent *a, uint32_t app)
 		moved++;
 	}
 	/* then what it wants and the maps lack */
-	for (unsigned int i = 0; i < sc.n; i++) {
-		const struct attr_item *it = &sc.items[i];
+	for (unsigned int i = 0; i < at->n; i++) {
+		const struct xsl_attr_sock *it = &at->socks[i];
 
 		for (uint32_t k = 0; k < it->n_server; k++) {
 			struct insert_ctx ic = { .a = a, .app = app, .worker = it->server[k],
@@ -904,13 +804,10 @@ int socks__attribute(struct agent *a, uint32_t app)
  */
 int socks__sharers(const struct agent *a, uint32_t listener, uint32_t worker, uint64_t *cookie)
 {
-	uint64_t c = 0;
+	const struct agent_sock *s = sock_find(a, listener, worker);
+	uint64_t c = s ? s->cookie : 0;
 	int n = 0;
 
-	for (unsigned int i = 0; i < AGENT_MAX_SOCKS && !c; i++)
-		if (a->socks[i].cookie && a->socks[i].listener == listener &&
-		    a->socks[i].worker == worker)
-			c = a->socks[i].cookie;
 	for (unsigned int i = 0; c && i < AGENT_MAX_SOCKS; i++)
 		n += a->socks[i].cookie == c && a->socks[i].listener == listener;
 	if (cookie)

@@ -616,11 +616,9 @@ int registry__detach_app(struct xsl_registry *r, uint32_t app)
 static const char *key_str(const struct xsl_listener_key *k, char *buf, size_t len)
 {
 	char ep[XSL_ENDPOINT_LEN];
-	const char *proto = k->proto == IPPROTO_TCP ? "tcp" :
-			    k->proto == IPPROTO_UDP ? "udp" : "proto?";
 
 	addr__endpoint(k->family, k->addr, k->port, ep, sizeof(ep));
-	snprintf(buf, len, "%s %s", proto, ep);
+	snprintf(buf, len, "%s %s", addr__proto(k->proto), ep);
 	return buf;
 }
 

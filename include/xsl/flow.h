@@ -12,6 +12,10 @@
 
 #define XSL_AF_INET	2
 #define XSL_AF_INET6	10
+/* IPPROTO_TCP and IPPROTO_UDP, for headers here that cannot include
+ * <netinet/in.h> or <linux/in.h> (which of them depends on the includer) */
+#define XSL_IPPROTO_TCP	6
+#define XSL_IPPROTO_UDP	17
 
 /* A session: seen from the server, "local" is the listener side. */
 struct xsl_flow_key {

@@ -142,12 +142,11 @@ struct xsl_port_filter {
 _Static_assert(sizeof(struct xsl_port_filter) == 8 + XSL_PORT_BITS / 8, "xsl_port_filter layout");
 
 /* Bit of (family, proto, port), port in host byte order: family XSL_AF_INET6
- * or else v4, proto 17 (IPPROTO_UDP, not defined for every includer) or
- * else TCP. */
+ * or else v4, proto XSL_IPPROTO_UDP or else TCP. */
 static inline __u32 xsl_port_bit(__u8 family, __u8 proto, __u16 port)
 {
 	__u32 fam = family == XSL_AF_INET6 ? 1 : 0;
-	__u32 udp = proto == 17 /* IPPROTO_UDP */ ? 1 : 0;
+	__u32 udp = proto == XSL_IPPROTO_UDP ? 1 : 0;
 
 	return (fam * 2 + udp) * 65536 + port;
 }

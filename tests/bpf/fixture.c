@@ -673,3 +673,14 @@ __u64 fx_sum_parse(const struct xsl_stats *s)
 		n += s->parse[i];
 	return n;
 }
+
+int fx_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}

@@ -139,4 +139,7 @@ __u64 fx_sum_parse(const struct xsl_stats *s);
 /* File descriptor of a map of the instance, by its name in include/xsl/maps.h. */
 int fx_map_fd(struct fx *fx, const char *name);
 
+/* Runs the shell command made from fmt (system(3)'s status). */
+int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* XSL_TESTS_BPF_FIXTURE_H */

@@ -30,6 +30,7 @@
 #include "xsl/stats.h"
 #include "loader.h"
 #include "maps.h"
+#include "fixture.h"
 #include "sesstab.h"
 
 #define PIN_ROOT "/sys/fs/bpf/tc/globals"
@@ -42,17 +43,6 @@
 
 static char peer_ns[64];
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -60,7 +50,7 @@ static int setup(void **state)
 	umount2("/sys/fs/bpf", MNT_DETACH);
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		return -1;
-	return sh("ip netns add %s && ip link add " DEV " type veth peer name " PEER
+	return fx_sh("ip netns add %s && ip link add " DEV " type veth peer name " PEER
 		  " && ip link set " PEER " netns %s"
 		  " && ip addr add " SERVER_IP "/24 dev " DEV " && ip link set " DEV " up"
 		  " && ip -n %s addr add " PEER_IP "/24 dev " PEER
@@ -71,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sh("ip link del " DEV " 2>/dev/null; ip netns del %s 2>/dev/null", peer_ns);
+	fx_sh("ip link del " DEV " 2>/dev/null; ip netns del %s 2>/dev/null", peer_ns);
 	umount2("/sys/fs/bpf", MNT_DETACH);
 	return 0;
 }
@@ -159,7 +149,7 @@ static void test_ip_link_xdp_creates_sessions_in_pinned_map(void **state)
 	void *mem;
 
 	(void)state;
-	assert_int_equal(sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
+	assert_int_equal(fx_sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
 	assert_int_equal(stat(PIN_ROOT "/" XSL_MAP_SESSIONS, &st), 0);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
 	fill_app(&m);
@@ -190,7 +180,7 @@ static void test_ip_link_xdp_creates_sessions_in_pinned_map(void **state)
 	assert_true(stat_sum(&m, XSL_STAT_LOOKUP_HIT) >= N_FLOWS);
 	assert_int_equal(stat_sum(&m, XSL_STAT_SESSION_CREATED), N_FLOWS);
 
-	assert_int_equal(sh("ip link set dev " DEV " xdp off"), 0);
+	assert_int_equal(fx_sh("ip link set dev " DEV " xdp off"), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 0);
 	/* detaching leaves the pinned state for the next loader */
 	assert_int_equal(stat(PIN_ROOT "/" XSL_MAP_SESSIONS, &st), 0);

@@ -21,21 +21,11 @@
 #include "xsl/session.h"
 #include "loader.h"
 #include "maps.h"
+#include "fixture.h"
 
 #define PIN_ROOT "/sys/fs/bpf/tc/globals"
 #define DEV "xslld0"
 #define PEER "xslld1"
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static int map_id(int fd)
 {
@@ -51,7 +41,7 @@ static int map_id(int fd)
 static int setup(void **state)
 {
 	(void)state;
-	if (sh("ip link add " DEV " type veth peer name " PEER " && ip link set " DEV
+	if (fx_sh("ip link add " DEV " type veth peer name " PEER " && ip link set " DEV
 	       " up && ip link set " PEER " up"))
 		return -1;
 	umount2("/sys/fs/bpf", MNT_DETACH);
@@ -63,7 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sh("ip link del " DEV " 2>/dev/null");
+	fx_sh("ip link del " DEV " 2>/dev/null");
 	umount2("/sys/fs/bpf", MNT_DETACH);
 	return 0;
 }
@@ -156,7 +146,7 @@ static void test_ip_link_attach_shares_maps(void **state)
 	struct xsl_maps m, again;
 
 	(void)state;
-	assert_int_equal(sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
+	assert_int_equal(fx_sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
 	assert_int_equal(loader__xdp_attached(DEV), 1);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
 	assert_int_equal(loader__create_maps(PIN_ROOT, NULL), 0);
@@ -179,7 +169,7 @@ static void test_libxdp_first_then_ip_link_shares_maps(void **state)
 	(void)state;
 	assert_int_equal(loader__xdp_attach(PIN_ROOT, DEV, XSL_XDP_MODE_NATIVE), 0);
 	assert_int_equal(xsl_maps__open(&m, PIN_ROOT), 0);
-	assert_int_equal(sh("ip link set dev %s xdp obj build/xsl_xdp.bpf.o sec xdp", peer_dev), 0);
+	assert_int_equal(fx_sh("ip link set dev %s xdp obj build/xsl_xdp.bpf.o sec xdp", peer_dev), 0);
 	assert_int_equal(xsl_maps__open(&again, PIN_ROOT), 0);
 	assert_int_equal(map_id(m.sessions), map_id(again.sessions));
 	xsl_maps__close(&m);

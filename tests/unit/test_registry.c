@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
 
@@ -88,7 +89,7 @@ static struct xsl_listener_key udp_key(uint16_t port)
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET;
-	k.proto = 17;
+	k.proto = IPPROTO_UDP;
 	k.port = __builtin_bswap16(port);
 	k.addr[0] = __builtin_bswap32(0x0a000001);	/* 10.0.0.1 */
 	return k;
@@ -677,7 +678,7 @@ static struct xsl_listener_key v6_any_key(uint16_t port)
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET6;
-	k.proto = 17;
+	k.proto = IPPROTO_UDP;
 	k.port = __builtin_bswap16(port);
 	return k;
 }
@@ -780,7 +781,7 @@ static void test_listener_duplicate_fails(void **state)
 	assert_int_equal(registry__listener_add(r, b, &k, NULL), -EEXIST);
 	assert_non_null(strstr(registry__error(r), "dns"));
 	/* Another proto on the same port is another listener. */
-	k.proto = 6;
+	k.proto = IPPROTO_TCP;
 	assert_int_equal(registry__listener_add(r, b, &k, NULL), 0);
 }
 
@@ -791,7 +792,7 @@ static void test_listener_bad_key_fails(void **state)
 	uint32_t a;
 
 	a = attach(r, "dns", 100);
-	k.proto = 1;
+	k.proto = IPPROTO_ICMP;
 	assert_int_equal(registry__listener_add(r, a, &k, NULL), -EINVAL);
 	k = udp_key(53);
 	k.family = 0;

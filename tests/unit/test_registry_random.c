@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
 
@@ -222,7 +223,7 @@ static struct xsl_listener_key port_key(int port)
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET;
-	k.proto = 17;
+	k.proto = IPPROTO_UDP;
 	k.port = __builtin_bswap16(5000 + port);
 	return k;
 }
