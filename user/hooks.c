@@ -43,6 +43,16 @@ static struct bpf_program *prog_prebind6(struct xsl_cgroup *s)
 	return s->progs.xsl_bind6;
 }
 
+static struct bpf_program *prog_connect4(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_connect4;
+}
+
+static struct bpf_program *prog_connect6(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_connect6;
+}
+
 static struct bpf_program *prog_release(struct xsl_cgroup *s)
 {
 	return s->progs.xsl_sock_release;
@@ -63,6 +73,8 @@ static const struct hooks_cg_prog cg_progs[] = {
 	{ "prebind6", prog_prebind6 },
 	{ "bind4", prog_bind4 },
 	{ "bind6", prog_bind6 },
+	{ "connect4", prog_connect4 },
+	{ "connect6", prog_connect6 },
 	{ "release", prog_release },
 	{ "sockops", prog_sockops },
 	{ "egress", prog_egress },
