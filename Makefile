@@ -28,7 +28,7 @@ CFLAGS		:= -O1 -g $(SAN_FLAGS)
 endif
 XSL_CFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
 		   -DXSL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-BPF_CFLAGS	:= -target bpf -g -O2 -Wall -Werror -Iinclude -Ibpf \
+BPF_CFLAGS	:= -target bpf -mcpu=v3 -g -O2 -Wall -Werror -Iinclude -Ibpf \
 		   -I/usr/include/$(MULTIARCH) -D__TARGET_ARCH_x86
 LIBS_BPF	:= -lbpf -lxdp -lelf -lz
 LIBS_AGENT	:= $(LIBS_BPF) -ljansson -lmicrohttpd -lpthread
@@ -59,8 +59,9 @@ BPFT_COMMON	:= $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
 BPFT_BINS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 HELPER_SRCS	:= $(wildcard tests/helpers/*.c)
 HELPER_BINS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRCS))
-BENCH_SRCS	:= $(wildcard tests/bench/bench_*.c)
+BENCH_SRCS	:= $(filter-out %.bpf.c,$(wildcard tests/bench/bench_*.c))
 BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
+BENCH_BPF	:= $(BUILD)/tests/bench/bench_ref.bpf.o
 
 .PHONY: all clean deps test test-unit test-bpf test-e2e test-sanitize test-stress fuzz bench demo \
 	check-faults
@@ -114,6 +115,10 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(L
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) $(LIB) | $(BUILD)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB)
+
+$(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/tests/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG_BPF) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)
@@ -180,7 +185,7 @@ test-bpf: all $(BPFT_BINS)
 test-e2e: all $(HELPER_BINS)
 	$(Q)bash tests/run.sh $(BUILD) e2e
 
-bench: deps all $(BENCH_BINS) $(HELPER_BINS)
+bench: deps all $(BENCH_BINS) $(BENCH_BPF) $(HELPER_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 	$(Q)for s in tests/bench/bench-*.sh; do bash $$s $(BUILD) || exit 1; done
 

@@ -15,14 +15,17 @@
 #include "xsl/records.h"
 #include "xsl/events.h"
 #include "xsl/stats.h"
+#include "xsl/session.h"
 
 #define XSL_MAX_CPUS 64
 
+/* The session table: element 0 its header, then the buckets (session.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XSL_MAX_SESSIONS);
-	__type(key, struct xsl_flow_key);
-	__type(value, struct xsl_session);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XSL_SESS_BUCKETS_DEFAULT + 1);
+	__type(key, __u32);
+	__type(value, struct xsl_sess_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xsl_sessions SEC(".maps");
 

@@ -11,14 +11,17 @@
  *               (drop reason WORKER_GONE)
  *   -ESTALE     the session's app is gone: the session is garbage, the caller
  *               deletes it and handles the flow as new
- *   -EEXIST     session create raced with another CPU: look it up again
+ *   -ENOSPC     the session table refused a new flow (no way it may take):
+ *               the caller delivers it statelessly to the picked worker
+ *
+ * The table itself (lookup, claim, delete) is in sesstab.h.
  *
  * A worker "serves" an app when its slot in xsl_workers is LIVE and both its
  * own gen and its (app, app_gen) match the reference being checked; indexes
  * are reused, so a stale (index, gen) never matches the new owner.
  *
- * The session counters (SESSION_CREATED, SESSION_REASSIGNED, per app and per
- * worker) are counted here so every hook counts them the same way; per-packet
+ * The session counters (SESSION_CREATED, _REASSIGNED, _EVICTED, _REFUSED, per
+ * app and per worker) are counted here so every hook counts them the same way; per-packet
  * counters are left to the hook.
  */
 #ifndef XSL_BPF_SESSION_H
@@ -29,12 +32,13 @@
 #include "maps.h"
 #include "stats.h"
 #include "xsl/hash.h"
-
-/* Slots probed after the hashed one before giving up on a new flow. */
-#define XSL_PICK_PROBES	8
+#include "sesstab.h"
 
 /* One load of a field userspace or another CPU may rewrite meanwhile. */
 #define XSL_READ_ONCE(x)	(*(volatile typeof(x) *)&(x))
+
+/* Slots probed after the hashed one before giving up on a new flow. */
+#define XSL_PICK_PROBES	8
 
 /* The worker a session is (or will be) delivered to. */
 struct xsl_target {
@@ -42,11 +46,6 @@ struct xsl_target {
 	__u32 worker;		/* its index */
 	__u32 gen;		/* its gen as validated */
 };
-
-static __always_inline __u32 xsl_session_hash(const struct xsl_flow_key *k)
-{
-	return xsl_flow_hash(k);
-}
 
 /*
  * Non-zero when the agent's port filter (xsl_ports) says no listener has the
@@ -178,48 +177,77 @@ static __always_inline __u64 xsl_now_ns(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/* Counts packets on a session; other CPUs update it too, hence atomics. */
-static __always_inline void xsl_session_touch(struct xsl_session *s, __u64 packets, __u64 bytes,
+/*
+ * Counts packets on a session: plain adds (RSS keeps a flow on one CPU; a
+ * lost count on a flow spread over CPUs is acceptable). The shared tag line
+ * is written at most once per tick.
+ */
+static __always_inline void xsl_session_touch(const struct xsl_sref *r, __u32 packets, __u64 bytes,
 					      __u64 now)
 {
-	__sync_fetch_and_add(&s->packets, packets);
-	__sync_fetch_and_add(&s->bytes, bytes);
-	s->last_seen_ns = now;
+	struct xsl_sess_entry *e = &r->b->e[r->way & 7];
+	__u32 seen = (__u32)(now >> XSL_SEEN_SHIFT);
+	__u16 tick = (__u16)(now >> XSL_TICK_SHIFT);
+
+	e->packets += packets;
+	e->bytes += bytes;
+	if (e->last_seen != seen)
+		e->last_seen = seen;
+	if (XSL_READ_ONCE(r->b->t.seen[r->way & 7]) != tick)
+		r->b->t.seen[r->way & 7] = tick;
 }
 
 /*
  * Creates the session of a new flow to listener l, whose app the caller has
- * checked is live: picks a worker with the flow hash and inserts the session
- * (BPF_NOEXIST) with its first packets/bytes already counted. Returns 0 with
- * *t filled, -ENOENT when no worker serves l, -EEXIST when another CPU
- * created it first, or the map update's error.
+ * checked is live: picks a worker with the flow hash and claims a way with
+ * its first packets/bytes already counted (a way holding an older flow may
+ * be taken, see sesstab.h). Returns 0 with *t and *r filled, -ENOENT when
+ * no worker serves l, or -ENOSPC with *t filled when the table refuses the
+ * flow: the caller delivers it statelessly to t (the same worker while the
+ * worker set is unchanged); it is counted refused here.
  */
-static __always_inline int xsl_session_create(struct xsl_stats *st, const struct xsl_flow_key *k,
-					      const struct xsl_listener *l, __u32 hash, __u64 now,
-					      __u64 packets, __u64 bytes, struct xsl_target *t)
+static __always_inline int xsl_session_create(struct xsl_stats *st, const struct xsl_sess_ctx *c,
+					      const struct xsl_flow_key *k,
+					      const struct xsl_listener *l, __u64 now,
+					      __u32 packets, __u64 bytes, __u8 state,
+					      struct xsl_target *t, struct xsl_sref *r)
 {
 	__u32 index = l->index, app = l->app, app_gen = l->app_gen;
-	struct xsl_session s;
-	int err;
+	struct xsl_sess_init in;
+	int err, w;
 
 	if (!l->n_workers)
 		return -ENOENT;
-	err = xsl_worker_pick(index, app, app_gen, hash, t);
+	err = xsl_worker_pick(index, app, app_gen, c->pos.hash, t);
 	if (err)
 		return err;
 
-	__builtin_memset(&s, 0, sizeof(s));
-	s.last_seen_ns = now;
-	s.packets = packets;
-	s.bytes = bytes;
-	s.worker = t->worker;
-	s.worker_gen = t->gen;
-	s.listener = (__u16)index;
-	s.app = (__u16)app;
-	s.state = XSL_SESSION_OPEN;
-	err = bpf_map_update_elem(&xsl_sessions, k, &s, BPF_NOEXIST);
-	if (err)
-		return err;
+	__builtin_memset(&in, 0, sizeof(in));
+	in.route = xsl_route(t->worker, t->gen, app, index);
+	in.bytes = bytes;
+	in.packets = packets;
+	in.seen = (__u32)(now >> XSL_SEEN_SHIFT);
+	in.tick = (__u16)(now >> XSL_TICK_SHIFT);
+	in.state = state;
+	in.tag = c->pos.tag;
+	in.b1 = c->pos.b1;
+	in.b2 = c->pos.b2;
+	in.mask = c->h ? XSL_READ_ONCE(c->h->mask) : 0;
+	w = c->h ? xsl_sess_claim(k, &in) : -ENOSPC;
+	if (w >= 0 && (w & XSL_CLAIM_EVICTED))
+		xsl_count(st, XSL_STAT_SESSION_EVICTED);
+	if (w < 0) {
+		xsl_count(st, XSL_STAT_SESSION_REFUSED);
+		return -ENOSPC;
+	}
+	r->bucket = w & XSL_CLAIM_SECOND ? c->pos.b2 : c->pos.b1;
+	r->b = xsl_bucket(r->bucket);
+	r->way = w & 7;
+	r->tag = c->pos.tag;
+	r->route = in.route;
+	/* the way is published: a missing bucket here cannot happen */
+	if (!r->b)
+		return -ENOSPC;
 	xsl_count_created(st, app, t->worker);
 	return 0;
 }
@@ -228,19 +256,22 @@ static __always_inline int xsl_session_create(struct xsl_stats *st, const struct
  * Resolves the worker of a found session. A live worker is returned as is.
  * A gone one (FREE, or its index reused with another gen) is handled per the
  * app's policy: REASSIGN re-picks from the session's listener table with the
- * flow hash and moves the session there (counted), DROP fails with
- * -ESHUTDOWN. Returns 0 with *t filled, or -ESHUTDOWN, -ENOENT, -ESTALE.
+ * flow hash and moves the session there (one CAS of the route, counted),
+ * DROP fails with -ESHUTDOWN. Returns 0 with *t filled, or -ESHUTDOWN,
+ * -ENOENT, -ESTALE.
  *
- * The session stores no app gen, so the app is checked by index: LIVE is
+ * The route stores no app gen, so the app is checked by index: LIVE is
  * enough, and a re-picked worker must belong to the app's current gen.
  */
-static __always_inline int xsl_session_resolve(struct xsl_stats *st, const struct xsl_flow_key *k,
-					       struct xsl_session *s, struct xsl_target *t)
+static __always_inline int xsl_session_resolve(struct xsl_stats *st, const struct xsl_sess_ctx *c,
+					       struct xsl_sref *r, struct xsl_target *t)
 {
-	__u32 worker = XSL_READ_ONCE(s->worker), gen = XSL_READ_ONCE(s->worker_gen);
-	__u32 app = s->app, listener = s->listener;
+	__u64 route = r->route;
+	__u32 worker = xsl_route_worker(route), gen = xsl_route_gen(route);
+	__u32 app = xsl_route_app(route), listener = xsl_route_listener(route);
 	struct xsl_worker *w = xsl_worker_get(worker, gen);
 	struct xsl_app *a;
+	__u64 moved;
 	int err;
 
 	if (w) {
@@ -254,14 +285,25 @@ static __always_inline int xsl_session_resolve(struct xsl_stats *st, const struc
 		return -ESTALE;
 	if (a->policy != XSL_POLICY_REASSIGN)
 		return -ESHUTDOWN;
-	err = xsl_worker_pick(listener, app, a->gen, xsl_session_hash(k), t);
+	err = xsl_worker_pick(listener, app, a->gen, c->pos.hash, t);
 	if (err)
 		return err;
-	/* Racing CPUs pick the same worker from the same hash: benign. */
-	s->worker = t->worker;
-	s->worker_gen = t->gen;
-	xsl_count_reassigned(st, app);
+	/* Racing CPUs pick the same worker from the same hash: one CAS wins. */
+	moved = xsl_route(t->worker, t->gen, app, listener);
+	if (__sync_val_compare_and_swap(&r->b->e[r->way & 7].route, route, moved) == route)
+		xsl_count_reassigned(st, app);
+	r->route = moved;
 	return 0;
+}
+
+/* Moves the session to the worker t names (a socket-driven re-pick). */
+static __always_inline void xsl_session_rehome(struct xsl_sref *r, const struct xsl_target *t)
+{
+	__u64 moved = xsl_route(t->worker, t->gen, xsl_route_app(r->route),
+				xsl_route_listener(r->route));
+
+	__sync_val_compare_and_swap(&r->b->e[r->way & 7].route, r->route, moved);
+	r->route = moved;
 }
 
 #endif /* XSL_BPF_SESSION_H */

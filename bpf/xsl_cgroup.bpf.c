@@ -30,7 +30,11 @@
  *           read afterwards (sk_userlocks is not in struct bpf_sock).
  *  LISTEN   sockops BPF_SOCK_OPS_TCP_LISTEN_CB: called for every sockops
  *           program when listen(2) succeeds, no callback flag needed.
- *  RELEASE  cgroup/sock_release of a socket announced by BIND or LISTEN
+ *  RELEASE  cgroup/connect4, connect6 of a UDP socket announced by BIND: a
+ *           connected socket is a client's (its port was chosen, but it
+ *           now takes only one peer's datagrams), so it is released as a
+ *           listener when it connects, and not announced again.
+ *           cgroup/sock_release of a socket announced by BIND or LISTEN
  *           (with the key and app it was announced with), or of a TCP
  *           socket in LISTEN bound before the hooks were attached (zero
  *           address and port: the hook may not read them). pid is the
@@ -196,6 +200,41 @@ int xsl_bind6(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * Before a UDP connect(2): an announced socket stops being a listener (see
+ * RELEASE above); QUIET, so its close is not reported a second time. Should
+ * the connect fail, the agent's next pass over the app finds it unconnected
+ * and takes it again.
+ */
+static __always_inline int xsl_pre_connect(struct bpf_sock_addr *ctx)
+{
+	struct xsl_sock_owner owner, *stored;
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk || ctx->protocol != IPPROTO_UDP)
+		return 1;
+	stored = bpf_sk_storage_get(&xsl_sk_owner, sk, 0, 0);
+	if (!stored || (stored->flags & XSL_SK_F_QUIET) || !stored->cgroup_id)
+		return 1;
+	owner = *stored;
+	stored->flags |= XSL_SK_F_QUIET;
+	/* a sock_addr program gets the cookie of its context's socket */
+	xsl_sock_event(XSL_EV_RELEASE, &owner, bpf_get_socket_cookie(ctx));
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int xsl_connect4(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_connect(ctx);
+}
+
+SEC("cgroup/connect6")
+int xsl_connect6(struct bpf_sock_addr *ctx)
+{
+	return xsl_pre_connect(ctx);
+}
+
+/*
  * A bound socket: remember and announce it (UDP only with a port the app
  * chose, see xsl_pre_bind). The context only lets post_bind4 read src_ip4
  * and post_bind6 src_ip6, so v6 is a compile-time constant here. src_port is
@@ -320,5 +359,8 @@ int xsl_sockops(struct bpf_sock_ops *skops)
 	xsl_sock_event(XSL_EV_LISTEN, &now, bpf_get_socket_cookie(skops));
 	return 1;
 }
+
+/* EGRESS (no event): cgroup_skb/egress marks sessions assured, egress.h. */
+#include "egress.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

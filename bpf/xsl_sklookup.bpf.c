@@ -28,6 +28,20 @@ static __always_inline int xsl_sk_drop(struct xsl_stats *st, enum xsl_drop_reaso
 	return SK_DROP;
 }
 
+/*
+ * One 32-bit context field, loaded at its own offset from ctx: clang may
+ * otherwise compute ctx + 16 once for the IPv6 words, and the verifier
+ * refuses a load through a modified context pointer.
+ */
+#define XSL_SK_U32(ctx, field)							\
+	({									\
+		__u32 __v;							\
+		asm volatile("%0 = *(u32 *)(%1 + %2)"				\
+			     : "=r"(__v)					\
+			     : "r"(ctx), "i"(__builtin_offsetof(struct bpf_sk_lookup, field))); \
+		__v;								\
+	})
+
 static __always_inline void xsl_sk_key(const struct bpf_sk_lookup *ctx, struct xsl_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
@@ -37,17 +51,17 @@ static __always_inline void xsl_sk_key(const struct bpf_sk_lookup *ctx, struct x
 	/* local_port is in host byte order, unlike remote_port */
 	k->lport = bpf_htons((__u16)ctx->local_port);
 	if (ctx->family == XSL_AF_INET) {
-		k->raddr[0] = ctx->remote_ip4;
-		k->laddr[0] = ctx->local_ip4;
+		k->raddr[0] = XSL_SK_U32(ctx, remote_ip4);
+		k->laddr[0] = XSL_SK_U32(ctx, local_ip4);
 	} else {
-		k->raddr[0] = ctx->remote_ip6[0];
-		k->raddr[1] = ctx->remote_ip6[1];
-		k->raddr[2] = ctx->remote_ip6[2];
-		k->raddr[3] = ctx->remote_ip6[3];
-		k->laddr[0] = ctx->local_ip6[0];
-		k->laddr[1] = ctx->local_ip6[1];
-		k->laddr[2] = ctx->local_ip6[2];
-		k->laddr[3] = ctx->local_ip6[3];
+		k->raddr[0] = XSL_SK_U32(ctx, remote_ip6[0]);
+		k->raddr[1] = XSL_SK_U32(ctx, remote_ip6[1]);
+		k->raddr[2] = XSL_SK_U32(ctx, remote_ip6[2]);
+		k->raddr[3] = XSL_SK_U32(ctx, remote_ip6[3]);
+		k->laddr[0] = XSL_SK_U32(ctx, local_ip6[0]);
+		k->laddr[1] = XSL_SK_U32(ctx, local_ip6[1]);
+		k->laddr[2] = XSL_SK_U32(ctx, local_ip6[2]);
+		k->laddr[3] = XSL_SK_U32(ctx, local_ip6[3]);
 	}
 }
 
@@ -99,52 +113,47 @@ static __always_inline struct bpf_sock *xsl_pick_with_socket(const struct xsl_li
 	return NULL;
 }
 
-/* The session's worker, creating the session when there is none yet. */
-static __always_inline int xsl_sk_session(struct xsl_stats *st, const struct xsl_flow_key *k,
+/* The session's worker, creating the session when there is none yet. On
+ * return 0, *r is the session's way unless r->b is NULL (refused by a full
+ * table: delivered statelessly to *t). */
+static __always_inline int xsl_sk_session(struct xsl_stats *st, const struct xsl_sess_ctx *c,
+					  const struct xsl_flow_key *k,
 					  const struct xsl_listener *l, __u64 now,
-					  struct xsl_target *t)
+					  struct xsl_target *t, struct xsl_sref *r)
 {
-	struct xsl_session *s;
 	int err, i;
 
 	for (i = 0; i < 2; i++) {
-		s = bpf_map_lookup_elem(&xsl_sessions, k);
-		if (s) {
-			err = xsl_session_resolve(st, k, s, t);
+		if (xsl_sess_find(c, k, r)) {
+			err = xsl_session_resolve(st, c, r, t);
 			if (err == -ESTALE) {
-				bpf_map_delete_elem(&xsl_sessions, k);
+				xsl_sess_delete(c, r);
 				continue;
 			}
 			if (!err)
-				s->last_seen_ns = now;
+				xsl_session_touch(r, 0, 0, now);
 			return err;
 		}
 		/* XDP counts packets; here the session only records the flow. */
-		err = xsl_session_create(st, k, l, xsl_session_hash(k), now, 0, 0, t);
-		if (err != -EEXIST)
-			return err;
+		err = xsl_session_create(st, c, k, l, now, 0, 0, 0, t, r);
+		if (err == -ENOSPC) {
+			r->b = NULL;
+			return 0;
+		}
+		return err;
 	}
 	return -EAGAIN;
-}
-
-/* Moves the session to the worker t names after a socket-driven re-pick. */
-static __always_inline void xsl_sk_rehome(const struct xsl_flow_key *k, const struct xsl_target *t)
-{
-	struct xsl_session *s = bpf_map_lookup_elem(&xsl_sessions, k);
-
-	if (s) {
-		s->worker = t->worker;
-		s->worker_gen = t->gen;
-	}
 }
 
 SEC("sk_lookup")
 int xsl_sk_lookup(struct bpf_sk_lookup *ctx)
 {
 	struct xsl_stats *st = xsl_stats_get();
+	struct xsl_sess_ctx c;
 	struct xsl_flow_key k;
 	struct xsl_listener *l;
 	struct xsl_target t;
+	struct xsl_sref r;
 	struct bpf_sock *sk;
 	__u32 app;
 	int err;
@@ -166,7 +175,9 @@ int xsl_sk_lookup(struct bpf_sk_lookup *ctx)
 	}
 	app = l->app;
 
-	err = xsl_sk_session(st, &k, l, bpf_ktime_get_ns(), &t);
+	__builtin_memset(&r, 0, sizeof(r));
+	xsl_sess_ctx_init(&c, &k);
+	err = xsl_sk_session(st, &c, &k, l, xsl_now_ns(), &t, &r);
 	if (err == -ESHUTDOWN)
 		return xsl_sk_drop(st, XSL_DROP_WORKER_GONE, app);
 	if (err == -ENOENT)
@@ -176,12 +187,13 @@ int xsl_sk_lookup(struct bpf_sk_lookup *ctx)
 
 	sk = xsl_wsock(l->index, t.worker);
 	if (!sk) {
-		sk = xsl_pick_with_socket(l, xsl_session_hash(&k), &t);
+		sk = xsl_pick_with_socket(l, c.pos.hash, &t);
 		if (!sk) {
 			xsl_count(st, XSL_STAT_SK_NO_SOCKET);
 			return xsl_sk_drop(st, XSL_DROP_NO_SOCKET, app);
 		}
-		xsl_sk_rehome(&k, &t);
+		if (r.b)
+			xsl_session_rehome(&r, &t);
 		xsl_count(st, XSL_STAT_SK_REPICKED);
 	}
 	err = bpf_sk_assign(ctx, sk, BPF_SK_LOOKUP_F_NO_REUSEPORT);

@@ -23,6 +23,7 @@
  */
 #include "maps.h"
 #include "parse.h"
+#include "flow_parse.h"
 #include "stats.h"
 #include "session.h"
 
@@ -31,93 +32,8 @@
 #define XSL_TCP_RST	0x04
 #define XSL_TCP_ACK	0x10
 
-/* Not a verdict: look the session up again (stale one removed, or raced). */
+/* Not a verdict: look the session up again (a stale one was removed). */
 #define XSL_RETRY	(-1)
-
-/* A parse failure, carried as a negative value: -(counter + 1). */
-#define XSL_PARSE_FAIL(e)	(-1 - (int)XSL_PARSE_##e)
-
-struct xsl_pkt {
-	struct xsl_flow_key key;
-	__u64 bytes;		/* the whole frame, as received */
-	__u8 tcp_flags;		/* byte 13 of the TCP header */
-};
-
-/* Fills p->key from a TCP or UDP packet. Returns 0 or XSL_PARSE_FAIL(). */
-static __always_inline int xsl_parse(struct xdp_md *ctx, struct xsl_pkt *p)
-{
-	void *data_end = (void *)(long)ctx->data_end;
-	void *data = (void *)(long)ctx->data;
-	struct hdr_cursor nh = { .pos = data };
-	struct xsl_ipv6_frag_hdr *fh;
-	struct xsl_vlan_hdr *vlh;
-	struct ipv6hdr *ip6h;
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	struct tcphdr *th;
-	struct udphdr *uh;
-	int proto, i;
-
-	p->bytes = data_end - data;
-	proto = parse_ethhdr(&nh, data_end, &eth);
-	if (proto < 0)
-		return XSL_PARSE_FAIL(ETH);
-#pragma unroll
-	for (i = 0; i < 2; i++) {
-		if (!vlan_proto(proto))
-			break;
-		proto = parse_vlanhdr(&nh, data_end, &vlh);
-		if (proto < 0)
-			return XSL_PARSE_FAIL(VLAN);
-	}
-
-	if (proto == bpf_htons(ETH_P_IP)) {
-		proto = parse_iphdr(&nh, data_end, &iph);
-		if (proto == PARSE_BAD)
-			return XSL_PARSE_FAIL(IPV4_HDR);
-		if (proto < 0)
-			return XSL_PARSE_FAIL(IPV4);
-		if (ipv4_is_fragment(iph))
-			return XSL_PARSE_FAIL(FRAGMENT);
-		p->key.family = XSL_AF_INET;
-		p->key.raddr[0] = iph->saddr;
-		p->key.laddr[0] = iph->daddr;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		proto = parse_ip6hdr(&nh, data_end, &ip6h);
-		if (proto < 0)
-			return XSL_PARSE_FAIL(IPV6);
-		proto = parse_ip6_ext(&nh, data_end, proto);
-		if (proto < 0)
-			return XSL_PARSE_FAIL(IPV6_EXT);
-		if (proto == IPPROTO_FRAGMENT) {
-			if (parse_ip6_frag(&nh, data_end, &fh) < 0)
-				return XSL_PARSE_FAIL(IPV6_EXT);
-			return XSL_PARSE_FAIL(FRAGMENT);
-		}
-		p->key.family = XSL_AF_INET6;
-		__builtin_memcpy(p->key.raddr, &ip6h->saddr, sizeof(p->key.raddr));
-		__builtin_memcpy(p->key.laddr, &ip6h->daddr, sizeof(p->key.laddr));
-	} else {
-		return XSL_PARSE_FAIL(ETHERTYPE);
-	}
-
-	if (proto == IPPROTO_UDP) {
-		if (parse_udphdr(&nh, data_end, &uh) < 0)
-			return XSL_PARSE_FAIL(L4);
-		p->key.rport = uh->source;
-		p->key.lport = uh->dest;
-	} else if (proto == IPPROTO_TCP) {
-		if (parse_tcphdr(&nh, data_end, &th) < 0)
-			return XSL_PARSE_FAIL(L4);
-		p->key.rport = th->source;
-		p->key.lport = th->dest;
-		p->tcp_flags = ((__u8 *)th)[13];
-	} else {
-		return XSL_PARSE_FAIL(L4_PROTO);
-	}
-	p->key.proto = proto;
-	return 0;
-}
 
 /* Set by the agent before loading a copy it chains (--then); see the top. */
 const volatile __u8 xsl_chained = 0;
@@ -139,31 +55,40 @@ static __always_inline int xsl_deliver(struct xsl_target *t, __u32 app, struct x
 
 /*
  * FIN or RST marks the session CLOSING (the agent expires it after the
- * linger); a new SYN on the same 4-tuple reopens it.
+ * linger); a new SYN on the same 4-tuple reopens it. The client's ACK of
+ * the handshake (no SYN) makes it assured. Each bit is written only when it
+ * changes.
  */
-static __always_inline void xsl_tcp_track(struct xsl_stats *st, struct xsl_session *s, __u8 flags)
+static __always_inline void xsl_tcp_track(struct xsl_stats *st, const struct xsl_sref *r,
+					  __u8 flags)
 {
+	__u8 state = xsl_way_state(r->b, r->way);
+
 	if (flags & (XSL_TCP_FIN | XSL_TCP_RST)) {
-		if (s->state != XSL_SESSION_CLOSING) {
-			s->state = XSL_SESSION_CLOSING;
+		if (!(state & XSL_WAY_CLOSING)) {
+			xsl_way_set(r->b, r->way, XSL_WAY_CLOSING);
 			xsl_count(st, XSL_STAT_SESSION_CLOSING);
 		}
-	} else if ((flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_SYN &&
-		   s->state == XSL_SESSION_CLOSING) {
-		s->state = XSL_SESSION_OPEN;
+	} else if ((flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_SYN) {
+		if (state & XSL_WAY_CLOSING)
+			xsl_way_clear(r->b, r->way, XSL_WAY_CLOSING);
+	} else if ((flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_ACK &&
+		   !(state & XSL_WAY_ASSURED)) {
+		xsl_way_set(r->b, r->way, XSL_WAY_ASSURED);
+		xsl_count(st, XSL_STAT_SESSION_ASSURED);
 	}
 }
 
 static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
-				      struct xsl_session *s)
+				      const struct xsl_sess_ctx *c, struct xsl_sref *r)
 {
+	__u32 app = xsl_route_app(r->route);
 	struct xsl_target t;
-	__u32 app = s->app;
 	int err;
 
-	err = xsl_session_resolve(st, &p->key, s, &t);
+	err = xsl_session_resolve(st, c, r, &t);
 	if (err == -ESTALE) {
-		bpf_map_delete_elem(&xsl_sessions, &p->key);
+		xsl_sess_delete(c, r);
 		return XSL_RETRY;
 	}
 	xsl_count(st, XSL_STAT_LOOKUP_HIT);
@@ -172,17 +97,19 @@ static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
 	if (err)
 		return xsl_drop(st, XSL_DROP_NO_WORKER, app);
 
-	xsl_session_touch(s, 1, p->bytes, xsl_now_ns());
+	xsl_session_touch(r, 1, p->bytes, xsl_now_ns());
 	if (p->key.proto == IPPROTO_TCP)
-		xsl_tcp_track(st, s, p->tcp_flags);
+		xsl_tcp_track(st, r, p->tcp_flags);
 	xsl_count_delivery(app, t.worker, p->bytes);
 	return xsl_deliver(&t, app, NULL);
 }
 
-static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
+static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p,
+				       const struct xsl_sess_ctx *c)
 {
 	struct xsl_listener *l;
 	struct xsl_target t;
+	struct xsl_sref r;
 	struct xsl_app *a;
 	__u32 app;
 	int err;
@@ -208,13 +135,11 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 	if (xsl_chained)
 		return XDP_PASS;
 
-	err = xsl_session_create(st, &p->key, l, xsl_session_hash(&p->key), xsl_now_ns(), 1,
-				 p->bytes, &t);
-	if (err == -EEXIST)
-		return XSL_RETRY;
+	err = xsl_session_create(st, c, &p->key, l, xsl_now_ns(), 1, p->bytes, 0, &t, &r);
 	if (err == -ENOENT)
 		return xsl_drop(st, XSL_DROP_NO_WORKER, app);
-	if (err)
+	/* -ENOSPC: refused by a full table, delivered statelessly to t */
+	if (err && err != -ENOSPC)
 		return xsl_drop(st, XSL_DROP_SESSION_CREATE, app);
 	xsl_count_delivery(app, t.worker, p->bytes);
 	return xsl_deliver(&t, app, a);
@@ -222,9 +147,10 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p)
 
 static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 {
-	struct xsl_session *s;
+	struct xsl_sess_ctx c;
+	struct xsl_sref r;
 	struct xsl_pkt p;
-	int err, act, i;
+	int err, act;
 
 	__builtin_memset(&p, 0, sizeof(p));
 	err = xsl_parse(ctx, &p);
@@ -244,18 +170,16 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 		return XDP_PASS;
 	}
 
-	/* Two rounds: a stale session removed, or a create race lost. */
-#pragma unroll
-	for (i = 0; i < 2; i++) {
-		s = bpf_map_lookup_elem(&xsl_sessions, &p.key);
-		if (s)
-			act = xsl_on_hit(st, &p, s);
-		else
-			act = xsl_on_miss(st, &p);
+	/* The one hash of the packet: bucket, tag and listener slot. */
+	__builtin_memset(&r, 0, sizeof(r));
+	xsl_sess_ctx_init(&c, &p.key);
+	if (xsl_sess_find(&c, &p.key, &r)) {
+		act = xsl_on_hit(st, &p, &c, &r);
 		if (act != XSL_RETRY)
 			return act;
 	}
-	return xsl_drop(st, XSL_DROP_SESSION_CREATE, XSL_NO_APP);
+	/* No session, or a stale one removed: the flow is new. */
+	return xsl_on_miss(st, &p, &c);
 }
 
 struct {

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lathist.h"
 #include "maps.h"
 #include "mirror.h"
 #include "registry.h"
@@ -120,7 +121,6 @@ struct agent_sockpol {
 	unsigned int n_wants_room;
 };
 
-#define LAT_BUCKETS 12
 struct agent_counters {
 	uint64_t events[8];		/* by enum xsl_event_type */
 	uint64_t events_lost_seen;	/* kernel-side EVENTS_LOST at last read */
@@ -128,13 +128,10 @@ struct agent_counters {
 	uint64_t gc_runs;
 	uint64_t ctl_requests, ctl_errors, ctl_bad;
 	uint64_t sock_attach_fail;
-	/* fork -> registration latency, seconds buckets (cumulative at export) */
-	uint64_t lat_bucket[LAT_BUCKETS];
-	uint64_t lat_count;
-	double lat_sum;
+	/* from a FORK event's kernel timestamp to the worker registered (or
+	 * found gone already), and from an EXIT event's to the detach */
+	struct lathist fork_lat, exit_lat;
 };
-
-extern const double agent_lat_bounds[LAT_BUCKETS];
 
 struct agent {
 	struct agent_opts o;
@@ -176,6 +173,9 @@ struct agent {
 		unsigned int tries;
 	} rmdirs[8];
 	struct xsl_gc_state *gc;
+	/* the app room's clean-up of an app the registry freed (agent_apps.c
+	 * sets it; agent_procs.c calls it after a detach freed the app) */
+	void (*app_freed)(struct agent *a, uint32_t app);
 	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
 };
 
@@ -187,8 +187,25 @@ enum agent_tag {
 
 /* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
+/* Handles the process events queued now (ring buffer): a long pass calls
+ * it between steps that hold no state an event could change, so a fork or
+ * exit waits for one step, not the whole pass. */
+void agent__events_drain(struct agent *a);
 
-/* agent_procs.c: processes, cgroups, registration and cleanup */
+/* agent_lookup.c: the process table's answers (no syscalls) */
+/* The live app's handle gen, or 0 (never a live app's gen). */
+uint32_t procs__app_gen(const struct agent *a, uint32_t app);
+/* The worker pid owns in live app (the process table's one lookup). */
+int procs__worker_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker);
+/* The pidfd held on pid (a worker process), or -1. */
+int procs__pidfd(const struct agent *a, uint32_t pid);
+
+/* agent_procs.c: processes, registration and cleanup */
+/* pids of a cgroup tree, sorted; the caller frees pids */
+struct pid_set {
+	uint32_t *pids;
+	unsigned int n, cap;
+};
 /* The process table's pidfd release (closes it); call once at start. */
 void procs__init(struct agent *a);
 /* Closes every pidfd the process table holds (agent exit). */
@@ -199,17 +216,11 @@ int procs__start_time(uint32_t pid, uint64_t *start_ns);
 int procs__stat(uint32_t pid, uint64_t *start_ns, bool *exiting);
 /* A kernel start_boottime (ns) in procs__stat's units (whole clock ticks). */
 uint64_t procs__event_start(uint64_t start_boottime_ns);
-/* The worker pid owns in live app (the process table's one lookup). */
-int procs__worker_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker);
-/* The pidfd held on pid (a worker process), or -1. */
-int procs__pidfd(const struct agent *a, uint32_t pid);
 /* EXIT of the process (pid, start, ino) in app: detaches its workers if the
- * table has exactly that process there. */
-int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino);
-/* why (why_len bytes) says what failed, with which object */
-int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
-int procs__app_detach(struct agent *a, uint32_t app);
+ * table has exactly that process there; event_ts_ns: the event's kernel
+ * timestamp (exit -> detach latency). */
+int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino,
+		  uint64_t event_ts_ns);
 /* start_ns (procs__stat units) and ino (pidfs inode): the process the caller
  * means, 0 if any with that pid (-ESRCH when it is gone or pid now names
  * another). -EEXIST when it is a worker of app already (*worker set). A
@@ -220,14 +231,28 @@ int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_
 int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
 			 uint32_t *worker);
+/* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
 int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
-/* Retries removing freed apps' cgroups (an exiting task stays a moment). */
-void procs__retry_rmdirs(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
 int procs__cgroup_of(uint32_t pid, char *out, size_t len);
+/* The pids in the cgroup tree at cgroup (s->pids grown as needed). */
+int procs__cgroup_pids(const char *cgroup, struct pid_set *s);
+
+/* agent_steer.c: pins a worker of a --cpu-steer app to its CPU */
+void steer__worker(struct agent *a, uint32_t app, uint32_t worker);
+
+/* agent_apps.c: app lifecycle (cgroups, attach, detach, removal) */
+/* Sets a->app_freed; call once at start. */
+void apps__init(struct agent *a);
+/* why (why_len bytes) says what failed, with which object */
+int apps__attach(struct agent *a, const char *name, const char *cgroup,
+		 const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
+int apps__detach(struct agent *a, uint32_t app);
+/* Retries removing freed apps' cgroups (an exiting task stays a moment). */
+void apps__retry_rmdirs(struct agent *a);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);
@@ -267,10 +292,11 @@ bool ctl__pending(const struct agent *a);
 void ctl__serve(struct agent *a);
 /* Drops clients idle longer than --client-idle-s. */
 void ctl__tick(struct agent *a);
-/* 0 when the peer process that connected is still alive (its pid is still
- * its own), -ESRCH once it has exited. */
-int ctl__peer_alive(const struct agent_client *cl);
 void ctl__close(struct agent *a);
+
+/* agent_peer.c: 0 when the peer process that connected is still alive (its
+ * pid is still its own), -ESRCH once it has exited. */
+int peer__alive(const struct agent_client *cl);
 
 /* agent_cmds.c: one request -> one reply (a new json_t, never NULL) */
 struct json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl,

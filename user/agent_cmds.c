@@ -213,7 +213,7 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 		    strlen(cgroup) >= PATH_MAX)
 			return fail(EINVAL, "app attach %s: cgroup must be an absolute path", name);
 	}
-	err = procs__app_attach(a, name, cgroup, &o, &app, why, sizeof(why));
+	err = apps__attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
 		return fail(err, "app attach %s: %s", name, why);
 	return ok(json_pack("{s:o}", "app", app_json(a, app)));
@@ -228,7 +228,7 @@ static json_t *do_app_detach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EPERM, "app detach: only root may detach apps");
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "app detach %s: no such app", name ? name : "");
-	procs__app_detach(a, app);
+	apps__detach(a, app);
 	return ok(NULL);
 }
 
@@ -241,7 +241,7 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 
 	/* rel is the peer's cgroup below the mount: compare it with ours; read
 	 * by pid, so the peer must still be alive after the read */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || ctl__peer_alive(cl) || n < root ||
+	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || peer__alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;
@@ -276,7 +276,7 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
-	if (!is_root(cl) && ctl__peer_alive(cl))
+	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && ((uint32_t)pid != cl->pid || !peer_in_app(a, cl, app)))
@@ -284,7 +284,7 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 			    name, pid);
 	/* the peer's start time, read while its pidfd shows it alive: the
 	 * worker is then registered for exactly this process */
-	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || ctl__peer_alive(cl)))
+	if (!is_root(cl) && (procs__start_time(cl->pid, &start) || peer__alive(cl)))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited",
 			    name, cl->pid);
 	/* a worker of another app leaves it first (app.leave), or is moved by
@@ -321,7 +321,7 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 		return fail(ENOENT, "app leave %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app leave %s: missing or bad pid", name);
-	if (!is_root(cl) && ctl__peer_alive(cl))
+	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app leave %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
 	if (!is_root(cl) && (uint32_t)pid != cl->pid)

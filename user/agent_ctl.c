@@ -21,7 +21,7 @@
  *
  * The peer's uid and pid come from SO_PEERCRED at connect, and a pidfd of the
  * peer from SO_PEERPIDFD: a request that trusts the peer's pid checks first
- * that the process is still alive (ctl__peer_alive), so a pid recycled after
+ * that the process is still alive (peer__alive), so a pid recycled after
  * the peer exited is never taken for it.
  */
 #include <errno.h>
@@ -242,26 +242,6 @@ void ctl__accept(struct agent *a)
 			return;
 		client_accept(a, fd);
 	}
-}
-
-int ctl__peer_alive(const struct agent_client *cl)
-{
-	char path[64], line[128];
-	long long pid = -1;
-	FILE *f;
-
-	if (cl->pidfd < 0)
-		return -ESRCH;
-	/* "Pid:" of a pidfd is -1 once its process is gone (reaped) */
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", cl->pidfd);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %lld", &pid) == 1)
-			break;
-	fclose(f);
-	return pid == (long long)cl->pid ? 0 : -ESRCH;
 }
 
 /* Does cl have a request ctl__serve() may handle now: a complete line while

@@ -52,7 +52,8 @@ int events__handle(void *ctx, void *data, size_t len)
 				     e->pid_ino, CAUSE_JOIN, 0, NULL);
 		break;
 	case XSL_EV_EXIT:
-		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino);
+		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino,
+			      e->ts_ns);
 		break;
 	case XSL_EV_BIND:
 		/* a TCP socket counts once it listens: nothing changed yet */

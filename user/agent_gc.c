@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Session GC. Each tick walks at most GC_BUDGET sessions with
- * bpf_map_lookup_batch, continuing from where the previous tick stopped, so
- * a large table never stalls event handling. A session expires when its app
- * is gone, when it is a closing TCP session idle past XSL_TCP_LINGER_S, or
- * when it is idle past its app's idle timeout. A completed pass publishes
- * the per-app and per-worker session counts.
+ * Session GC, over the agent's own mapping of the session table
+ * (sesstab.h). Each tick scans at most GC_BUDGET buckets, continuing from
+ * where the previous tick stopped, so a large table never stalls event
+ * handling. A session expires when its app is gone, when it is a closing
+ * TCP session idle past XSL_TCP_LINGER_S, or when it is idle past its app's
+ * idle timeout; a duplicate (two CPUs created the same flow at once) is
+ * removed, keeping the way the data path serves. Deletes are a CAS of the
+ * way's tag. A completed pass publishes the per-app and per-worker session
+ * counts.
  *
  * A worker's count holds only the sessions made for it: those whose
  * worker_gen is the live worker's gen. A dead worker's leftovers (its index
@@ -13,9 +16,8 @@
  * them on their next packet (policy reassign) or drops them (policy drop),
  * else they expire; they still count for their app.
  *
- * Listings and app flushes walk the table with buffers and a cursor of
- * their own and leave the pass alone: a client polling `show sessions`
- * never holds expiry back.
+ * Listings and app flushes scan the table on their own and leave the pass
+ * alone: a client polling `show sessions` never holds expiry back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,29 +25,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <bpf/bpf.h>
 #include <jansson.h>
 #include "addr.h"
 #include "clock.h"
 #include "agent.h"
 #include "log.h"
+#include "maps.h"
+#include "sesstab.h"
 #include "xsl/maps.h"
 
-#define GC_BATCH	4096
-#define GC_BUDGET	(16 * GC_BATCH)
+/* Buckets per tick: 8 ways each. */
+#define GC_BUDGET	16384
 
 enum { EXPIRE_IDLE, EXPIRE_CLOSED, EXPIRE_APP_GONE };
 
-/* One batch read from the session table. */
-struct gc_batch {
-	struct xsl_flow_key keys[GC_BATCH];
-	struct xsl_session vals[GC_BATCH];
-	struct xsl_flow_key dead[GC_BATCH];	/* of those, to delete */
-};
-
 struct xsl_gc_state {
 	bool mid_pass;
-	uint32_t cursor;
+	uint32_t cursor;		/* next bucket of the pass */
+	void *mem;			/* the table's mapping, made on first use */
+	size_t len;
+	struct sesstab tab;
 	uint64_t app_count[XSL_MAX_APPS];
 	/* sessions of worker w made for its generation wrk_gen[w], this pass */
 	uint32_t wrk_count[XSL_MAX_WORKERS];
@@ -53,8 +52,7 @@ struct xsl_gc_state {
 	/* the same, as of the last complete pass */
 	uint32_t wrk_published[XSL_MAX_WORKERS];
 	uint32_t wrk_published_gen[XSL_MAX_WORKERS];
-	struct gc_batch pass;		/* the pass's (used within one tick) */
-	struct gc_batch walk;		/* whole-table walks: listings, flushes */
+	uint64_t duplicates;		/* removed since start */
 };
 
 int gc__init(struct agent *a)
@@ -65,8 +63,35 @@ int gc__init(struct agent *a)
 
 void gc__free(struct agent *a)
 {
+	if (a->gc)
+		xsl_maps__munmap_sessions(a->gc->mem, a->gc->len);
 	free(a->gc);
 	a->gc = NULL;
+}
+
+/* The table, mapped on first use; NULL (logged once) when it cannot be. */
+static struct sesstab *gc_table(struct agent *a)
+{
+	struct xsl_gc_state *g = a->gc;
+	int err;
+
+	if (g->mem)
+		return &g->tab;
+	if (a->maps.sessions < 0)
+		return NULL;
+	err = xsl_maps__mmap_sessions(a->maps.sessions, &g->mem, &g->len);
+	if (!err) {
+		err = sesstab__open(&g->tab, g->mem, g->len);
+		if (err) {
+			xsl_maps__munmap_sessions(g->mem, g->len);
+			g->mem = NULL;
+		}
+	}
+	if (err) {
+		pr_warn("gc: map %s: %s\n", XSL_MAP_SESSIONS, strerror(-err));
+		return NULL;
+	}
+	return &g->tab;
 }
 
 /* A worker that reused an index counts from zero until a pass counts it. */
@@ -82,26 +107,6 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker)
 	return a->gc->wrk_published[worker];
 }
 
-/*
- * Reads the next batch after *cursor (first: from the start). Returns the
- * number of entries, *last set when the map has no more after them, or a
- * negative errno.
- */
-static int read_batch(int fd, bool first, uint32_t *cursor, struct xsl_flow_key *keys,
-		      struct xsl_session *vals, bool *last)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = GC_BATCH, out = 0;
-	int err;
-
-	err = bpf_map_lookup_batch(fd, first ? NULL : cursor, &out, keys, vals, &count, &opts);
-	if (err && errno != ENOENT)
-		return -errno;
-	*cursor = out;
-	*last = err != 0;
-	return (int)count;
-}
-
 /* Why s should expire now, or -1. */
 static int expiry(struct agent *a, const struct xsl_session *s, uint64_t now)
 {
@@ -115,20 +120,6 @@ static int expiry(struct agent *a, const struct xsl_session *s, uint64_t now)
 	if (idle > (uint64_t)ra->idle_timeout_s * 1000000000ull)
 		return EXPIRE_IDLE;
 	return -1;
-}
-
-static void delete_keys(struct agent *a, struct xsl_flow_key *keys, __u32 n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = n;
-
-	if (!n)
-		return;
-	if (bpf_map_delete_batch(a->maps.sessions, keys, &count, &opts)) {
-		/* one already gone (LRU or XDP) stops the batch: finish one by one */
-		for (__u32 i = count; i < n; i++)
-			bpf_map_delete_elem(a->maps.sessions, &keys[i]);
-	}
 }
 
 /* Counts s for its worker if it was made for the live worker there. */
@@ -148,27 +139,34 @@ static void count_worker(struct agent *a, const struct xsl_session *s)
 	g->wrk_count[w]++;
 }
 
-/* Handles n entries of a batch: counts the live, deletes the expired. */
-static void gc_entries(struct agent *a, int n, uint64_t now)
+struct pass_ctx {
+	struct agent *a;
+	struct sesstab *t;
+	uint64_t now;
+};
+
+/* One session of the pass: counts the live, deletes the expired. */
+static int gc_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
+		  const struct xsl_session *s, void *ctx)
 {
-	struct gc_batch *b = &a->gc->pass;
-	__u32 ndead = 0;
+	struct pass_ctx *p = ctx;
+	struct agent *a = p->a;
+	int why = expiry(a, s, p->now);
 
-	for (int i = 0; i < n; i++) {
-		const struct xsl_session *s = &b->vals[i];
-		int why = expiry(a, s, now);
-
-		if (why < 0) {
-			if (s->app < XSL_MAX_APPS)
-				a->gc->app_count[s->app]++;
-			count_worker(a, s);
-			continue;
-		}
-		if (why != EXPIRE_APP_GONE && s->app < XSL_MAX_APPS)
-			a->apps[s->app].expired[why]++;
-		b->dead[ndead++] = b->keys[i];
+	if (why < 0 && sesstab__duplicate(p->t, w, k)) {
+		if (!sesstab__delete(p->t, w))
+			a->gc->duplicates++;
+		return 0;
 	}
-	delete_keys(a, b->dead, ndead);
+	if (why < 0) {
+		if (s->app < XSL_MAX_APPS)
+			a->gc->app_count[s->app]++;
+		count_worker(a, s);
+		return 0;
+	}
+	if (!sesstab__delete(p->t, w) && why != EXPIRE_APP_GONE && s->app < XSL_MAX_APPS)
+		a->apps[s->app].expired[why]++;
+	return 0;
 }
 
 static void publish(struct agent *a)
@@ -187,88 +185,49 @@ static void publish(struct agent *a)
 void gc__tick(struct agent *a)
 {
 	struct xsl_gc_state *g = a->gc;
-	uint64_t now = mono_ns();
-	int done = 0;
+	struct pass_ctx p = { .a = a, .now = mono_ns() };
 
 	if (!g)
 		return;
-	while (done < GC_BUDGET) {
-		bool last;
-		int n = read_batch(a->maps.sessions, !g->mid_pass, &g->cursor, g->pass.keys,
-				   g->pass.vals, &last);
-
-		if (n < 0) {
-			pr_warn("gc: read %s: %s\n", XSL_MAP_SESSIONS, strerror(-n));
-			g->mid_pass = false;
-			return;
-		}
-		gc_entries(a, n, now);
-		done += n;
-		if (last) {
-			publish(a);
-			g->mid_pass = false;
-			return;
-		}
-		g->mid_pass = true;
-	}
-}
-
-/* Calls fn on every session, batch by batch, in the walk's own buffers and
- * with its own cursor: the pass in progress goes on undisturbed. */
-static int for_each_session(struct agent *a,
-			    void (*fn)(struct agent *a, const struct xsl_flow_key *k,
-				       const struct xsl_session *s, void *ctx),
-			    void *ctx)
-{
-	struct gc_batch *b = &a->gc->walk;
-	bool first = true;
-	uint32_t cursor = 0;
-
-	for (;;) {
-		bool last;
-		int n = read_batch(a->maps.sessions, first, &cursor, b->keys, b->vals, &last);
-
-		if (n < 0)
-			return n;
-		for (int i = 0; i < n; i++)
-			fn(a, &b->keys[i], &b->vals[i], ctx);
-		if (last)
-			return 0;
-		first = false;
-	}
+	p.t = gc_table(a);
+	if (!p.t)
+		return;
+	if (!g->mid_pass)
+		g->cursor = 0;
+	g->cursor = sesstab__scan(p.t, g->cursor, GC_BUDGET, gc_one, &p);
+	g->mid_pass = g->cursor < p.t->nbuckets;
+	if (!g->mid_pass)
+		publish(a);
 }
 
 struct flush_ctx {
+	struct agent *a;
+	struct sesstab *t;
 	uint32_t app;
-	__u32 n;
 };
 
 /*
  * The pass in progress may have counted some of these sessions already and
  * will not see the rest: whatever it counted for their worker (same gen)
- * is dropped, so nothing deleted here is published. The walk's delete
- * batch is only ever filled here, so a pass reading the same batch is no
- * concern.
+ * is dropped, so nothing deleted here is published.
  */
-static void flush_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
-		      void *ctx)
+static int flush_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
+		     const struct xsl_session *s, void *ctx)
 {
-	struct xsl_gc_state *g = a->gc;
 	struct flush_ctx *f = ctx;
+	struct xsl_gc_state *g = f->a->gc;
 
+	(void)k;
 	if (s->app != f->app)
-		return;
+		return 0;
 	if (s->worker < XSL_MAX_WORKERS) {
 		if (g->wrk_gen[s->worker] == s->worker_gen)
 			g->wrk_count[s->worker] = 0;
 		if (g->wrk_published_gen[s->worker] == s->worker_gen)
 			g->wrk_published[s->worker] = 0;
 	}
-	g->walk.dead[f->n++] = *k;
-	if (f->n == GC_BATCH) {
-		delete_keys(a, g->walk.dead, f->n);
-		f->n = 0;
-	}
+	sesstab__delete(f->t, w);
+	return 0;
 }
 
 /*
@@ -279,21 +238,23 @@ static void flush_one(struct agent *a, const struct xsl_flow_key *k, const struc
  */
 int gc__flush_app(struct agent *a, uint32_t app)
 {
-	struct flush_ctx f = { .app = app };
-	int err;
+	struct flush_ctx f = { .a = a, .app = app };
 
 	if (!a->gc || app >= XSL_MAX_APPS)
 		return -EINVAL;
+	f.t = gc_table(a);
+	if (!f.t)
+		return -ENODEV;
 	a->gc->app_count[app] = 0;
-	err = for_each_session(a, flush_one, &f);
-	delete_keys(a, a->gc->walk.dead, f.n);
+	sesstab__scan(f.t, 0, f.t->nbuckets, flush_one, &f);
 	a->apps[app].sessions = 0;
-	return err;
+	return 0;
 }
 
 #define SHARERS_CACHE 256
 
 struct list_ctx {
+	struct agent *a;
 	uint32_t app, limit;
 	json_t *arr;
 	uint64_t total, now;
@@ -317,21 +278,23 @@ static int sharers(struct agent *a, struct list_ctx *l, uint32_t listener, uint3
 	return l->sharers[slot].n;
 }
 
-static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct xsl_session *s,
-		     void *ctx)
+static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
+		    const struct xsl_session *s, void *ctx)
 {
 	struct list_ctx *l = ctx;
+	struct agent *a = l->a;
 	const struct reg_worker *rw;
 	char remote[64], local[64];
 	int map_index = -1, shared = 0;
 	const char *app;
 	uint32_t pid = 0;
 
+	(void)w;
 	if (l->app != XSL_NO_APP && s->app != l->app)
-		return;
+		return 0;
 	l->total++;
 	if (json_array_size(l->arr) >= l->limit)
-		return;
+		return 0;
 	addr__endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote));
 	addr__endpoint(k->family, k->laddr, k->lport, local, sizeof(local));
 	app = registry__app_name(a->reg, s->app);
@@ -351,24 +314,29 @@ static void list_one(struct agent *a, const struct xsl_flow_key *k, const struct
 	}
 	json_array_append_new(
 		l->arr,
-		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:I, s:I, s:I}", "proto",
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:b, s:I, s:I, s:I}", "proto",
 			  addr__proto(k->proto), "remote", remote, "local", local, "app",
 			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
 			  (json_int_t)pid, "shared", shared, "state",
-			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "packets",
+			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "assured",
+			  !!(s->flags & XSL_SESSION_F_ASSURED), "packets",
 			  (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "idle_ms",
 			  (json_int_t)(l->now > s->last_seen_ns ?
 					       (l->now - s->last_seen_ns) / 1000000 : 0)));
+	return 0;
 }
 
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, json_t *arr, uint64_t *total)
 {
-	struct list_ctx l = { .app = app, .limit = limit, .arr = arr, .now = mono_ns() };
-	int err;
+	struct list_ctx l = { .a = a, .app = app, .limit = limit, .arr = arr, .now = mono_ns() };
+	struct sesstab *t;
 
 	if (!a->gc)
 		return -EINVAL;
-	err = for_each_session(a, list_one, &l);
+	t = gc_table(a);
+	if (!t)
+		return -ENODEV;
+	sesstab__scan(t, 0, t->nbuckets, list_one, &l);
 	*total = l.total;
-	return err;
+	return 0;
 }

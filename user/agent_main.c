@@ -262,7 +262,7 @@ static void on_tick(struct agent *a)
 		procs__reconcile(a);
 		xdp__scan(a);
 	}
-	procs__retry_rmdirs(a);
+	apps__retry_rmdirs(a);
 	socks__settle(a);
 	if (a->since_gc_ms >= a->o.gc_ms) {
 		a->since_gc_ms = 0;
@@ -371,8 +371,10 @@ int main(int argc, char **argv)
 		return reset_state(&a) ? 1 : 0;
 
 	a.reg = registry__new();
-	if (a.reg)
+	if (a.reg) {
 		procs__init(&a);
+		apps__init(&a);
+	}
 	err = a.reg ? gc__init(&a) : -ENOMEM;
 	if (!err)
 		err = socks__init(&a);

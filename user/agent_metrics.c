@@ -307,6 +307,15 @@ static void render_datapath(struct prom *p, struct agent *a)
 	prom__family(p, "xsl_sklookup_repicked_total", PROM_COUNTER,
 		     "Sessions sk_lookup moved to another worker because theirs had no socket.");
 	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SK_REPICKED]);
+	prom__family(p, "xsl_sessions_refused_total", PROM_COUNTER,
+		     "New flows the full session table did not store (delivered statelessly).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_REFUSED]);
+	prom__family(p, "xsl_sessions_evicted_total", PROM_COUNTER,
+		     "Sessions a new flow took the way of (unassured, or assured and idle).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_EVICTED]);
+	prom__family(p, "xsl_sessions_assured_total", PROM_COUNTER,
+		     "Sessions whose worker answered (TCP: handshake completed).");
+	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_ASSURED]);
 	prom__family(p, "xsl_events_lost_total", PROM_COUNTER,
 		     "Process and socket events lost because the ring buffer was full.");
 	prom__u64(p, NULL, 0, s.stat[XSL_STAT_EVENTS_LOST]);
@@ -436,9 +445,14 @@ static void render_agent(struct prom *p, const struct agent *a)
 
 	prom__family(p, "xsl_fork_to_register_seconds", PROM_HISTOGRAM,
 		     "From a fork event's kernel timestamp to the new worker being live in the "
-		     "maps.");
-	prom__histogram(p, NULL, 0, agent_lat_bounds, c->lat_bucket, LAT_BUCKETS, c->lat_count,
-			c->lat_sum);
+		     "maps (a child gone by then: to the agent finding it gone).");
+	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
+			c->fork_lat.count, c->fork_lat.sum);
+	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
+		     "From an exit event's kernel timestamp to the process's workers being "
+		     "removed from the registry and the maps.");
+	prom__histogram(p, NULL, 0, lathist_bounds, c->exit_lat.bucket, LATHIST_BUCKETS,
+			c->exit_lat.count, c->exit_lat.sum);
 
 	prom__family(p, "xsl_events_total", PROM_COUNTER,
 		     "Process and socket events handled by the agent, by type.");

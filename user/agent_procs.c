@@ -1,38 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Processes and cgroups: app cgroups made or adopted at attach, worker
- * registration for a process (held by a pidfd, so a recycled pid is never
- * taken for it), cleanup of exactly a process's workers, and the reconcile
- * pass that converges the registry to the processes really in each app
- * cgroup when events were lost or the agent was away.
+ * Processes: worker registration for a process (held by a pidfd, so a
+ * recycled pid is never taken for it), cleanup of exactly a process's
+ * workers, and the reconcile pass that converges the registry to the
+ * processes really in each app cgroup when events were lost or the agent
+ * was away. The fork -> registration and exit -> detach latencies are
+ * measured here. An app freed by a detach is handed to a->app_freed (the
+ * app room, agent_apps.c, which sits above this one).
+ *
+ * Cost: a FORK event that names its process by pidfs inode is registered
+ * with a pidfd_open, an fstat and a poll, no /proc read; the reconcile pass
+ * reads /proc only for processes no pidfd holds.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
-#include <sched.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysinfo.h>
-#include <bpf/bpf.h>
-#include <time.h>
 #include <unistd.h>
-#include <linux/magic.h>
 #include "clock.h"
 #include "agent.h"
-#include "guard.h"
-#include "hooks.h"
 #include "log.h"
-#include "mounts.h"
-
-const double agent_lat_bounds[LAT_BUCKETS] = {
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-};
 
 /* PF_EXITING in /proc/PID/stat's flags: set first thing in do_exit() */
 #define TASK_PF_EXITING 0x4
@@ -198,33 +192,6 @@ void procs__close_all(struct agent *a)
 	}
 }
 
-/* The live app's handle gen, or 0 (never a live app's gen). */
-static uint32_t app_gen(const struct agent *a, uint32_t app)
-{
-	const struct reg_app *ra = registry__app(a->reg, app);
-
-	return ra ? ra->gen : 0;
-}
-
-int procs__worker_of(const struct agent *a, uint32_t app, uint32_t pid, uint32_t *worker)
-{
-	uint32_t w;
-
-	if (proctab__worker_of(&a->reg->procs, pid, app, app_gen(a, app), &w) ||
-	    !registry__worker(a->reg, w))
-		return -ENOENT;
-	if (worker)
-		*worker = w;
-	return 0;
-}
-
-int procs__pidfd(const struct agent *a, uint32_t pid)
-{
-	const struct proc_entry *e = proctab__find(&a->reg->procs, pid);
-
-	return e ? e->pidfd : -1;
-}
-
 /* Has the process behind pidfd exited (or is the pidfd bad)? */
 static bool pidfd_exited(int pidfd)
 {
@@ -240,8 +207,13 @@ static bool pidfd_exited(int pidfd)
  * alive, so it was that process's (a pid is only reused once reaped); one
  * already exiting is gone for us: its exit may have been handled while it
  * still shows in cgroup.procs.
+ *
+ * A FORK event's process (forked: start_ns and ino from the event) needs no
+ * /proc read: the pidfs inode names one process for the whole boot, and its
+ * EXIT event, if it is exiting already, is queued behind the FORK (the fork
+ * tracepoint runs before the child is first woken), so it is detached next.
  */
-static int proc_open(uint32_t pid, uint64_t start_ns, uint64_t ino, int *pidfd,
+static int proc_open(uint32_t pid, uint64_t start_ns, uint64_t ino, bool forked, int *pidfd,
 		     uint64_t *now_start, uint64_t *now_ino)
 {
 	struct stat st;
@@ -251,15 +223,23 @@ static int proc_open(uint32_t pid, uint64_t start_ns, uint64_t ino, int *pidfd,
 	fd = pidfd_open((pid_t)pid, 0);
 	if (fd < 0)
 		return -errno;
-	err = procs__stat(pid, now_start, &exiting);
 	*now_ino = fstat(fd, &st) ? 0 : (uint64_t)st.st_ino;
-	if (err || exiting || pidfd_exited(fd) || (start_ns && *now_start != start_ns) ||
-	    (ino && *now_ino && *now_ino != ino)) {
-		close(fd);
-		return -ESRCH;
+	/* gone already (a short-lived child): no need to read /proc */
+	if (pidfd_exited(fd) || (ino && *now_ino && *now_ino != ino))
+		goto gone;
+	if (forked && start_ns && ino && *now_ino == ino) {
+		*now_start = start_ns;
+		*pidfd = fd;
+		return 0;
 	}
+	err = procs__stat(pid, now_start, &exiting);
+	if (err || exiting || pidfd_exited(fd) || (start_ns && *now_start != start_ns))
+		goto gone;
 	*pidfd = fd;
 	return 0;
+gone:
+	close(fd);
+	return -ESRCH;
 }
 
 /* Hands pidfd to e (the table closes it with the entry) and watches it. */
@@ -278,93 +258,8 @@ static void proc_hold(struct agent *a, struct proc_entry *e, int pidfd, uint64_t
 	}
 }
 
-static void observe_latency(struct agent *a, uint64_t event_ts_ns)
-{
-	uint64_t now = mono_ns();
-	double s;
-
-	if (!event_ts_ns || now < event_ts_ns)
-		return;
-	s = (double)(now - event_ts_ns) / 1e9;
-	for (int i = 0; i < LAT_BUCKETS; i++) {
-		if (s <= agent_lat_bounds[i]) {
-			a->c.lat_bucket[i]++;
-			break;
-		}
-	}
-	a->c.lat_count++;
-	a->c.lat_sum += s;
-}
-
 static const char *const reg_cause_names[] = { "fork", "join", "api", "reconcile" };
 static const char *const detach_cause_names[] = { "exit", "api", "reconcile" };
-
-#define RMDIR_TRIES 50
-
-/* The EXIT event comes while the task is still in its cgroup: try again on
- * the next ticks. */
-static void cgroup_rmdir_later(struct agent *a, const char *path, const char *app)
-{
-	for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
-		if (!a->rmdirs[i].path[0]) {
-			size_t n = strnlen(path, sizeof(a->rmdirs[i].path) - 1);
-
-			memcpy(a->rmdirs[i].path, path, n);
-			a->rmdirs[i].path[n] = '\0';
-			a->rmdirs[i].tries = 0;
-			return;
-		}
-	}
-	pr_warn("remove cgroup %s of app %s: %s\n", path, app, strerror(EBUSY));
-}
-
-/* Frees what the agent keeps for an app the registry has just freed. */
-static void app_gone(struct agent *a, uint32_t app)
-{
-	struct agent_app *aa = &a->apps[app];
-	const struct reg_app *raw = &a->reg->apps[app];
-
-	pr_info("app %s (index %u) freed\n", raw->name, app);
-	hooks__detach_cgroup(raw->cgroup_id, a->o.pin_root);
-	gc__flush_app(a, app);
-	if (aa->cgroup_fd >= 0)
-		close(aa->cgroup_fd);
-	/* only a directory this agent made, right below its own cgroup root */
-	if (aa->own_cgroup && guard__own_cgroup(aa->cgroup, a->cgroup_root) && rmdir(aa->cgroup) &&
-	    errno != ENOENT)
-		cgroup_rmdir_later(a, aa->cgroup, raw->name);
-	*aa = (struct agent_app){ .cgroup_fd = -1 };
-}
-
-void procs__retry_rmdirs(struct agent *a)
-{
-	for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
-		char *path = a->rmdirs[i].path;
-
-		if (!path[0])
-			continue;
-		if (!rmdir(path) || errno == ENOENT) {
-			path[0] = '\0';
-		} else if (++a->rmdirs[i].tries >= RMDIR_TRIES) {
-			pr_warn("remove cgroup %s: %s\n", path, strerror(errno));
-			path[0] = '\0';
-		}
-	}
-}
-
-/* All workers of app. */
-static unsigned int workers_of(const struct agent *a, uint32_t app, uint32_t *out)
-{
-	unsigned int n = 0;
-
-	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
-		const struct reg_worker *rw = registry__worker(a->reg, w);
-
-		if (rw && rw->app == app)
-			out[n++] = w;
-	}
-	return n;
-}
 
 /* How deep app's cgroup holds the cgroup rel (a path below the cgroup2
  * mount): the length of app's cgroup path when rel is it or below it, else 0.
@@ -381,14 +276,27 @@ static size_t app_cgroup_depth(const struct agent *a, uint32_t app, const char *
 	return n && !strncmp(rel, cg, n) && (rel[n] == '\0' || rel[n] == '/') ? n : 0;
 }
 
+/* One bit per worker index: the workers one detach removes. */
+struct worker_set {
+	uint64_t bits[(XSL_MAX_WORKERS + 63) / 64];
+	unsigned int n;
+};
+
+static void worker_set_add(struct worker_set *ws, uint32_t w)
+{
+	ws->bits[w / 64] |= 1ull << (w % 64);
+	ws->n++;
+}
+
 /* After workers were removed (their pidfds went with their table entries):
  * their sockets, and the app's leftovers when it was freed. */
-static void workers_gone(struct agent *a, uint32_t app, const uint32_t *ws, unsigned int n)
+static void workers_gone(struct agent *a, uint32_t app, const struct worker_set *ws)
 {
-	for (unsigned int i = 0; i < n; i++)
-		socks__worker_gone(a, ws[i]);
-	if (!registry__app(a->reg, app))
-		app_gone(a, app);
+	for (uint32_t w = 0; ws->n && w < XSL_MAX_WORKERS; w++)
+		if (ws->bits[w / 64] & (1ull << (w % 64)))
+			socks__worker_gone(a, w);
+	if (!registry__app(a->reg, app) && a->app_freed)
+		a->app_freed(a, app);
 }
 
 static bool has_left(const struct agent_app *aa, struct proc_id id, unsigned int *at)
@@ -412,12 +320,13 @@ static void forget_left(struct agent_app *aa, unsigned int i)
 static int detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause,
 		  bool remember)
 {
-	static uint32_t ws[XSL_MAX_WORKERS];
 	char name[XSL_APP_NAME_LEN];
 	struct proc_id id = { .pid = pid };
 	struct agent_app *aa = &a->apps[app];
+	struct worker_set ws = { 0 };
 	const struct proc_entry *e;
 	unsigned int n;
+	uint32_t w;
 	int err;
 
 	if (!registry__app(a->reg, app))
@@ -426,11 +335,18 @@ static int detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	/* one process owns at most one worker (procs__register makes no second) */
 	e = proctab__find(&a->reg->procs, pid);
 	if (pid) {
-		n = !procs__worker_of(a, app, pid, &ws[0]);
+		if (!procs__worker_of(a, app, pid, &w))
+			worker_set_add(&ws, w);
 		id.start_ns = e ? e->start_ns : 0;
 	} else {
-		n = workers_of(a, app, ws);
+		for (w = 0; w < XSL_MAX_WORKERS; w++) {
+			const struct reg_worker *rw = registry__worker(a->reg, w);
+
+			if (rw && rw->app == app)
+				worker_set_add(&ws, w);
+		}
 	}
+	n = ws.n;
 	err = registry__detach_process(a->reg, app, pid);
 	if (err)
 		return err;
@@ -443,7 +359,7 @@ static int detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	else
 		pr_info("app %s: all %u workers detached (%s)\n", name, n,
 			cause == DETACH_API ? "operator" : detach_cause_names[cause]);
-	workers_gone(a, app, ws, n);
+	workers_gone(a, app, &ws);
 	return 0;
 }
 
@@ -452,47 +368,20 @@ int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause
 	return detach(a, app, pid, cause, cause == DETACH_API);
 }
 
-int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino)
+int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns, uint64_t ino,
+		  uint64_t event_ts_ns)
 {
 	const struct proc_entry *e = proctab__find_proc(&a->reg->procs, pid, start_ns, ino);
+	int err;
 
 	/* not the process the table has under pid (an EXIT queued before its
 	 * pid was reused and the new process registered) */
-	if (!e || e->app != app || e->app_gen != app_gen(a, app))
+	if (!e || e->app != app || e->app_gen != procs__app_gen(a, app))
 		return -ENOENT;
-	return procs__detach(a, app, pid, DETACH_EXIT);
-}
-
-/*
- * CPU steering (app attached with --cpu-steer): the worker is pinned to one
- * CPU (map-index modulo the online CPUs) and XDP redirects its sessions'
- * packets into that CPU's cpumap entry, so the stack handles them where the
- * worker runs.
- */
-static void steer_worker(struct agent *a, uint32_t app, uint32_t w)
-{
-	struct bpf_cpumap_val val = { .qsize = 2048 };
-	const struct reg_worker *rw = registry__worker(a->reg, w);
-	int ncpus = get_nprocs();
-	cpu_set_t set;
-	uint32_t cpu;
-
-	if (!(registry__app(a->reg, app)->flags & XSL_APP_F_CPU_STEER) || ncpus <= 0 || !rw)
-		return;
-	cpu = rw->map_index % (uint32_t)ncpus;
-	if (bpf_map_update_elem(a->maps.cpumap, &cpu, &val, BPF_ANY)) {
-		pr_warn("app %s: cpumap entry for cpu %u: %s\n", registry__app_name(a->reg, app),
-			cpu, strerror(errno));
-		return;
-	}
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity((pid_t)rw->pid, sizeof(set), &set)) {
-		pr_warn("app %s: pin pid %u to cpu %u: %s\n", registry__app_name(a->reg, app),
-			rw->pid, cpu, strerror(errno));
-		return;
-	}
-	registry__worker_set_cpu(a->reg, w, (int32_t)cpu);
+	err = procs__detach(a, app, pid, DETACH_EXIT);
+	if (!err)
+		lathist__since(&a->c.exit_lat, event_ts_ns, mono_ns());
+	return err;
 }
 
 /*
@@ -518,7 +407,7 @@ static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t
 			procs__detach(a, old, pid, DETACH_EXIT);
 		return 0;
 	}
-	if (old == app && e->app_gen == app_gen(a, app)) {
+	if (old == app && e->app_gen == procs__app_gen(a, app)) {
 		if (procs__worker_of(a, app, pid, worker))
 			return -ENOENT;
 		return -EEXIST;
@@ -556,16 +445,18 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 
 	if (!registry__app(a->reg, app))
 		return -ENOENT;
-	err = proc_open(pid, start_ns, ino, &fd, &now_start, &now_ino);
+	err = proc_open(pid, start_ns, ino, cause == CAUSE_FORK, &fd, &now_start, &now_ino);
 	if (err == -ESRCH || err == -ENOENT) {
 		/* A fork gone before we saw it (or whose pid already names
-		 * another process): its whole life is already over. Anything
-		 * else found exiting was counted when it came. */
+		 * another process): its whole life is already over, and its
+		 * registration is timed as done now. Anything else found
+		 * exiting was counted when it came. */
 		pr_debug("app %s: pid %u exited before registration\n",
 			 registry__app_name(a->reg, app), pid);
 		if (cause == CAUSE_FORK) {
 			aa->registrations[cause]++;
 			aa->detaches[DETACH_EXIT]++;
+			lathist__since(&a->c.fork_lat, event_ts_ns, mono_ns());
 		}
 		return -ESRCH;
 	}
@@ -595,8 +486,8 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 	proc_hold(a, e, fd, now_ino);
 	aa->registrations[cause]++;
 	if (cause == CAUSE_FORK)
-		observe_latency(a, event_ts_ns);
-	steer_worker(a, app, w);
+		lathist__since(&a->c.fork_lat, event_ts_ns, mono_ns());
+	steer__worker(a, app, w);
 	pr_info("app %s: worker %u (map-index %u) for pid %u (%s)\n",
 		registry__app_name(a->reg, app), w, a->reg->workers[w].map_index, pid,
 		reg_cause_names[cause]);
@@ -619,7 +510,8 @@ void procs__pidfd_ready(struct agent *a, uint32_t idx)
 	 * have freed this entry and given it to a new, live process. */
 	if (!e || e->pidfd < 0 || !pidfd_exited(e->pidfd))
 		return;
-	if (e->app_gen != app_gen(a, e->app) || procs__detach(a, e->app, e->pid, DETACH_EXIT)) {
+	if (e->app_gen != procs__app_gen(a, e->app) ||
+	    procs__detach(a, e->app, e->pid, DETACH_EXIT)) {
 		/* not detachable: stop watching; the reconcile pass drops it */
 		proc_release(a, e);
 	}
@@ -641,212 +533,136 @@ int procs__join(struct agent *a, uint32_t app, uint32_t pid)
 	return err;
 }
 
-/* Calls fn for every pid in the cgroup tree at dir. */
-static int walk_procs(const char *dir, int depth, void (*fn)(void *ctx, uint32_t pid), void *ctx)
+/* Appends pid to s, growing it as needed. */
+static int pid_set_add(struct pid_set *s, uint32_t pid)
+{
+	if (s->n == s->cap) {
+		unsigned int cap = s->cap ? s->cap * 2 : 256;
+		uint32_t *p = realloc(s->pids, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->pids = p;
+		s->cap = cap;
+	}
+	s->pids[s->n++] = pid;
+	return 0;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static bool pid_set_has(const struct pid_set *s, uint32_t pid)
+{
+	return s->n && bsearch(&pid, s->pids, s->n, sizeof(pid), cmp_u32);
+}
+
+/* Adds the pids of dir/cgroup.procs to s. */
+static int read_cgroup_procs(const char *dir, struct pid_set *s)
 {
 	char path[PATH_MAX];
-	struct dirent *de;
 	unsigned int pid;
+	int err = 0;
 	FILE *f;
-	DIR *d;
 
-	if (depth > 32)
-		return -ELOOP;
 	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fscanf(f, "%u", &pid) == 1)
-		fn(ctx, pid);
+	while (!err && fscanf(f, "%u", &pid) == 1)
+		err = pid_set_add(s, pid);
 	fclose(f);
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
-			continue;
-		walk_procs(path, depth + 1, fn, ctx);
-	}
-	closedir(d);
-	return 0;
-}
-
-struct pid_set {
-	uint32_t *pids;
-	unsigned int n, cap;
-};
-
-static void pid_set_add(void *ctx, uint32_t pid)
-{
-	struct pid_set *s = ctx;
-
-	if (s->n < s->cap)
-		s->pids[s->n++] = pid;
-}
-
-static bool pid_set_has(const struct pid_set *s, uint32_t pid)
-{
-	for (unsigned int i = 0; i < s->n; i++)
-		if (s->pids[i] == pid)
-			return true;
-	return false;
-}
-
-static int app_cgroup_pids(struct agent *a, uint32_t app, struct pid_set *s)
-{
-	s->n = 0;
-	return walk_procs(a->apps[app].cgroup, 0, pid_set_add, s);
-}
-
-/*
- * Attaches app name in its own cgroup <cgroup root>/<name> (made here) or in
- * the adopted cgroup (below the cgroup v2 mount, never the cgroup root or an
- * ancestor of it). Every argument is checked before anything is made, and a
- * directory is removed again only when this call made it: one that was
- * already there is used but never removed by the agent. On failure why says
- * what failed and with which object.
- */
-int procs__app_attach(struct agent *a, const char *name, const char *cgroup,
-		      const struct xsl_app_opts *opts, uint32_t *app_out, char *why, size_t why_len)
-{
-	static uint32_t pidbuf[XSL_MAX_WORKERS];
-	struct pid_set s = { .pids = pidbuf, .cap = XSL_MAX_WORKERS };
-	struct xsl_app_opts o = opts ? *opts : (struct xsl_app_opts){ 0 };
-	char path[PATH_MAX];
-	bool own = false;
-	struct statfs sfs;
-	struct stat st;
-	uint32_t app;
-	int err, fd;
-
-	if (registry__check_name(name, why, why_len))
-		return -EINVAL;
-	if (registry__app_by_name(a->reg, name, &app) == 0) {
-		snprintf(why, why_len, "name already in use (app %u)", app);
-		return -EEXIST;
-	}
-	if (o.policy != XSL_POLICY_REASSIGN && o.policy != XSL_POLICY_DROP) {
-		snprintf(why, why_len, "unknown policy %u", o.policy);
-		return -EINVAL;
-	}
-	if (cgroup) {
-		if (!realpath(cgroup, path)) {
-			err = -errno;
-			snprintf(why, why_len, "cgroup %s: %s", cgroup, strerror(-err));
-			return err;
-		}
-		err = guard__adoptable_cgroup(path, a->cgroup2, a->cgroup_root);
-		if (err == -EXDEV)
-			snprintf(why, why_len, "cgroup %s is not below the cgroup v2 mount %s", path,
-				 a->cgroup2);
-		else if (err)
-			snprintf(why, why_len, "cgroup %s is the agent's cgroup root %s or above it", path,
-				 a->cgroup_root);
-		if (err)
-			return err;
-		if (statfs(path, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
-			snprintf(why, why_len, "%s is not a cgroup v2 directory", path);
-			return -EXDEV;
-		}
-	} else {
-		/* the name was checked: path is one directory below the root */
-		if (snprintf(path, sizeof(path), "%s/%s", a->cgroup_root, name) >=
-		    (int)sizeof(path)) {
-			snprintf(why, why_len, "cgroup path %s/%s is too long", a->cgroup_root, name);
-			return -ENAMETOOLONG;
-		}
-		if (!mkdir(path, 0755)) {
-			own = true;
-		} else if (errno != EEXIST) {
-			err = -errno;
-			snprintf(why, why_len, "make cgroup %s: %s", path, strerror(-err));
-			return err;
-		} else {
-			/* made by an earlier app of this name and waiting for its
-			 * last task to leave: still ours, and no longer to remove */
-			for (unsigned int i = 0; i < sizeof(a->rmdirs) / sizeof(a->rmdirs[0]); i++) {
-				if (!strcmp(a->rmdirs[i].path, path)) {
-					a->rmdirs[i].path[0] = '\0';
-					own = true;
-				}
-			}
-			if (!own)
-				pr_info("app %s: using the existing cgroup %s (not made by this agent: "
-					"kept when the app goes)\n", name, path);
-		}
-	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		err = -errno;
-		snprintf(why, why_len, "open cgroup %s: %s", path, strerror(-err));
-		goto fail;
-	}
-	o.cgroup_id = st.st_ino;
-	if (own)
-		o.flags |= XSL_APP_F_OWN_CGROUP;
-	err = registry__attach_app(a->reg, name, &o, &app);
-	if (err) {
-		snprintf(why, why_len, "%s", registry__error(a->reg));
-		goto fail;
-	}
-	a->apps[app] = (struct agent_app){ .cgroup_fd = fd, .own_cgroup = own };
-	snprintf(a->apps[app].cgroup, sizeof(a->apps[app].cgroup), "%s", path);
-	err = hooks__attach_cgroup(a->hooks, fd, st.st_ino, a->o.pin_root);
-	if (err) {
-		snprintf(why, why_len, "attach socket hooks to %s: %s", path, strerror(-err));
-		pr_err("app %s: %s\n", name, why);
-		/* frees the app: its cgroup goes with it only if we made it */
-		procs__detach(a, app, 0, DETACH_API);
-		return err;
-	}
-	pr_info("app %s attached (index %u, cgroup %s)\n", name, app, path);
-	/* an adopted cgroup may already hold processes: each is a worker */
-	if (!app_cgroup_pids(a, app, &s)) {
-		for (unsigned int i = 0; i < s.n; i++) {
-			procs__register(a, app, s.pids[i], 0, CAUSE_JOIN, 0, NULL);
-			socks__scan_process(a, app, s.pids[i]);
-		}
-	}
-	if (app_out)
-		*app_out = app;
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (own)
-		rmdir(path);
 	return err;
 }
 
-int procs__app_detach(struct agent *a, uint32_t app)
+#define CGROUP_MAX_DEPTH 32
+
+int procs__cgroup_pids(const char *cgroup, struct pid_set *s)
 {
-	return procs__detach(a, app, 0, DETACH_API);
+	char *paths[] = { (char *)cgroup, NULL };
+	FTSENT *ent;
+	int err = 0;
+	FTS *fts;
+
+	s->n = 0;
+	/* directories only matter: no stat of the control files */
+	fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR | FTS_NOSTAT, NULL);
+	if (!fts)
+		return -errno;
+	/* the top is the app's cgroup and must be read; a cgroup below it
+	 * removed meanwhile is simply gone */
+	while (!err && (ent = fts_read(fts))) {
+		int e = 0;
+
+		if (ent->fts_info == FTS_DNR || ent->fts_info == FTS_ERR ||
+		    ent->fts_info == FTS_NS)
+			e = -(ent->fts_errno ? ent->fts_errno : EIO);
+		else if (ent->fts_info == FTS_D)
+			e = read_cgroup_procs(ent->fts_accpath, s);
+		else
+			continue;
+		if (e && (ent->fts_level == FTS_ROOTLEVEL || e == -ENOMEM))
+			err = e;
+		if (ent->fts_info == FTS_D && ent->fts_level >= CGROUP_MAX_DEPTH)
+			fts_set(fts, ent, FTS_SKIP);
+	}
+	fts_close(fts);
+	if (!err && s->n)
+		qsort(s->pids, s->n, sizeof(s->pids[0]), cmp_u32);
+	return err;
 }
 
 /* A worker's process the table holds no pidfd on (restored from the maps,
  * or a watch that failed): hold it again if it is still that process. */
-static void proc_rehold(struct agent *a, uint32_t pid, uint64_t start_ns)
+static void proc_rehold(struct agent *a, struct proc_entry *e, uint64_t start_ns)
 {
-	struct proc_entry *e = proctab__find(&a->reg->procs, pid);
 	uint64_t now_start, ino;
 	int fd;
 
-	if (!e || e->pidfd >= 0 || proc_open(pid, start_ns, e->ino, &fd, &now_start, &ino))
+	if (proc_open(e->pid, start_ns, e->ino, false, &fd, &now_start, &ino))
 		return;
 	if (!e->start_ns)
 		e->start_ns = now_start;
 	proc_hold(a, e, fd, ino);
 }
 
+/*
+ * Does the reconcile pass keep worker rw (pids s: the app's cgroup)? Yes
+ * while its process is still the one in the cgroup: for a process the table
+ * holds a pidfd on, while the pidfd shows it alive (its pid is not reused
+ * before it is reaped), no /proc read. One whose pidfd shows it exited has
+ * just exited: it is left to its pidfd event, pending in the loop, which
+ * handles its EXIT event (queued behind this pass) first. Any other process
+ * is read from /proc and held again.
+ */
+static bool reconcile_keeps(struct agent *a, const struct reg_worker *rw,
+			    const struct pid_set *s)
+{
+	struct proc_entry *e = proctab__find(&a->reg->procs, rw->pid);
+	uint64_t start;
+
+	if (e && e->pidfd >= 0 && pidfd_exited(e->pidfd))
+		return true;
+	if (!pid_set_has(s, rw->pid))
+		return false;
+	if (e && e->pidfd >= 0)
+		return true;
+	if (procs__start_time(rw->pid, &start) || start != rw->start_time_ns)
+		return false;
+	if (e)
+		proc_rehold(a, e, rw->start_time_ns);
+	return true;
+}
+
 /* One app: drop workers whose process left or died, add processes that
  * are in the cgroup without a worker. */
 static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 {
-	static uint32_t ws[XSL_MAX_WORKERS];
-	unsigned int n;
 	struct stat st;
 	uint64_t start;
 
@@ -857,22 +673,16 @@ static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 		procs__detach(a, app, 0, DETACH_RECONCILE);
 		return;
 	}
-	if (app_cgroup_pids(a, app, s))
+	if (procs__cgroup_pids(a->apps[app].cgroup, s))
 		return;
-	n = workers_of(a, app, ws);
-	for (unsigned int i = 0; i < n; i++) {
-		const struct reg_worker *rw = registry__worker(a->reg, ws[i]);
+	/* (a detach changes only the slots it frees: the walk goes on) */
+	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+		const struct reg_worker *rw = registry__worker(a->reg, w);
 
-		if (!rw || !rw->pid)
+		if (!rw || rw->app != app || !rw->pid || reconcile_keeps(a, rw, s))
 			continue;
-		if (!pid_set_has(s, rw->pid) || procs__start_time(rw->pid, &start) ||
-		    start != rw->start_time_ns) {
-			if (procs__detach(a, app, rw->pid, DETACH_RECONCILE) ||
-			    !registry__app(a->reg, app))
-				return;
-		} else {
-			proc_rehold(a, rw->pid, rw->start_time_ns);
-		}
+		if (procs__detach(a, app, rw->pid, DETACH_RECONCILE) || !registry__app(a->reg, app))
+			return;
 	}
 	/* a process that left and is gone from the cgroup (or whose pid now
 	 * names another process) is forgotten */
@@ -894,13 +704,17 @@ static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 
 int procs__reconcile(struct agent *a)
 {
-	static uint32_t pidbuf[XSL_MAX_WORKERS];
-	struct pid_set s = { .pids = pidbuf, .cap = XSL_MAX_WORKERS };
+	struct pid_set s = { 0 };
 
 	a->c.reconcile_runs++;
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
-		if (registry__app(a->reg, app))
-			reconcile_app(a, app, &s);
+		if (!registry__app(a->reg, app))
+			continue;
+		reconcile_app(a, app, &s);
+		/* each app's pass starts from its cgroup as it is then: events
+		 * may be handled between two */
+		agent__events_drain(a);
 	}
+	free(s.pids);
 	return 0;
 }

@@ -60,8 +60,13 @@ void xdp__scan(struct agent *a)
 		return;
 	for (struct if_nameindex *it = ifs; it->if_index; it++) {
 		int i = dev_find(a, it->if_index);
+		int on;
 
-		if (loader__xdp_attached(it->if_name) != 1)
+		/* each query reads the interface's programs (netlink, BPF
+		 * object info): events queued meanwhile need not wait for all */
+		on = loader__xdp_attached(it->if_name);
+		agent__events_drain(a);
+		if (on != 1)
 			continue;
 		if (i < 0) {
 			pr_info("xdp: %s runs xsl's XDP program\n", it->if_name);

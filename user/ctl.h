@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * xslctl's connection to the agent (ctl_main.c), shared by the commands
- * that keep talking to it (ctl_top.c): one request line out, one reply
- * line back.
+ * xslctl's connection to the agent (ctl_conn.c), shared by the one-shot
+ * commands (ctl_main.c) and those that keep talking to it (ctl_top.c): one
+ * request line out, one reply line back.
  */
 #ifndef XSL_CTL_H
 #define XSL_CTL_H

@@ -43,6 +43,16 @@ static struct bpf_program *prog_prebind6(struct xsl_cgroup *s)
 	return s->progs.xsl_bind6;
 }
 
+static struct bpf_program *prog_connect4(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_connect4;
+}
+
+static struct bpf_program *prog_connect6(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_connect6;
+}
+
 static struct bpf_program *prog_release(struct xsl_cgroup *s)
 {
 	return s->progs.xsl_sock_release;
@@ -53,13 +63,21 @@ static struct bpf_program *prog_sockops(struct xsl_cgroup *s)
 	return s->progs.xsl_sockops;
 }
 
+static struct bpf_program *prog_egress(struct xsl_cgroup *s)
+{
+	return s->progs.xsl_egress;
+}
+
 static const struct hooks_cg_prog cg_progs[] = {
 	{ "prebind4", prog_prebind4 },
 	{ "prebind6", prog_prebind6 },
 	{ "bind4", prog_bind4 },
 	{ "bind6", prog_bind6 },
+	{ "connect4", prog_connect4 },
+	{ "connect6", prog_connect6 },
 	{ "release", prog_release },
 	{ "sockops", prog_sockops },
+	{ "egress", prog_egress },
 };
 
 static const char *const tp_pins[] = { XSL_LINK_FORK, XSL_LINK_EXIT, XSL_LINK_JOIN };

@@ -11,7 +11,8 @@
  *       the new link is attached first and renamed over the old pin, which
  *       detaches the old one: no event is missed, and for that short window
  *       an event may be sent twice (handlers must be idempotent anyway).
- *   <pin_root>/xsl_cg_<cgroup id>_{prebind4,prebind6,bind4,bind6,release,sockops}
+ *   <pin_root>/xsl_cg_<cgroup id>_{prebind4,prebind6,bind4,bind6,release,sockops,
+ *   egress}
  *       the socket hooks of one app cgroup (they apply to its descendants).
  *       An existing link gets the new program in place (atomic); a pin whose
  *       cgroup is gone is replaced.
@@ -42,7 +43,8 @@ int hooks__attach_tracepoints(struct xsl_hooks *h, const char *pin_root);
 /* Unpins (and so detaches) the tracepoint links; absent pins are fine. */
 int hooks__detach_tracepoints(const char *pin_root);
 /*
- * Attaches bind4/6, post_bind4/6, sock_release and sockops to the cgroup (an open
+ * Attaches bind4/6, post_bind4/6, sock_release, sockops and cgroup_skb/egress
+ * (marks sessions assured) to the cgroup (an open
  * directory fd; cgroup_id is its inode number) and pins the links.
  * Idempotent.
  */

@@ -12,7 +12,10 @@
 #include <xdp/libxdp.h>
 #include "log.h"
 #include "loader.h"
+#include "maps.h"
 #include "mounts.h"
+#include "sesstab.h"
+#include "xsl/maps.h"
 #include "xsl_sklookup.skel.h"
 #include "xsl_xdp.skel.h"
 
@@ -124,7 +127,9 @@ int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes)
 	if (!skel)
 		return -errno;
 	if (sizes) {
-		err = size_map(skel->maps.xsl_sessions, pin_root, sizes->max_sessions);
+		err = size_map(skel->maps.xsl_sessions, pin_root,
+			       sizes->max_sessions ?
+				       sesstab__buckets_for(sizes->max_sessions) + 1 : 0);
 		if (!err)
 			err = size_map(skel->maps.xsl_events, pin_root, sizes->ringbuf_bytes);
 		if (err) {
@@ -137,6 +142,13 @@ int loader__create_maps(const char *pin_root, const struct xsl_map_sizes *sizes)
 	err = xsl_xdp__load(skel);
 	if (err)
 		pr_err("load xsl_xdp object with pin root %s: %s\n", pin_root, strerror(-err));
+	/* a table made here gets its seed and geometry before any packet */
+	if (!err) {
+		err = xsl_maps__init_sessions(bpf_map__fd(skel->maps.xsl_sessions));
+		if (err)
+			pr_err("initialise %s/%s: %s\n", pin_root, XSL_MAP_SESSIONS,
+			       strerror(-err));
+	}
 	xsl_xdp__destroy(skel);
 	return err;
 }

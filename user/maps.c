@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include "xsl/maps.h"
 #include "log.h"
 #include "maps.h"
+#include "sesstab.h"
 
 void xsl_maps__init(struct xsl_maps *m)
 {
@@ -73,4 +76,56 @@ int xsl_maps__unpin(const char *pin_root)
 	XSL_MAPS_LIST(XSL__MAP_UNPIN)
 #undef XSL__MAP_UNPIN
 	return ret;
+}
+
+int xsl_maps__mmap_sessions(int fd, void **mem, size_t *len)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes;
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	if (info.value_size != sizeof(struct xsl_sess_bucket) || !(info.map_flags & BPF_F_MMAPABLE)) {
+		pr_warn("map %s: not a session table (value size %u, flags 0x%x)\n",
+			XSL_MAP_SESSIONS, info.value_size, info.map_flags);
+		return -EINVAL;
+	}
+	bytes = (size_t)info.value_size * info.max_entries;
+	bytes = (bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		pr_warn("mmap %s (%zu bytes): %s\n", XSL_MAP_SESSIONS, bytes, strerror(errno));
+		return -errno;
+	}
+	*mem = p;
+	*len = (size_t)info.value_size * info.max_entries;
+	return 0;
+}
+
+void xsl_maps__munmap_sessions(void *mem, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (mem)
+		munmap(mem, (len + (size_t)page - 1) / (size_t)page * (size_t)page);
+}
+
+int xsl_maps__init_sessions(int fd)
+{
+	uint32_t seed;
+	size_t len;
+	void *mem;
+	int err;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		return -errno;
+	err = xsl_maps__mmap_sessions(fd, &mem, &len);
+	if (err)
+		return err;
+	err = sesstab__init(mem, len, seed);
+	xsl_maps__munmap_sessions(mem, len);
+	return err == -EEXIST ? 0 : err;
 }

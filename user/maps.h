@@ -3,6 +3,8 @@
 #ifndef XSL_USER_MAPS_H
 #define XSL_USER_MAPS_H
 
+#include <stddef.h>
+
 #define XSL_MAPS_LIST(X)			\
 	X(sessions, XSL_MAP_SESSIONS)		\
 	X(listeners, XSL_MAP_LISTENERS)		\
@@ -29,6 +31,15 @@ void xsl_maps__init(struct xsl_maps *m);
 /* Opens every pinned map under pin_root; -ENOENT names the missing one. */
 int xsl_maps__open(struct xsl_maps *m, const char *pin_root);
 void xsl_maps__close(struct xsl_maps *m);
+/*
+ * Maps the session table xsl_sessions (fd) read-write: 0 with *mem and *len
+ * (the whole table, header included), or a negative errno.
+ */
+int xsl_maps__mmap_sessions(int fd, void **mem, size_t *len);
+void xsl_maps__munmap_sessions(void *mem, size_t len);
+/* Writes a fresh table's header with a random seed (0 when it already has
+ * one). */
+int xsl_maps__init_sessions(int fd);
 /* Unpins every xsl map under pin_root (missing pins are fine). */
 int xsl_maps__unpin(const char *pin_root);
 

@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The flow hash that picks a session's slot in a listener's worker table.
- * BPF (XDP and sk_lookup) and userspace (tests, tools predicting a flow's
- * worker) include this same function, so it must stay deterministic, use
- * fixed-size arithmetic only and read the key by fields (no type punning,
- * no loops the verifier must bound). It is not symmetric: the key is always
- * built from the server's point of view.
- *
- * Mixing: a murmur3-style round per 32-bit word of the key, then the
- * murmur3 finaliser so that the low bits (used by the modulo) depend on
- * every input bit.
+ * The flow hash: with the session table's seed it picks a session's bucket,
+ * its tag and the slot in its listener's worker table (one hash per
+ * packet). BPF (XDP, sk_lookup, the egress hook) and userspace (the agent,
+ * tests, tools predicting a flow's worker) include this same function, so
+ * it must stay deterministic, use fixed-size arithmetic only and read the
+ * key by fields (no type punning, no loops the verifier must bound). It is
+ * not symmetric: the key is always built from the server's point of view.
  */
 #ifndef XSL_HASH_H
 #define XSL_HASH_H
@@ -17,49 +14,48 @@
 #include <linux/types.h>
 #include "flow.h"
 
+/* A fixed seed, for tests and tools that want predictable slots. */
 #define XSL_HASH_SEED	0x5eb1a7e5u
 
-static inline __u32 xsl_hash_rotl(__u32 x, unsigned int r)
-{
-	return (x << r) | (x >> (32 - r));
-}
+/* The key's ten 32-bit words plus a per-word secret, as 64-bit factors. */
+#define XSL_NH(x, i)	((__u64)(__u32)((x) + seed * (0x9e3779b1u + 2 * (i))))
 
-static inline __u32 xsl_hash_round(__u32 h, __u32 w)
+/*
+ * A 64-bit hash of a flow key with a seed: an NH sum (the words in pairs,
+ * each word plus a secret derived from the seed, multiplied in 64 bits, the
+ * five products added; the products are independent, so the CPU computes
+ * them in parallel), then a 64-bit finaliser so that every output bit
+ * depends on every input bit. The key's padding does not take part. The
+ * low half picks the bucket and the listener slot, the high half is the tag.
+ */
+static inline __u64 xsl_flow_hash64(const struct xsl_flow_key *k, __u32 seed)
 {
-	w *= 0xcc9e2d51u;
-	w = xsl_hash_rotl(w, 15);
-	w *= 0x1b873593u;
-	h ^= w;
-	h = xsl_hash_rotl(h, 13);
-	return h * 5 + 0xe6546b64u;
-}
+	__u64 h;
 
-static inline __u32 xsl_hash_final(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
+	h = XSL_NH((__u32)k->family | (__u32)k->proto << 8, 0) *
+	    XSL_NH((__u32)k->rport | (__u32)k->lport << 16, 1);
+	h += XSL_NH(k->raddr[0], 2) * XSL_NH(k->raddr[1], 3);
+	h += XSL_NH(k->raddr[2], 4) * XSL_NH(k->raddr[3], 5);
+	h += XSL_NH(k->laddr[0], 6) * XSL_NH(k->laddr[1], 7);
+	h += XSL_NH(k->laddr[2], 8) * XSL_NH(k->laddr[3], 9);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 29;
 	return h;
 }
 
-/* Hash of a flow key; the key's padding does not take part. */
+/* Hash of a flow key with a table's seed: picks the bucket and the slot. */
+static inline __u32 xsl_flow_hash_seed(const struct xsl_flow_key *k, __u32 seed)
+{
+	return (__u32)xsl_flow_hash64(k, seed);
+}
+
+/* The same with the fixed seed (tables whose header says XSL_HASH_SEED). */
 static inline __u32 xsl_flow_hash(const struct xsl_flow_key *k)
 {
-	__u32 h = XSL_HASH_SEED;
-
-	h = xsl_hash_round(h, (__u32)k->family | (__u32)k->proto << 8);
-	h = xsl_hash_round(h, (__u32)k->rport | (__u32)k->lport << 16);
-	h = xsl_hash_round(h, k->raddr[0]);
-	h = xsl_hash_round(h, k->raddr[1]);
-	h = xsl_hash_round(h, k->raddr[2]);
-	h = xsl_hash_round(h, k->raddr[3]);
-	h = xsl_hash_round(h, k->laddr[0]);
-	h = xsl_hash_round(h, k->laddr[1]);
-	h = xsl_hash_round(h, k->laddr[2]);
-	h = xsl_hash_round(h, k->laddr[3]);
-	return xsl_hash_final(h ^ (__u32)sizeof(*k));
+	return xsl_flow_hash_seed(k, XSL_HASH_SEED);
 }
 
 #endif /* XSL_HASH_H */

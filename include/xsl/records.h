@@ -105,27 +105,7 @@ struct xsl_wsock_key {
 };
 _Static_assert(sizeof(struct xsl_wsock_key) == 8, "xsl_wsock_key layout");
 
-enum xsl_session_state {
-	XSL_SESSION_OPEN = 0,
-	XSL_SESSION_CLOSING = 1,	/* TCP FIN or RST seen: expire after linger */
-};
-
-#define XSL_SESSION_F_ASSURED	0x01	/* reserved: the worker has replied */
-
-/* xsl_sessions: LRU hash from struct xsl_flow_key. */
-struct xsl_session {
-	__u64 last_seen_ns;		/* bpf_ktime_get_ns() of the last packet */
-	__u64 packets;
-	__u64 bytes;
-	__u32 worker;
-	__u32 worker_gen;
-	__u16 listener;
-	__u16 app;
-	__u8 state;			/* enum xsl_session_state */
-	__u8 flags;			/* XSL_SESSION_F_* */
-	__u16 instance;			/* reserved: app instance that owns it */
-};
-_Static_assert(sizeof(struct xsl_session) == 40, "xsl_session layout");
+/* xsl_sessions: the session table, see session.h. */
 
 /* xsl_app_stats: per-CPU array indexed by app index. */
 struct xsl_app_stats {

@@ -21,6 +21,9 @@
 	X(SESSION_CREATED, "session_created")			\
 	X(SESSION_REASSIGNED, "session_reassigned")		\
 	X(SESSION_CLOSING, "session_closing")			\
+	X(SESSION_EVICTED, "session_evicted")			\
+	X(SESSION_REFUSED, "session_refused")			\
+	X(SESSION_ASSURED, "session_assured")			\
 	X(NOT_OURS, "not_ours")					\
 	X(TCP_MISS_NOT_SYN, "tcp_miss_not_syn")			\
 	X(SK_ASSIGNED, "sk_assigned")				\

@@ -1,27 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * XDP fast-path benchmark with BPF_PROG_TEST_RUN. Times are the kernel's own
- * test_run duration: ns per program run inside the kernel's repeat loop, no
- * syscall cost, best of ROUNDS rounds of REPEAT runs.
+ * XDP fast-path benchmark with BPF_PROG_TEST_RUN (issue 11). Times are the
+ * kernel's own test_run duration: ns per program run inside the kernel's
+ * repeat loop, no syscall cost, best of a few rounds. Printed in one run:
  *
- *   session hit / not ours: one packet repeated (its state does not change);
- *     baseline: an empty XDP program (return XDP_PASS) from raw instructions.
- *     The port filter (xsl_ports) is enabled with the listener's bits, as the
- *     agent runs it; "not ours" is timed with it and again with it off (the
- *     two listener lookups, as with an XDP object no agent has set up).
- *   session create: every run must be a new flow, so a small "stepper"
- *     program (raw instructions too) adds one to a word of the source
- *     address and tail-calls the measured program; its baseline is the
- *     stepper tail-calling the empty program.
+ *   empty       an empty XDP program (raw instructions): the floor
+ *   parse only  ref_parse (bench_ref.bpf.c): xsl's parse and nothing else
+ *   reference   ref_lru: the same parse and one lookup of the 40-byte key in
+ *               a 1M-entry LRU_HASH (what an LRU-hash session design pays),
+ *               inserting on a miss
+ *   xsl hit hot one flow, repeated; cold: 1M distinct flows cycled by the
+ *               stepper, so lookups miss the cache (both tables hold them)
+ *   create      every run a new flow: a "stepper" program (raw instructions)
+ *               adds one to the source address and tail-calls the measured
+ *               program; its floor is the stepper tail-calling the empty
+ *               program. Hot bucket: a 2-bucket table (every create evicts
+ *               in cached lines); cold full: the 2M-way table full of
+ *               unassured sessions, and the 1M LRU full
+ *   not ours    a port no listener has (the agent's port filter on)
+ *   flood       a fresh table: 1M established (assured, active) sessions,
+ *               then 2M new flows; the share of the 1M still present
  *
- * The sessions map has XSL_MAX_SESSIONS entries. Creates are timed twice:
- * "room", into the empty table, and "full", after the table was filled with
- * XSL_MAX_SESSIONS sessions (batch update), so every create evicts (LRU) as
- * in a saturated steady state. Hits and misses run on the full table; their
- * packet stays in cache, so they are hot-cache numbers. The memory of the
- * sessions map is read from /proc/self/fdinfo (memlock), as bpftool shows it.
- *
- * Prints a table; exits non-zero only when the benchmark cannot run.
+ * The xsl table has 2M ways (2^18 buckets, 144 MiB). Ends with one line per
+ * goal of the issue: goal NAME measured=X target=Y met|missed. Exits
+ * non-zero only when the benchmark cannot run.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <libgen.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -39,21 +43,40 @@
 
 #include "xsl/limits.h"
 #include "xsl/maps.h"
+#include "xsl/hash.h"
+#include "xsl_cgroup.skel.h"
 #include "fixture.h"
+
+/* The value of bench_ref.bpf.c's LRU map. */
+struct ref_session {
+	__u64 last_seen_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u32 worker;
+	__u32 worker_gen;
+	__u16 listener;
+	__u16 app;
+	__u8 state;
+	__u8 flags;
+	__u16 pad;
+};
 
 #define REPEAT		2000000
 #define ROUNDS		5
-/* Creates: 3 x 100k per family fit an empty table, 3 x 2M overflow it. */
-#define REPEAT_ROOM	100000
-#define ROUNDS_ROOM	3
-#define ROUNDS_FULL	3
 #define N_WORKERS	16
+/* The xsl table: 2^18 buckets of 8 ways. */
+#define TABLE_WAYS	(2u << 20)
+/* Flows cycled for the cold hits, held by both tables; the LRU's size. */
+#define COLD_FLOWS	(1u << 20)
+#define ROUNDS_COLD	3
+#define ROUNDS_CREATE	3
+#define FLOOD_NEW	(2u << 20)
+#define REF_OBJ		"bench_ref.bpf.o"
 
 struct row {
 	const char *name;
 	double ns;
-	double base;
-	double target;		/* ratio to stay under, 0 for none */
+	double base;		/* its floor: the empty program or the stepper */
 };
 
 static int empty_prog_load(void)
@@ -186,15 +209,45 @@ static void client(struct fx_pkt *p, int family, __u8 proto, __u32 i, __u16 dpor
 	p->payload = 64;
 }
 
-/* Fills the sessions map with n sessions of listener 0 over the workers. */
-static int fill_sessions(struct fx *fx, __u32 n)
+/* Flow i of the stepper's sequence from p: the source word it bumps, + i. */
+static void step_key(const struct fx_pkt *p, __u32 i, struct xsl_flow_key *k)
+{
+	fx_key(p, k);
+	k->raddr[0] += i;
+}
+
+/*
+ * Puts n flows of the stepper's sequence from p into the xsl table (worker
+ * of their slot, so a hit delivers as a create would have). Returns how
+ * many found no free way.
+ */
+static __u32 fill_xsl(struct fx *fx, const struct fx_pkt *p, __u32 n, int assured)
+{
+	struct xsl_session s = { .worker_gen = 1, .app = 1, .packets = 1 };
+	struct timespec ts;
+	__u32 i, refused = 0;
+	struct xsl_flow_key k;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	s.last_seen_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	s.flags = assured ? XSL_SESSION_F_ASSURED : 0;
+	for (i = 0; i < n; i++) {
+		step_key(p, i, &k);
+		s.worker = xsl_flow_hash_seed(&k, fx->tab.seed) % XSL_TABLE_SLOTS % N_WORKERS;
+		if (sesstab__put(&fx->tab, &k, &s))
+			refused++;
+	}
+	return refused;
+}
+
+/* Puts n flows of the stepper's sequence from p into the reference LRU. */
+static int fill_lru(int fd, const struct fx_pkt *p, __u32 n)
 {
 	const __u32 chunk = 65536;
 	struct xsl_flow_key *keys = calloc(chunk, sizeof(*keys));
-	struct xsl_session *vals = calloc(chunk, sizeof(*vals));
-	int fd = fx_map_fd(fx, XSL_MAP_SESSIONS), err = 0;
+	struct ref_session *vals = calloc(chunk, sizeof(*vals));
 	__u32 i, j, cnt;
-	struct fx_pkt p;
+	int err = 0;
 
 	if (!keys || !vals) {
 		err = -ENOMEM;
@@ -205,12 +258,7 @@ static int fill_sessions(struct fx *fx, __u32 n)
 
 		cnt = n - i < chunk ? n - i : chunk;
 		for (j = 0; j < cnt; j++) {
-			/* Half v4, half v6; client ids above the measured ones. */
-			client(&p, (i + j) & 1 ? XSL_AF_INET6 : XSL_AF_INET, IPPROTO_UDP,
-			       (1u << 22) + i + j, 53);
-			fx_key(&p, &keys[j]);
-			memset(&vals[j], 0, sizeof(vals[j]));
-			vals[j].worker = (i + j) % N_WORKERS;
+			step_key(p, i + j, &keys[j]);
 			vals[j].worker_gen = 1;
 			vals[j].app = 1;
 			vals[j].packets = 1;
@@ -224,29 +272,12 @@ out:
 	return err;
 }
 
-static long fdinfo_memlock(int fd)
-{
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
-static int setup(struct fx *fx)
+static int setup(struct fx *fx, __u32 ways)
 {
 	__u32 workers[N_WORKERS], gens[N_WORKERS];
 	int err, i;
 
-	err = fx_open(fx, XSL_MAX_SESSIONS);
+	err = fx_open(fx, ways);
 	if (err)
 		return err;
 	err = fx_app(fx, 1, 1, XSL_POLICY_REASSIGN, 0);
@@ -273,46 +304,53 @@ static int setup(struct fx *fx)
 
 static void print_row(const struct row *r)
 {
-	double ratio = r->ns / r->base;
+	printf("  %-34s %8.1f %8.1f\n", r->name, r->ns, r->ns - r->base);
+}
 
-	printf("  %-26s %8.1f %8.2fx", r->name, r->ns, ratio);
-	if (r->target > 0)
-		printf("   (target <= %.1fx: %s)", r->target,
-		       ratio <= r->target ? "ok" : "OVER");
-	printf("\n");
+static void goal(const char *name, double measured, const char *cmp, double target)
+{
+	int met = !strcmp(cmp, "<=") ? measured <= target : measured >= target;
+
+	printf("goal %s measured=%.2f target=%.2f %s\n", name, measured, target,
+	       met ? "met" : "missed");
 }
 
 /*
- * Best of `rounds` rounds of `repeat` new flows each, run through the stepper
- * (which must tail-call xsl_xdp); every run must have created a session.
+ * Best of `rounds` rounds of `repeat` runs through the stepper (which
+ * tail-calls the measured program), each round from its own flows (source
+ * port sport0 + round). When stat is given, every run must have counted it
+ * once in xsl_stats (a create, or a hit).
  */
-static double time_create(struct fx *fx, int step_fd, int family, int rounds, __u32 repeat,
-			  __u16 sport0)
+static double time_steps(struct fx *fx, int step_fd, int rounds, __u32 repeat, __u16 sport0,
+			 int stat)
 {
 	__u8 pkt[FX_PKT_MAX];
 	struct xsl_stats st;
 	double best = 1e18, ns;
-	__u64 before;
+	__u64 before = 0;
 	struct fx_pkt p;
 	int r, len;
 
-	assert_stats(fx, &st);
-	before = st.stat[XSL_STAT_SESSION_CREATED];
+	if (stat >= 0) {
+		assert_stats(fx, &st);
+		before = st.stat[stat];
+	}
 	for (r = 0; r < rounds; r++) {
-		/* Each round starts from other flows: another client port. */
-		client(&p, family, IPPROTO_UDP, 3, 53);
+		client(&p, XSL_AF_INET, IPPROTO_UDP, 3, 53);
 		p.sport = sport0 + r;
 		len = fx_build(&p, pkt, sizeof(pkt), NULL);
 		ns = time_round(step_fd, pkt, len, XDP_PASS, repeat);
 		if (ns < best)
 			best = ns;
 	}
-	assert_stats(fx, &st);
-	if (st.stat[XSL_STAT_SESSION_CREATED] - before != (__u64)rounds * repeat) {
-		fprintf(stderr, "bench: %llu sessions created by %llu new flows\n",
-			(unsigned long long)(st.stat[XSL_STAT_SESSION_CREATED] - before),
-			(unsigned long long)rounds * repeat);
-		exit(1);
+	if (stat >= 0) {
+		assert_stats(fx, &st);
+		if (st.stat[stat] - before != (__u64)rounds * repeat) {
+			fprintf(stderr, "bench: counter %d went up %llu in %llu runs\n", stat,
+				(unsigned long long)(st.stat[stat] - before),
+				(unsigned long long)rounds * repeat);
+			exit(1);
+		}
 	}
 	return best;
 }
@@ -330,134 +368,268 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-/* Where the stepper bumps the source address: a word that is all ours. */
+
+/* Where the stepper bumps the source address (v4): a word that is all ours. */
 #define STEP_OFF_V4	(14 + 12)
-#define STEP_OFF_V6	(14 + 8 + 12)
 
-int main(void)
+/* The reference programs, from bench_ref.bpf.o next to this binary. */
+struct ref {
+	struct bpf_object *obj;
+	int lru_fd, parse_fd, map_fd;
+};
+
+static void ref_open(struct ref *r, const char *argv0)
 {
-	static const int fams[2] = { XSL_AF_INET, XSL_AF_INET6 };
-	static char names[10][40];
-	int nop_fd, pa_fd, step_fd[2], err, f, len, i, nrows = 0;
-	double base, base_step[2];
-	__u8 pkt[FX_PKT_MAX];
-	struct row rows[10];
-	struct xsl_stats st;
-	struct fx_pkt p;
-	struct fx fx;
-	long mem;
+	char path[4096], dir[4096];
+	int err;
 
+	snprintf(dir, sizeof(dir), "%s", argv0);
+	snprintf(path, sizeof(path), "%s/" REF_OBJ, dirname(dir));
+	r->obj = bpf_object__open_file(path, NULL);
+	if (!r->obj)
+		die(path, -errno);
+	err = bpf_object__load(r->obj);
+	if (err)
+		die("load the reference programs", err);
+	r->lru_fd = bpf_program__fd(bpf_object__find_program_by_name(r->obj, "ref_lru"));
+	r->parse_fd = bpf_program__fd(bpf_object__find_program_by_name(r->obj, "ref_parse"));
+	r->map_fd = bpf_map__fd(bpf_object__find_map_by_name(r->obj, "ref_sessions"));
+	if (r->lru_fd < 0 || r->parse_fd < 0 || r->map_fd < 0)
+		die("find the reference programs", -ENOENT);
+}
+
+/* The packet of client id to port. */
+static int pkt_of(__u8 *pkt, __u32 id, __u16 port)
+{
+	struct fx_pkt p;
+
+	client(&p, XSL_AF_INET, IPPROTO_UDP, id, port);
+	return fx_build(&p, pkt, FX_PKT_MAX, NULL);
+}
+
+/* An empty cgroup_skb program (allow): the egress hook's floor. */
+static int empty_skb_load(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_CGROUP_INET_EGRESS);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "xsl_bench_skb", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The egress hook on fx's maps (the hooks' own maps private). */
+static struct xsl_cgroup *egress_open(struct fx *fx)
+{
+	struct xsl_cgroup *skel = xsl_cgroup__open();
+	struct bpf_map *map;
+
+	if (!skel)
+		die("open xsl_cgroup", -errno);
+	bpf_object__for_each_map(map, skel->obj) {
+		int fd;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = fx_map_fd(fx, bpf_map__name(map));
+		if (bpf_map__set_pin_path(map, NULL) || (fd >= 0 && bpf_map__reuse_fd(map, fd)))
+			die("share the maps with xsl_cgroup", -errno);
+	}
+	if (xsl_cgroup__load(skel))
+		die("load xsl_cgroup", -errno);
+	return skel;
+}
+
+/* A worker's reply on client id's flow to port 53. */
+static int reply_of(__u8 *pkt, __u32 id)
+{
+	struct fx_pkt p, r;
+
+	client(&p, XSL_AF_INET, IPPROTO_UDP, id, 53);
+	r = p;
+	memcpy(r.saddr, p.daddr, sizeof(r.saddr));
+	memcpy(r.daddr, p.saddr, sizeof(r.daddr));
+	r.sport = p.dport;
+	r.dport = p.sport;
+	return fx_build(&r, pkt, FX_PKT_MAX, NULL);
+}
+
+#define ROW(n, v, b) (rows[nrows++] = (struct row){ (n), (v), (b) })
+
+int main(int argc, char **argv)
+{
+	int nop_fd, pa_fd, step_fd, err, len, nrows = 0;
+	double base, base_step, parse, ref_hot, ref_cold, ref_create, hot, cold, create_hot;
+	double create_full, not_ours, base_skb, egress, egress_none;
+	struct xsl_cgroup *eg;
+	int eg_fd, skb_fd;
+	__u32 refused, established, kept = 0, i;
+	__u8 pkt[FX_PKT_MAX];
+	struct row rows[16];
+	struct xsl_stats st;
+	struct fx fx, small;
+	struct fx_pkt p;
+	struct ref ref;
+	double mem_mib;
+
+	(void)argc;
 	nop_fd = empty_prog_load();
 	if (nop_fd < 0)
 		die("load the empty XDP program", nop_fd);
 	pa_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xsl_bench_pa", 4, 4, 1, NULL);
 	if (pa_fd < 0)
 		die("create the prog array", -errno);
-	step_fd[0] = stepper_load(pa_fd, STEP_OFF_V4);
-	step_fd[1] = stepper_load(pa_fd, STEP_OFF_V6);
-	if (step_fd[0] < 0 || step_fd[1] < 0)
-		die("load the stepper", step_fd[0] < 0 ? step_fd[0] : step_fd[1]);
-	err = setup(&fx);
+	step_fd = stepper_load(pa_fd, STEP_OFF_V4);
+	if (step_fd < 0)
+		die("load the stepper", step_fd);
+	ref_open(&ref, argv[0]);
+	err = setup(&fx, TABLE_WAYS);
 	if (err)
 		die("set up xsl_xdp", err);
 
-	/* Baselines. */
-	client(&p, XSL_AF_INET, IPPROTO_UDP, 1, 53);
-	len = fx_build(&p, pkt, sizeof(pkt), NULL);
+	/* Floors, and the parse alone. */
+	len = pkt_of(pkt, 1, 53);
 	base = time_repeat(nop_fd, pkt, len, XDP_PASS);
 	err = prog_array_set(pa_fd, nop_fd);
 	if (err)
 		die("prog array <- empty program", err);
-	for (f = 0; f < 2; f++) {
-		client(&p, fams[f], IPPROTO_UDP, 2, 53);
-		len = fx_build(&p, pkt, sizeof(pkt), NULL);
-		base_step[f] = time_repeat(step_fd[f], pkt, len, XDP_PASS);
-	}
+	base_step = time_repeat(step_fd, pkt, len, XDP_PASS);
+	parse = time_repeat(ref.parse_fd, pkt, len, XDP_PASS);
+	ROW("empty program", base, base);
+	ROW("parse only", parse, base);
 
-	/* Creates into an empty table first: no eviction. */
+	/* Hot hits: the first run creates the flow, the rest find it. */
+	len = pkt_of(pkt, 7, 53);
+	run_once(ref.lru_fd, pkt, len, XDP_PASS);
+	ref_hot = time_repeat(ref.lru_fd, pkt, len, XDP_PASS);
+	run_once(fx.prog_fd, pkt, len, XDP_PASS);
+	hot = time_repeat(fx.prog_fd, pkt, len, XDP_PASS);
+	ROW("reference LRU hit, hot", ref_hot, base);
+	ROW("xsl hit, hot", hot, base);
+
+	/* The egress hook per packet a worker sends: on a session (assured
+	 * by the first run), and on a flow without one. */
+	eg = egress_open(&fx);
+	eg_fd = bpf_program__fd(eg->progs.xsl_egress);
+	skb_fd = empty_skb_load();
+	if (skb_fd < 0)
+		die("load the empty cgroup_skb program", skb_fd);
+	len = reply_of(pkt, 7);
+	base_skb = time_repeat(skb_fd, pkt, len, 1);
+	run_once(eg_fd, pkt, len, 1);
+	egress = time_repeat(eg_fd, pkt, len, 1);
+	len = reply_of(pkt, 9);
+	egress_none = time_repeat(eg_fd, pkt, len, 1);
+	ROW("empty cgroup_skb program", base_skb, base_skb);
+	ROW("egress hook, assured session", egress, base_skb);
+	ROW("egress hook, no session", egress_none, base_skb);
+
+	/* Not ours: a port nobody listens on, its bit clear. */
+	len = pkt_of(pkt, 8, 8053);
+	not_ours = time_repeat(fx.prog_fd, pkt, len, XDP_PASS);
+	ROW("xsl not ours", not_ours, base);
+
+	/* Cold hits: 1M flows in both tables, cycled by the stepper. */
+	client(&p, XSL_AF_INET, IPPROTO_UDP, 3, 53);
+	p.sport = 1000;
+	refused = fill_xsl(&fx, &p, COLD_FLOWS, 0);
+	err = fill_lru(ref.map_fd, &p, COLD_FLOWS);
+	if (err)
+		die("fill the reference LRU", err);
+	printf("cold hits: %u of %u flows found both their buckets full, not stored\n", refused,
+	       COLD_FLOWS);
+	err = prog_array_set(pa_fd, ref.lru_fd);
+	if (!err)
+		ref_cold = time_steps(&fx, step_fd, ROUNDS_COLD, COLD_FLOWS, 1000, -1);
+	err = err ? err : prog_array_set(pa_fd, fx.prog_fd);
+	if (err)
+		die("prog array", err);
+	cold = time_steps(&fx, step_fd, ROUNDS_COLD, COLD_FLOWS, 1000, -1);
+	ROW("reference LRU hit, cold (1M)", ref_cold, base_step);
+	ROW("xsl hit, cold (1M)", cold, base_step);
+
+	/* Creates on full tables: the LRU holds 1M, xsl gets filled up. */
+	client(&p, XSL_AF_INET, IPPROTO_UDP, 3, 53);
+	p.sport = 2000;
+	fill_xsl(&fx, &p, TABLE_WAYS, 0);
+	err = prog_array_set(pa_fd, ref.lru_fd);
+	if (err)
+		die("prog array <- ref_lru", err);
+	ref_create = time_steps(&fx, step_fd, ROUNDS_CREATE, 1u << 20, 3000, -1);
 	err = prog_array_set(pa_fd, fx.prog_fd);
 	if (err)
 		die("prog array <- xsl_xdp", err);
-	for (f = 0; f < 2; f++) {
-		const char *v = fams[f] == XSL_AF_INET ? "v4" : "v6";
-
-		snprintf(names[nrows], sizeof(names[0]), "session create %s, room", v);
-		rows[nrows] = (struct row){ names[nrows],
-					    time_create(&fx, step_fd[f], fams[f], ROUNDS_ROOM,
-							REPEAT_ROOM, 20000),
-					    base_step[f], 4.0 };
-		nrows++;
-	}
-
-	err = fill_sessions(&fx, XSL_MAX_SESSIONS);
-	if (err)
-		die("fill the sessions map", err);
-	for (f = 0; f < 2; f++) {
-		const char *v = fams[f] == XSL_AF_INET ? "v4" : "v6";
-
-		/* Hit: the first run creates the session, the rest find it. */
-		client(&p, fams[f], IPPROTO_UDP, 7, 53);
-		len = fx_build(&p, pkt, sizeof(pkt), NULL);
-		run_once(fx.prog_fd, pkt, len, XDP_PASS);
-		snprintf(names[nrows], sizeof(names[0]), "session hit %s", v);
-		rows[nrows] = (struct row){ names[nrows], time_repeat(fx.prog_fd, pkt, len, XDP_PASS),
-					    base, 1.8 };
-		nrows++;
-
-		/* Not ours: a port nobody listens on, its bit clear. */
-		client(&p, fams[f], IPPROTO_UDP, 8, 8053);
-		len = fx_build(&p, pkt, sizeof(pkt), NULL);
-		snprintf(names[nrows], sizeof(names[0]), "not ours (miss) %s", v);
-		rows[nrows] = (struct row){ names[nrows], time_repeat(fx.prog_fd, pkt, len, XDP_PASS),
-					    base, 1.3 };
-		nrows++;
-
-		/* The same with the filter off: both listener lookups. */
-		err = fx_port_filter(&fx, 0);
-		if (err)
-			die("turn the port filter off", err);
-		snprintf(names[nrows], sizeof(names[0]), "not ours %s, filter off", v);
-		rows[nrows] = (struct row){ names[nrows], time_repeat(fx.prog_fd, pkt, len, XDP_PASS),
-					    base, 0 };
-		nrows++;
-		err = fx_port_filter(&fx, 1);
-		if (err)
-			die("turn the port filter on", err);
-	}
-
-	for (f = 0; f < 2; f++) {
-		const char *v = fams[f] == XSL_AF_INET ? "v4" : "v6";
-
-		snprintf(names[nrows], sizeof(names[0]), "session create %s, full", v);
-		rows[nrows] = (struct row){ names[nrows],
-					    time_create(&fx, step_fd[f], fams[f], ROUNDS_FULL,
-							REPEAT, 40000),
-					    base_step[f], 4.0 };
-		nrows++;
-	}
-
-	printf("xsl_xdp under BPF_PROG_TEST_RUN: ns per run, best round; sessions map of %u\n"
-	       "(room: creates into an empty table; full: every create evicts)\n",
-	       XSL_MAX_SESSIONS);
-	printf("baseline: empty XDP program %.1f ns; stepper + empty %.1f ns (v4), %.1f ns (v6)\n\n",
-	       base, base_step[0], base_step[1]);
-	printf("  %-26s %8s %9s\n", "case", "ns/pkt", "vs base");
-	for (i = 0; i < nrows; i++)
-		print_row(&rows[i]);
-
+	create_full = time_steps(&fx, step_fd, ROUNDS_CREATE, 1u << 20, 4000,
+				 XSL_STAT_SESSION_CREATED);
+	ROW("reference LRU create, full", ref_create, base_step);
+	ROW("xsl create, cold full table", create_full, base_step);
 	assert_stats(&fx, &st);
-	printf("\ncounters: created %llu, hits %llu, not ours %llu, drops %llu\n",
+	printf("xsl table of %u ways: %llu sessions, %llu evicted, %llu refused\n", TABLE_WAYS,
+	       (unsigned long long)sesstab__count(&fx.tab),
+	       (unsigned long long)st.stat[XSL_STAT_SESSION_EVICTED],
+	       (unsigned long long)st.stat[XSL_STAT_SESSION_REFUSED]);
+	mem_mib = (double)sesstab__bytes(fx.tab.nbuckets) / 1048576.0 /
+		  ((double)fx.tab.nbuckets * XSL_SESS_WAYS / 1048576.0);
+	xsl_cgroup__destroy(eg);
+	close(skb_fd);
+	fx_close(&fx);
+
+	/* Hot-bucket creates: two buckets, every create evicts in cache. */
+	err = setup(&small, 16);
+	err = err ? err : prog_array_set(pa_fd, small.prog_fd);
+	if (err)
+		die("set up the small table", err);
+	create_hot = time_steps(&small, step_fd, ROUNDS_CREATE, 1u << 20, 5000,
+				XSL_STAT_SESSION_CREATED);
+	ROW("xsl create, hot bucket", create_hot, base_step);
+	fx_close(&small);
+
+	/* The flood: 1M established sessions, then 2M new flows. */
+	err = setup(&fx, TABLE_WAYS);
+	err = err ? err : prog_array_set(pa_fd, fx.prog_fd);
+	if (err)
+		die("set up the flood table", err);
+	client(&p, XSL_AF_INET, IPPROTO_UDP, 3, 53);
+	p.sport = 6000;
+	refused = fill_xsl(&fx, &p, COLD_FLOWS, 1);
+	established = COLD_FLOWS - refused;
+	time_steps(&fx, step_fd, FLOOD_NEW >> 20, 1u << 20, 7000, -1);
+	for (i = 0; i < COLD_FLOWS; i++) {
+		struct xsl_flow_key k;
+		struct sesstab_way w;
+
+		step_key(&p, i, &k);
+		kept += !sesstab__find(&fx.tab, &k, &w);
+	}
+	assert_stats(&fx, &st);
+
+	printf("\nxsl_xdp under BPF_PROG_TEST_RUN, ns per run (best round); floors: empty program,\n"
+	       "or the stepper tail-calling it for rows that need a new flow per run (%.1f ns)\n\n",
+	       base_step);
+	printf("  %-34s %8s %8s\n", "case", "ns", "over");
+	for (i = 0; i < (__u32)nrows; i++)
+		print_row(&rows[i]);
+	printf("\nflood: %u established sessions, then %u new flows: %u kept (%.2f%%); "
+	       "created %llu, evicted %llu, refused %llu\n",
+	       established, FLOOD_NEW, kept, 100.0 * kept / established,
 	       (unsigned long long)st.stat[XSL_STAT_SESSION_CREATED],
-	       (unsigned long long)st.stat[XSL_STAT_LOOKUP_HIT],
-	       (unsigned long long)st.stat[XSL_STAT_NOT_OURS],
-	       (unsigned long long)st.stat[XSL_STAT_XDP_DROP]);
-	mem = fdinfo_memlock(fx_map_fd(&fx, XSL_MAP_SESSIONS));
-	printf("sessions map: %u entries max, memlock %ld bytes (%.1f MiB, %.0f B/entry)\n",
-	       XSL_MAX_SESSIONS, mem, mem / 1048576.0, (double)mem / XSL_MAX_SESSIONS);
+	       (unsigned long long)st.stat[XSL_STAT_SESSION_EVICTED],
+	       (unsigned long long)st.stat[XSL_STAT_SESSION_REFUSED]);
+	printf("table memory: %.1f MiB per 1M sessions it can hold\n\n", mem_mib);
+
+	goal("hit_hot_vs_lru", (hot - base) / (ref_hot - base), "<=", 0.5);
+	goal("hit_cold_vs_lru", (cold - base_step) / (ref_cold - base_step), "<=", 1.0);
+	goal("create_full_vs_lru", (create_full - base_step) / (ref_create - base_step), "<=", 0.5);
+	goal("not_ours_over_parse_ns", not_ours - parse, "<=", 2.0);
+	goal("flood_kept_pct", 100.0 * kept / established, ">=", 100.0);
+	goal("mem_mib_per_1m", mem_mib, "<=", 150.0);
 
 	fx_close(&fx);
-	close(step_fd[0]);
-	close(step_fd[1]);
+	bpf_object__close(ref.obj);
+	close(step_fd);
 	close(pa_fd);
 	close(nop_fd);
 	return 0;

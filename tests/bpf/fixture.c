@@ -19,6 +19,7 @@
 #include "xsl/limits.h"
 #include "xsl/maps.h"
 #include "fixture.h"
+#include "maps.h"
 
 /*
  * Frames shorter than ETH_HLEN: test_run refuses less than ETH_HLEN bytes of
@@ -34,6 +35,20 @@ static int fx_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+int fx_table_init(struct fx *fx)
+{
+	int err;
+
+	/* the header as the agent writes it, with the fixed seed */
+	err = xsl_maps__mmap_sessions(bpf_map__fd(fx->skel->maps.xsl_sessions), &fx->sess_mem,
+				      &fx->sess_len);
+	if (!err)
+		err = sesstab__init(fx->sess_mem, fx->sess_len, XSL_HASH_SEED);
+	if (!err)
+		err = sesstab__open(&fx->tab, fx->sess_mem, fx->sess_len);
+	return err;
 }
 
 int fx_open(struct fx *fx, __u32 max_sessions)
@@ -55,17 +70,23 @@ int fx_open(struct fx *fx, __u32 max_sessions)
 		if (err)
 			goto fail;
 	}
-	err = bpf_map__set_max_entries(fx->skel->maps.xsl_sessions,
-				       max_sessions ? max_sessions : FX_DEFAULT_SESSIONS);
+	err = bpf_map__set_max_entries(
+		fx->skel->maps.xsl_sessions,
+		sesstab__buckets_for(max_sessions ? max_sessions : FX_DEFAULT_SESSIONS) + 1);
 	if (err)
 		goto fail;
 	err = xsl_xdp__load(fx->skel);
+	if (err)
+		goto fail;
+	err = fx_table_init(fx);
 	if (err)
 		goto fail;
 	fx->prog_fd = bpf_program__fd(fx->skel->progs.xsl_xdp);
 	return 0;
 fail:
 	fprintf(stderr, "fixture: load xsl_xdp: %s\n", strerror(-err));
+	xsl_maps__munmap_sessions(fx->sess_mem, fx->sess_len);
+	fx->sess_mem = NULL;
 	xsl_xdp__destroy(fx->skel);
 	fx->skel = NULL;
 	return err;
@@ -73,6 +94,8 @@ fail:
 
 void fx_close(struct fx *fx)
 {
+	xsl_maps__munmap_sessions(fx->sess_mem, fx->sess_len);
+	fx->sess_mem = NULL;
 	xsl_xdp__destroy(fx->skel);
 	fx->skel = NULL;
 }
@@ -551,28 +574,22 @@ int fx_wrk_stats(struct fx *fx, __u32 worker, struct xsl_worker_stats *out)
 
 int fx_session(struct fx *fx, const struct xsl_flow_key *k, struct xsl_session *out)
 {
-	return fx_lookup(fx, XSL_MAP_SESSIONS, k, out);
+	struct sesstab_way w;
+	struct xsl_flow_key got;
+
+	if (sesstab__find(&fx->tab, k, &w))
+		return -ENOENT;
+	return sesstab__read(&fx->tab, &w, &got, out);
 }
 
 int fx_session_put(struct fx *fx, const struct xsl_flow_key *k, const struct xsl_session *s)
 {
-	return fx_update(fx, XSL_MAP_SESSIONS, k, s);
+	return sesstab__put(&fx->tab, k, s);
 }
 
 int fx_session_count(struct fx *fx)
 {
-	struct xsl_flow_key k, next;
-	int fd = fx_map_fd(fx, XSL_MAP_SESSIONS), n = 0;
-	const void *prev = NULL;
-
-	if (fd < 0)
-		return fd;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		n++;
-		k = next;
-		prev = &k;
-	}
-	return errno == ENOENT ? n : -errno;
+	return (int)sesstab__count(&fx->tab);
 }
 
 /* Reads xsl_ports, lets edit() change it, writes it back. */

@@ -18,6 +18,7 @@
 #include "xsl/flow.h"
 #include "xsl/records.h"
 #include "xsl/stats.h"
+#include "sesstab.h"
 
 /* Sessions map size of a test instance unless a test asks otherwise. */
 #define FX_DEFAULT_SESSIONS	4096
@@ -29,11 +30,18 @@ struct fx {
 	struct xsl_xdp *skel;
 	int prog_fd;
 	int ncpus;
+	void *sess_mem;		/* the session table, mapped */
+	size_t sess_len;
+	struct sesstab tab;	/* seeded with XSL_HASH_SEED: fx_slot_of() holds */
 };
 
-/* Opens and loads a fresh instance; max_sessions 0 means FX_DEFAULT_SESSIONS. */
+/* Opens and loads a fresh instance; max_sessions 0 means FX_DEFAULT_SESSIONS
+ * (rounded up to whole buckets of a power-of-two table). */
 int fx_open(struct fx *fx, __u32 max_sessions);
 void fx_close(struct fx *fx);
+/* Maps a loaded instance's session table and writes its header with
+ * XSL_HASH_SEED (fx_open does it; for instances loaded otherwise). */
+int fx_table_init(struct fx *fx);
 
 /* cmocka setup/teardown: *state becomes a struct fx * loaded with defaults. */
 int fx_setup(void **state);
@@ -114,7 +122,7 @@ int fx_wrk_stats(struct fx *fx, __u32 worker, struct xsl_worker_stats *out);
 /* 0 with *out filled, or -ENOENT. */
 int fx_session(struct fx *fx, const struct xsl_flow_key *k, struct xsl_session *out);
 int fx_session_put(struct fx *fx, const struct xsl_flow_key *k, const struct xsl_session *s);
-/* Number of sessions in the map, or a negative errno. */
+/* Number of sessions in the table, or a negative errno. */
 int fx_session_count(struct fx *fx);
 /* xsl_ports, read-modify-write: the enabled flag, and the bit of one
  * (family, proto, port) with every other bit kept. */

@@ -57,7 +57,7 @@
 
 struct env {
 	struct xsl_cgroup *skel;
-	struct bpf_link *links[12];
+	struct bpf_link *links[16];
 	int n_links;
 	struct ring_buffer *rb;
 	int cgroups_fd;			/* xsl_app_cgroups */
@@ -435,6 +435,8 @@ static int env_open(void **state, int flags)
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_bind6, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_post_bind4, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_post_bind6, env->cg_fd));
+	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_connect4, env->cg_fd));
+	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_connect6, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_sock_release, env->cg_fd));
 	env_attach(env, bpf_program__attach_cgroup(s->progs.xsl_sockops, env->cg_fd));
 	env->cgroups_fd = bpf_map__fd(s->maps.xsl_app_cgroups);
@@ -1215,6 +1217,42 @@ static void test_udp_client_sockets_emit_nothing(void **state)
 	assert_int_equal(r.flags[1], NO_STORAGE);
 }
 
+/* A UDP socket bound to a chosen port, then connected, then closed. */
+static void kid_udp_bind_then_connect(struct report *r)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int fd = bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1");
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (report_sock(r, 0, fd))
+		return;
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+		r->err = -errno;
+		return;
+	}
+	r->flags[0] = sk_flags(fd);
+	close(fd);
+}
+
+/* Connecting makes an announced UDP socket a client's: released once, at the
+ * connect, not again at its close. */
+static void test_udp_connect_after_bind_releases_it(void **state)
+{
+	struct env *env = *state;
+	const struct xsl_event *e;
+	struct report r;
+	struct kid k;
+
+	kid_start(env, &k, env->cg, kid_udp_bind_then_connect, &r);
+	drain(env);
+	assert_int_equal(count_type(env, XSL_EV_BIND), 1);
+	assert_int_equal(count_type(env, XSL_EV_RELEASE), 1);
+	e = find_cookie(env, XSL_EV_RELEASE, r.cookie[0]);
+	assert_sock_event(env, e, k.pid);
+	assert_key(e, AF_INET, IPPROTO_UDP, "127.0.0.1", r.port[0]);
+	assert_int_equal(r.flags[0], XSL_SK_F_BIND_PORT | XSL_SK_F_QUIET);
+}
+
 #define N_BINDS 200
 
 /* Binds N_BINDS UDP sockets and keeps them open. */
@@ -1373,6 +1411,7 @@ int main(void)
 		T(test_release_names_last_holder),
 		T(test_v6_bind_emits_bind),
 		T(test_udp_client_sockets_emit_nothing),
+		T(test_udp_connect_after_bind_releases_it),
 		cmocka_unit_test_setup_teardown(test_ringbuf_full_counts_lost, setup_small_ringbuf,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_links_survive_restart, setup_no_bpf,

@@ -31,6 +31,7 @@
 #include "loader.h"
 #include "maps.h"
 #include "fixture.h"
+#include "sesstab.h"
 
 #define PIN_ROOT "/sys/fs/bpf/tc/globals"
 #define DEV "xslil0"
@@ -141,8 +142,11 @@ static __u64 stat_sum(const struct xsl_maps *m, enum xsl_stat s)
 
 static void test_ip_link_xdp_creates_sessions_in_pinned_map(void **state)
 {
+	struct sesstab tab;
 	struct xsl_maps m;
 	struct stat st;
+	size_t len;
+	void *mem;
 
 	(void)state;
 	assert_int_equal(fx_sh("ip link set dev " DEV " xdp obj build/xsl_xdp.bpf.o sec xdp"), 0);
@@ -151,15 +155,22 @@ static void test_ip_link_xdp_creates_sessions_in_pinned_map(void **state)
 	fill_app(&m);
 
 	send_from_peer(40000, N_FLOWS);
+	/* the program gave the table nobody initialised a seed and geometry */
+	assert_int_equal(xsl_maps__mmap_sessions(m.sessions, &mem, &len), 0);
+	assert_int_equal(sesstab__open(&tab, mem, len), 0);
+	assert_int_equal(tab.nbuckets, XSL_SESS_BUCKETS_DEFAULT);
 	for (int i = 0; i < N_FLOWS; i++) {
 		struct xsl_flow_key k = { .family = XSL_AF_INET, .proto = IPPROTO_UDP,
 					  .rport = htons(40000 + i), .lport = htons(PORT) };
+		struct xsl_flow_key got;
+		struct sesstab_way w;
 		struct xsl_session s;
 
 		inet_pton(AF_INET, PEER_IP, &k.raddr[0]);
 		inet_pton(AF_INET, SERVER_IP, &k.laddr[0]);
-		assert_int_equal(bpf_map_lookup_elem(m.sessions, &k, &s), 0);
-		assert_int_equal(s.worker, (xsl_flow_hash(&k) % XSL_TABLE_SLOTS) % 2);
+		assert_int_equal(sesstab__find(&tab, &k, &w), 0);
+		assert_int_equal(sesstab__read(&tab, &w, &got, &s), 0);
+		assert_int_equal(s.worker, (xsl_flow_hash_seed(&k, tab.seed) % XSL_TABLE_SLOTS) % 2);
 		assert_int_equal(s.packets, 1);
 	}
 	assert_int_equal(stat_sum(&m, XSL_STAT_SESSION_CREATED), N_FLOWS);
@@ -173,6 +184,7 @@ static void test_ip_link_xdp_creates_sessions_in_pinned_map(void **state)
 	assert_int_equal(loader__xdp_attached(DEV), 0);
 	/* detaching leaves the pinned state for the next loader */
 	assert_int_equal(stat(PIN_ROOT "/" XSL_MAP_SESSIONS, &st), 0);
+	xsl_maps__munmap_sessions(mem, len);
 	xsl_maps__close(&m);
 }
 

@@ -1134,7 +1134,7 @@ static void test_session_of_dead_app_recreated(void **state)
 	assert_int_equal(st.stat[XSL_STAT_XDP_DROP], 0);
 }
 
-static void test_lru_full_still_creates(void **state)
+static void test_full_table_of_unassured_flows_still_creates(void **state)
 {
 	struct xsl_stats st;
 	struct fx_pkt p;
@@ -1287,7 +1287,7 @@ int main(void)
 		T(test_port_filter_family_and_proto_bits_distinct),
 		T(test_listener_of_dead_app_not_ours),
 		T(test_session_of_dead_app_recreated),
-		cmocka_unit_test(test_lru_full_still_creates),
+		cmocka_unit_test(test_full_table_of_unassured_flows_still_creates),
 		T(test_cpu_steer_redirects),
 		T(test_cpu_steer_off_passes),
 		T(test_worker_and_app_stats),

@@ -69,16 +69,17 @@ static int chained_setup(void **state)
 	bpf_object__for_each_map(map, fx->skel->obj)
 		if (bpf_map__set_pin_path(map, NULL))
 			goto fail;
-	if (bpf_map__set_max_entries(fx->skel->maps.xsl_sessions, FX_DEFAULT_SESSIONS))
+	if (bpf_map__set_max_entries(fx->skel->maps.xsl_sessions,
+				     sesstab__buckets_for(FX_DEFAULT_SESSIONS) + 1))
 		goto fail;
 	fx->skel->rodata->xsl_chained = 1;
-	if (xsl_xdp__load(fx->skel))
+	if (xsl_xdp__load(fx->skel) || fx_table_init(fx))
 		goto fail;
 	fx->prog_fd = bpf_program__fd(fx->skel->progs.xsl_xdp);
 	*state = fx;
 	return 0;
 fail:
-	xsl_xdp__destroy(fx->skel);
+	fx_close(fx);
 	free(fx);
 	return -1;
 }

@@ -88,6 +88,54 @@ test_fork_storm_registered_and_cleaned() {
 	[ "$det" -eq 1000 ] || fail "expected 1000 exit detaches, got $det"
 }
 
+# Observations in histogram $1 on the agent's /metrics (empty: no such one).
+hist_count() {
+	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+		awk -v m="$1_count" '$1 == m { print $2 }'
+}
+
+# The agent times every fork from its kernel event to the registration,
+# also a child gone before the agent got to it, and every exit from its
+# event to the detach: a burst of short-lived children is counted in full.
+test_every_fork_and_exit_is_timed() {
+	start_server 2 --storm 200 || return 1
+	local f0 f1 e0 e1 victim
+	f0=$(hist_count xsl_fork_to_register_seconds)
+	[ -n "$f0" ] || fail "no xsl_fork_to_register_seconds on /metrics"
+	kill -USR2 "$MASTER"
+	wait_for 1000 '[ "$(hist_count xsl_fork_to_register_seconds)" -ge $((f0 + 200)) ] &&
+		[ "$(n_workers app1)" -eq 3 ]'
+	f1=$(hist_count xsl_fork_to_register_seconds)
+	[ "$f1" -eq $((f0 + 200)) ] || fail "$((f1 - f0)) of 200 forks timed"
+	e0=$(hist_count xsl_exit_to_detach_seconds)
+	[ -n "$e0" ] || fail "no xsl_exit_to_detach_seconds on /metrics"
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	kill -9 "$victim"
+	wait_for 500 '! worker_pids app1 | grep -qw "$victim"' || fail "killed worker still listed"
+	e1=$(hist_count xsl_exit_to_detach_seconds)
+	[ "$e1" -eq $((e0 + 1)) ] || fail "exit of the killed worker timed $((e1 - e0)) times"
+}
+
+# A cgroup adopted with --cgroup may hold processes already, also in cgroups
+# below it: every one becomes a worker (the whole tree is walked).
+test_adopted_cgroup_tree_processes_become_workers() {
+	local cg="$CGROOT/adopted" p1 p2 p3
+	mkdir -p "$cg/a/b" "$cg/c" || return 1
+	bg sleep 300
+	p1=$BG_PID
+	bg sleep 300
+	p2=$BG_PID
+	bg sleep 300
+	p3=$BG_PID
+	echo "$p1" >"$cg/cgroup.procs" && echo "$p2" >"$cg/a/b/cgroup.procs" &&
+		echo "$p3" >"$cg/c/cgroup.procs" || return 1
+	ctl app attach adopted --cgroup "$cg" >/dev/null || fail "attach with --cgroup $cg failed"
+	[ "$(worker_pids adopted)" = "$(printf '%s\n' "$p1" "$p2" "$p3" | sort -n | tr '\n' ' ')" ] ||
+		fail "workers $(worker_pids adopted), processes $p1 $p2 $p3"
+	kill "$p2"
+	wait_for 500 '! worker_pids adopted | grep -qw "$p2"' || fail "exited pid $p2 still a worker"
+}
+
 # Sends raw request lines to the agent as root; prints the replies.
 raw() { in_srv socat -t 2 - UNIX-CONNECT:"$SOCK"; }
 
@@ -285,7 +333,8 @@ test_cpu_steer_pins_workers_and_redirects() {
 
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
-test_all_exit_frees_app test_fork_storm_registered_and_cleaned
+test_all_exit_frees_app test_fork_storm_registered_and_cleaned test_every_fork_and_exit_is_timed
+test_adopted_cgroup_tree_processes_become_workers
 test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire

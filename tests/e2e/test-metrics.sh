@@ -209,9 +209,11 @@ btf_fields() {
 	bpftool map dump pinned "$PIN/xsl_apps" -j |
 		jq -e '[.[] | .formatted.value | select(.state == 1)] | .[0] | has("name") and has("gen")' >/dev/null ||
 		fail "xsl_apps values have no named fields"
-	bpftool map dump pinned "$PIN/xsl_sessions" -j |
-		jq -e '.[0].formatted | (.key | objects | length > 0) and (.value | has("worker") and has("last_seen_ns"))' >/dev/null ||
-		fail "xsl_sessions entries have no named fields"
+	# the session table: bucket 1 (element 0 is the header), a tag line and 8 entries
+	bpftool map lookup pinned "$PIN/xsl_sessions" key 1 0 0 0 -j |
+		jq -e '.formatted.value | (.t | has("tag") and has("overflow")) and (.e | length == 8) and
+			(.e[0] | has("key") and has("route") and has("last_seen"))' >/dev/null ||
+		fail "xsl_sessions buckets have no named fields"
 }
 
 # ---- bad HTTP clients ----

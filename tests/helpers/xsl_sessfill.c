@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Benchmark helper: gives one worker many sessions at once by writing them
- * straight into the pinned xsl_sessions map (bpf_map_update_batch), cloned
+ * straight into the pinned session table (through its own mapping), cloned
  * from a real session of that worker, so the clones carry its worker, gen,
  * app and listener. Only the remote side differs: addresses counted up from
  * --base (198.18.0.0/15, the benchmarking range, by default) and ports
  * 1024..61023. No packet ever comes for them; they are there to be held.
- * Plain bpf(2) calls, so it needs no libbpf.
+ * Plain bpf(2) calls and mmap, so it needs no libbpf.
  *
  *   xsl_sessfill --map PIN/xsl_sessions --worker IDX --count N [--base ADDR]
- * Prints: "filled N worker IDX sessions M" (M: the worker's sessions now).
+ * Prints: "filled N worker IDX sessions M" (N: stored, M: the worker's
+ * sessions now); a clone whose two buckets are full is left out (said on
+ * stderr), as the data path would refuse it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,14 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "xsl/flow.h"
 #include "xsl/records.h"
+#include "sesstab.h"
 
-#define CHUNK		8192
 #define PORTS		60000
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
@@ -44,79 +47,63 @@ static int map_get(const char *path)
 	return sys_bpf(BPF_OBJ_GET, &attr);
 }
 
-/* Next key after prev (NULL: the first); 0, -ENOENT at the end, or -errno. */
-static int next_key(int fd, const struct xsl_flow_key *prev, struct xsl_flow_key *next)
+/* Maps the table of fd: 0 with *t (and *mem, *len to unmap), or -errno. */
+static int map_table(int fd, struct sesstab *t, void **mem, size_t *len)
 {
+	struct bpf_map_info info;
 	union bpf_attr attr;
+	int err;
 
+	memset(&info, 0, sizeof(info));
 	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (uint32_t)fd;
-	attr.key = (uint64_t)(uintptr_t)prev;
-	attr.next_key = (uint64_t)(uintptr_t)next;
-	return sys_bpf(BPF_MAP_GET_NEXT_KEY, &attr);
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	if (err)
+		return err;
+	*len = (size_t)info.value_size * info.max_entries;
+	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*mem == MAP_FAILED)
+		return -errno;
+	return sesstab__open(t, *mem, *len);
 }
 
-static int lookup(int fd, const struct xsl_flow_key *key, struct xsl_session *val)
+struct scan_ctx {
+	uint32_t worker;
+	int found;
+	uint64_t count;
+	struct xsl_flow_key tk;
+	struct xsl_session tv;
+};
+
+static int scan_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
+		    const struct xsl_session *s, void *ctx)
 {
-	union bpf_attr attr;
+	struct scan_ctx *c = ctx;
 
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (uint32_t)fd;
-	attr.key = (uint64_t)(uintptr_t)key;
-	attr.value = (uint64_t)(uintptr_t)val;
-	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
-}
-
-static int update_batch(int fd, const struct xsl_flow_key *keys, const struct xsl_session *vals,
-			uint32_t n)
-{
-	union bpf_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.batch.map_fd = (uint32_t)fd;
-	attr.batch.keys = (uint64_t)(uintptr_t)keys;
-	attr.batch.values = (uint64_t)(uintptr_t)vals;
-	attr.batch.count = n;
-	attr.batch.elem_flags = BPF_ANY;
-	return sys_bpf(BPF_MAP_UPDATE_BATCH, &attr);
-}
-
-/*
- * Walks the map: counts the sessions of worker into *count and, when tmpl
- * is not NULL, copies the first of them there. Sessions may come and go
- * during the walk (LRU, XDP): a key gone under it restarts from the start.
- */
-static int scan(int fd, uint32_t worker, struct xsl_flow_key *tk, struct xsl_session *tv,
-		uint64_t *count)
-{
-	struct xsl_flow_key key, next;
-	struct xsl_session val;
-	int err, found = 0;
-
-	*count = 0;
-	for (err = next_key(fd, NULL, &key); !err; err = next_key(fd, &key, &next), key = next) {
-		if (lookup(fd, &key, &val))
-			continue;
-		if (val.worker != worker)
-			continue;
-		if (!found && tk) {
-			*tk = key;
-			*tv = val;
-		}
-		found = 1;
-		(*count)++;
+	(void)w;
+	if (s->worker != c->worker)
+		return 0;
+	if (!c->found) {
+		c->tk = *k;
+		c->tv = *s;
 	}
-	return err == -ENOENT ? (found ? 0 : -ESRCH) : err;
+	c->found = 1;
+	c->count++;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *base_s = "198.18.0.0";
 	int worker = -1, count = 0;
-	struct xsl_flow_key tk, *keys;
-	struct xsl_session tv, *vals;
+	struct scan_ctx sc = { 0 };
 	struct in_addr base;
-	uint64_t have = 0;
+	struct sesstab tab;
+	long refused = 0;
+	size_t len;
+	void *mem;
 	int fd, err;
 
 	static const struct option opts[] = {
@@ -145,42 +132,40 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xsl_sessfill: open %s: %s\n", path, strerror(-fd));
 		return 1;
 	}
-	err = scan(fd, (uint32_t)worker, &tk, &tv, &have);
+	err = map_table(fd, &tab, &mem, &len);
 	if (err) {
-		fprintf(stderr, "xsl_sessfill: no session of worker %d in %s to clone: %s\n",
-			worker, path, strerror(-err));
+		fprintf(stderr, "xsl_sessfill: map the session table %s: %s\n", path,
+			strerror(-err));
 		return 1;
 	}
-	keys = calloc(CHUNK, sizeof(*keys));
-	vals = calloc(CHUNK, sizeof(*vals));
-	if (!keys || !vals) {
-		fprintf(stderr, "xsl_sessfill: %d entries: %s\n", CHUNK, strerror(ENOMEM));
+	sc.worker = (uint32_t)worker;
+	sesstab__scan(&tab, 0, tab.nbuckets, scan_one, &sc);
+	if (!sc.found) {
+		fprintf(stderr, "xsl_sessfill: no session of worker %d in %s to clone\n", worker,
+			path);
 		return 1;
 	}
-	for (long done = 0; done < count;) {
-		uint32_t n = 0;
+	for (long i = 0; i < count; i++) {
+		uint32_t host = ntohl(base.s_addr) + (uint32_t)(i / PORTS);
+		struct xsl_flow_key k = sc.tk;
 
-		for (; n < CHUNK && done + n < count; n++) {
-			long i = done + n;
-			uint32_t host = ntohl(base.s_addr) + (uint32_t)(i / PORTS);
-
-			keys[n] = tk;
-			vals[n] = tv;
-			keys[n].rport = htons((uint16_t)(1024 + i % PORTS));
-			/* v4 in addr[0]; for a v6 template the last word varies */
-			keys[n].raddr[tk.family == XSL_AF_INET6 ? 3 : 0] = htonl(host);
-		}
-		err = update_batch(fd, keys, vals, n);
-		if (err) {
-			fprintf(stderr, "xsl_sessfill: update %u sessions in %s: %s\n", n, path,
-				strerror(-err));
-			return 1;
-		}
-		done += n;
+		k.rport = htons((uint16_t)(1024 + i % PORTS));
+		/* v4 in addr[0]; for a v6 template the last word varies */
+		k.raddr[sc.tk.family == XSL_AF_INET6 ? 3 : 0] = htonl(host);
+		if (sesstab__put(&tab, &k, &sc.tv))
+			refused++;
 	}
-	err = scan(fd, (uint32_t)worker, NULL, NULL, &have);
-	printf("filled %d worker %d sessions %llu\n", count, worker, (unsigned long long)have);
-	return err ? 1 : 0;
+	if (refused)
+		fprintf(stderr, "xsl_sessfill: %ld of %d sessions found no free way in %s\n",
+			refused, count, path);
+	sc.found = 0;
+	sc.count = 0;
+	sesstab__scan(&tab, 0, tab.nbuckets, scan_one, &sc);
+	printf("filled %ld worker %d sessions %llu\n", count - refused, worker,
+	       (unsigned long long)sc.count);
+	munmap(mem, len);
+	/* a few finding both their buckets full is normal at high load */
+	return refused == count ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xsl_sessfill --map PIN/xsl_sessions --worker IDX --count N "
 			"[--base ADDR]\n");

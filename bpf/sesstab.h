@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The session table on the BPF side (layout and protocol:
+ * include/xsl/session.h): the header, the lookup (no helper call but the
+ * two inlined array lookups), the claim of a way for a new flow, deletes.
+ *
+ * Lookup: the hash is computed here with the table's seed; the first
+ * bucket's 8 tags are scanned unrolled, a matching tag's key compared and
+ * the tag read again after the route; the second bucket is read only when
+ * the first's overflow count is non-zero.
+ *
+ * Claim, in order: an empty way of the first bucket, of the second; the
+ * oldest unassured way of either; the oldest assured way idle past its
+ * app's idle timeout; else -ENOSPC (the caller delivers statelessly and
+ * counts it refused). An active assured session is never evicted.
+ */
+#ifndef XSL_BPF_SESSTAB_H
+#define XSL_BPF_SESSTAB_H
+
+#include <linux/errno.h>
+#include "maps.h"
+#include "xsl/session.h"
+
+/* One load of a field userspace or another CPU may rewrite meanwhile. */
+#define XSL_READ_ONCE(x)	(*(volatile typeof(x) *)&(x))
+
+/* The table and a flow's place in it, computed once per packet. */
+struct xsl_sess_ctx {
+	struct xsl_sess_hdr *h;		/* NULL: no table (stateless) */
+	struct xsl_sess_pos pos;	/* pos.hash is valid even without a table */
+};
+
+/* A way holding a flow (found or just claimed). */
+struct xsl_sref {
+	struct xsl_sess_bucket *b;
+	__u32 bucket;			/* its index, 0-based */
+	__u32 way;
+	__u32 tag;
+	__u64 route;
+};
+
+/*
+ * The header; a table nobody initialised (created by `ip link` before any
+ * agent) is initialised here with a random seed and the object's default
+ * geometry. NULL while another CPU is doing that.
+ */
+static __always_inline struct xsl_sess_hdr *xsl_sess_hdr(void)
+{
+	__u32 zero = 0;
+	struct xsl_sess_hdr *h = bpf_map_lookup_elem(&xsl_sessions, &zero);
+
+	if (!h)
+		return NULL;
+	if (XSL_READ_ONCE(h->magic) == XSL_SESS_MAGIC)
+		return h;
+	if (__sync_val_compare_and_swap(&h->magic, 0, XSL_SESS_HDR_INIT) != 0)
+		return NULL;
+	h->seed = bpf_get_prandom_u32();
+	h->nbuckets = XSL_SESS_BUCKETS_DEFAULT;
+	h->mask = XSL_SESS_BUCKETS_DEFAULT - 1;
+	__sync_lock_test_and_set(&h->magic, XSL_SESS_MAGIC);
+	return h;
+}
+
+static __always_inline void xsl_sess_ctx_init(struct xsl_sess_ctx *c, const struct xsl_flow_key *k)
+{
+	c->h = xsl_sess_hdr();
+	if (c->h) {
+		xsl_sess_place(k, XSL_READ_ONCE(c->h->seed), XSL_READ_ONCE(c->h->mask), &c->pos);
+	} else {
+		c->pos.hash = xsl_flow_hash(k);
+		c->pos.tag = 0;
+		c->pos.b1 = 0;
+		c->pos.b2 = 0;
+	}
+}
+
+static __always_inline struct xsl_sess_bucket *xsl_bucket(__u32 b)
+{
+	__u32 idx = b + 1;
+
+	return bpf_map_lookup_elem(&xsl_sessions, &idx);
+}
+
+/* Word by word: no memcmp (it would be an external call). */
+static __always_inline int xsl_key_eq(const struct xsl_flow_key *a, const struct xsl_flow_key *k)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)k;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
+		 (x[4] ^ y[4]) | (x[5] ^ y[5]) | (x[6] ^ y[6]) | (x[7] ^ y[7]) |
+		 (x[8] ^ y[8]) | (x[9] ^ y[9]));
+}
+
+/* The way of b holding k with tag: its index, or -1; *route read between
+ * the two reads of the tag. */
+static __always_inline int xsl_sess_scan(struct xsl_sess_bucket *b, const struct xsl_flow_key *k,
+					 __u32 tag, __u64 *route)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XSL_SESS_WAYS; i++) {
+		if (XSL_READ_ONCE(b->t.tag[i]) != tag)
+			continue;
+		if (!xsl_key_eq(&b->e[i].key, k))
+			continue;
+		*route = XSL_READ_ONCE(b->e[i].route);
+		/* a way freed or re-claimed while being read is not a hit */
+		if (XSL_READ_ONCE(b->t.tag[i]) != tag)
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+/* A lookup's question and answer (on the caller's stack). */
+struct xsl_sess_q {
+	__u32 tag;
+	__u32 b1;
+	__u32 b2;
+	__u32 pad;
+	__u64 route;			/* out */
+};
+
+/*
+ * The lookup, a global function: verified once on its own, and its result
+ * is a plain scalar to the caller, so the eight ways do not multiply the
+ * caller's verification. Returns the way, | 8 when in the second bucket,
+ * or -1.
+ */
+__noinline int xsl_sess_lookup(const struct xsl_flow_key *k, struct xsl_sess_q *q)
+{
+	struct xsl_sess_bucket *b;
+	int w;
+
+	if (!k || !q)
+		return -1;
+	b = xsl_bucket(q->b1);
+	if (!b)
+		return -1;
+	w = xsl_sess_scan(b, k, q->tag, &q->route);
+	if (w >= 0)
+		return w;
+	if (!XSL_READ_ONCE(b->t.overflow) || q->b2 == q->b1)
+		return -1;
+	b = xsl_bucket(q->b2);
+	if (!b)
+		return -1;
+	w = xsl_sess_scan(b, k, q->tag, &q->route);
+	return w >= 0 ? w | 8 : -1;
+}
+
+/* 1 with *r when k has a session, else 0. */
+static __always_inline int xsl_sess_find(const struct xsl_sess_ctx *c,
+					 const struct xsl_flow_key *k, struct xsl_sref *r)
+{
+	struct xsl_sess_q q;
+	int w;
+
+	if (!c->h)
+		return 0;
+	q.tag = c->pos.tag;
+	q.b1 = c->pos.b1;
+	q.b2 = c->pos.b2;
+	q.pad = 0;
+	q.route = 0;
+	w = xsl_sess_lookup(k, &q);
+	if (w < 0)
+		return 0;
+	r->bucket = w & 8 ? q.b2 : q.b1;
+	r->b = xsl_bucket(r->bucket);
+	if (!r->b)
+		return 0;
+	r->way = w & 7;
+	r->tag = q.tag;
+	r->route = q.route;
+	return 1;
+}
+
+/* Sets (or clears) state bits of a way; atomic on the 8 state bytes, so a
+ * neighbour's bits set by another CPU are kept. */
+static __always_inline void xsl_way_set(struct xsl_sess_bucket *b, __u32 way, __u8 bits)
+{
+	__sync_fetch_and_or((__u64 *)b->t.state, (__u64)bits << (8 * (way & 7)));
+}
+
+static __always_inline void xsl_way_clear(struct xsl_sess_bucket *b, __u32 way, __u8 bits)
+{
+	__sync_fetch_and_and((__u64 *)b->t.state, ~((__u64)bits << (8 * (way & 7))));
+}
+
+static __always_inline __u8 xsl_way_state(struct xsl_sess_bucket *b, __u32 way)
+{
+	return XSL_READ_ONCE(b->t.state[way & 7]);
+}
+
+/* What a new way gets, and where (on the caller's stack). */
+struct xsl_sess_init {
+	__u64 route;
+	__u64 bytes;
+	__u32 packets;
+	__u32 seen;			/* now >> XSL_SEEN_SHIFT */
+	__u32 tag;
+	__u32 b1;
+	__u32 b2;
+	__u32 mask;
+	__u16 tick;			/* now >> XSL_TICK_SHIFT */
+	__u8 state;
+	__u8 pad[5];
+};
+
+/* Fills way i of b (claimed: tag BUSY) and publishes the tag. */
+static __always_inline void xsl_sess_fill(struct xsl_sess_bucket *b, __u32 i,
+					  const struct xsl_flow_key *k,
+					  const struct xsl_sess_init *in, __u8 alt)
+{
+	struct xsl_sess_entry *e = &b->e[i & 7];
+
+	__builtin_memcpy(&e->key, k, sizeof(e->key));
+	e->route = in->route;
+	e->last_seen = in->seen;
+	e->packets = in->packets;
+	e->bytes = in->bytes;
+	b->t.seen[i & 7] = in->tick;
+	xsl_way_clear(b, i, 0xff);
+	xsl_way_set(b, i, in->state | alt);
+	/* xchg: a full barrier, the entry is visible before the tag */
+	__sync_lock_test_and_set(&b->t.tag[i & 7], in->tag);
+}
+
+/* An empty way of b claimed and filled: its index, else -1. */
+static __always_inline int xsl_sess_claim_empty(struct xsl_sess_bucket *b,
+						const struct xsl_flow_key *k,
+						const struct xsl_sess_init *in, __u8 alt)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XSL_SESS_WAYS; i++) {
+		if (XSL_READ_ONCE(b->t.tag[i]) != XSL_TAG_EMPTY)
+			continue;
+		if (__sync_val_compare_and_swap(&b->t.tag[i], XSL_TAG_EMPTY, XSL_TAG_BUSY) !=
+		    XSL_TAG_EMPTY)
+			continue;
+		xsl_sess_fill(b, i, k, in, alt);
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * The oldest used way of bucket whose ASSURED bit is assured: a global
+ * function (its result is a scalar to the caller). Returns age << 3 | way
+ * (age in ticks), or -1.
+ */
+__noinline int xsl_sess_oldest(__u32 bucket, __u32 tick, __u32 assured)
+{
+	struct xsl_sess_bucket *b = xsl_bucket(bucket);
+	int i, best = -1;
+	__u32 best_age = 0;
+
+	if (!b)
+		return -1;
+#pragma unroll
+	for (i = 0; i < XSL_SESS_WAYS; i++) {
+		__u32 a;
+
+		if (XSL_READ_ONCE(b->t.tag[i]) < XSL_TAG_BIT)
+			continue;
+		if ((XSL_READ_ONCE(b->t.state[i]) & XSL_WAY_ASSURED) != assured)
+			continue;
+		a = xsl_tick_age((__u16)tick, XSL_READ_ONCE(b->t.seen[i]));
+		if (best < 0 || a > best_age) {
+			best = i;
+			best_age = a;
+		}
+	}
+	return best < 0 ? -1 : (int)(best_age << 3 | best);
+}
+
+/*
+ * Frees way `way` of bucket `bucket` (b) if it still holds tag, keeping the
+ * overflow count of the flow's first bucket exact. 0, or -ESTALE.
+ */
+static __always_inline int xsl_sess_take(struct xsl_sess_bucket *b, __u32 bucket, __u32 way,
+					 __u32 tag, __u32 mask)
+{
+	struct xsl_sess_bucket *first;
+
+	way &= 7;
+	if (tag < XSL_TAG_BIT ||
+	    __sync_val_compare_and_swap(&b->t.tag[way], tag, XSL_TAG_BUSY) != tag)
+		return -ESTALE;
+	if (xsl_way_state(b, way) & XSL_WAY_ALT) {
+		first = xsl_bucket(xsl_sess_other(bucket, tag, mask));
+		if (first)
+			__sync_fetch_and_add(&first->t.overflow, -1);
+	}
+	xsl_way_clear(b, way, 0xff);
+	__sync_lock_test_and_set(&b->t.tag[way], XSL_TAG_EMPTY);
+	return 0;
+}
+
+static __always_inline int xsl_sess_delete(const struct xsl_sess_ctx *c, const struct xsl_sref *r)
+{
+	return xsl_sess_take(r->b, r->bucket, r->way, r->tag, XSL_READ_ONCE(c->h->mask));
+}
+
+/* Idle timeout of the app a route names, in XSL_SEEN_SHIFT units. */
+static __always_inline __u64 xsl_sess_idle_limit(__u64 route)
+{
+	__u32 app = xsl_route_app(route);
+	struct xsl_app *a = bpf_map_lookup_elem(&xsl_apps, &app);
+	__u64 s = a && a->state == XSL_APP_LIVE ? a->idle_timeout_s : 0;
+
+	return (s * 1000000000ull) >> XSL_SEEN_SHIFT;
+}
+
+#define XSL_CLAIM_SECOND	8	/* claimed in the second bucket */
+#define XSL_CLAIM_EVICTED	16	/* an older session gave its way */
+
+/*
+ * Evicts the way v (age << 3 | way, from xsl_sess_oldest) of bucket for
+ * the new flow: an unassured one, or with assured set an assured one whose
+ * app's idle timeout has passed. Returns the way, or -1.
+ */
+static __always_inline int xsl_sess_evict(__u32 bucket, int v, int assured,
+					  const struct xsl_flow_key *k,
+					  const struct xsl_sess_init *in, __u8 alt)
+{
+	struct xsl_sess_bucket *b = xsl_bucket(bucket), *first;
+	__u32 way = (__u32)v & 7, tag;
+	struct xsl_sess_entry *e;
+	__u8 state;
+
+	if (v < 0 || !b)
+		return -1;
+	e = &b->e[way];
+	tag = XSL_READ_ONCE(b->t.tag[way]);
+	if (tag < XSL_TAG_BIT ||
+	    __sync_val_compare_and_swap(&b->t.tag[way], tag, XSL_TAG_BUSY) != tag)
+		return -1;
+	/* Checked again while the way is ours: it may have become assured, or
+	 * been active, since the search. */
+	state = xsl_way_state(b, way);
+	if ((state & XSL_WAY_ASSURED) != (assured ? XSL_WAY_ASSURED : 0) ||
+	    (assured && in->seen - XSL_READ_ONCE(e->last_seen) <=
+				xsl_sess_idle_limit(XSL_READ_ONCE(e->route)))) {
+		__sync_lock_test_and_set(&b->t.tag[way], tag);
+		return -1;
+	}
+	if (state & XSL_WAY_ALT) {
+		first = xsl_bucket(xsl_sess_other(bucket, tag, in->mask));
+		if (first)
+			__sync_fetch_and_add(&first->t.overflow, -1);
+	}
+	xsl_sess_fill(b, way, k, in, alt);
+	return (int)way;
+}
+
+/* Of two candidates (age << 3 | way, or -1), 1 when the second's is older. */
+static __always_inline int xsl_second_older(int v1, int v2)
+{
+	return v2 >= 0 && (v1 < 0 || (v2 >> 3) > (v1 >> 3));
+}
+
+/*
+ * Evicts the oldest way of the pair whose ASSURED bit is assured, for the
+ * new flow: the way | XSL_CLAIM_EVICTED (| XSL_CLAIM_SECOND), or -1. The
+ * first bucket's overflow count, raised by the caller, is lowered again
+ * when the flow lands in its first bucket.
+ */
+static __always_inline int xsl_sess_evict_oldest(const struct xsl_flow_key *k,
+						 const struct xsl_sess_init *in,
+						 struct xsl_sess_bucket *b1, int assured)
+{
+	int w, v1 = xsl_sess_oldest(in->b1, in->tick, assured);
+	int v2 = xsl_sess_oldest(in->b2, in->tick, assured);
+
+	if (xsl_second_older(v1, v2)) {
+		w = xsl_sess_evict(in->b2, v2, assured, k, in, XSL_WAY_ALT);
+		return w < 0 ? -1 : w | XSL_CLAIM_SECOND | XSL_CLAIM_EVICTED;
+	}
+	w = xsl_sess_evict(in->b1, v1, assured, k, in, 0);
+	if (w < 0)
+		return -1;
+	__sync_fetch_and_add(&b1->t.overflow, -1);
+	return w | XSL_CLAIM_EVICTED;
+}
+
+/*
+ * Claims a way for a new flow, a global function (verified once; the
+ * caller sees a scalar). Returns the way | XSL_CLAIM_SECOND |
+ * XSL_CLAIM_EVICTED, or -ENOSPC (refused: no empty way, no unassured one,
+ * no expired assured one).
+ */
+__noinline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init *in)
+{
+	struct xsl_sess_bucket *b1, *b2 = NULL;
+	int w;
+
+	if (!k || !in)
+		return -ENOSPC;
+	b1 = xsl_bucket(in->b1);
+	if (!b1)
+		return -ENOSPC;
+	w = xsl_sess_claim_empty(b1, k, in, 0);
+	if (w >= 0)
+		return w;
+	if (in->b2 != in->b1)
+		b2 = xsl_bucket(in->b2);
+	if (!b2)
+		return -ENOSPC;
+	/* counted before the way is published: a lookup never misses it */
+	__sync_fetch_and_add(&b1->t.overflow, 1);
+	w = xsl_sess_claim_empty(b2, k, in, XSL_WAY_ALT);
+	if (w >= 0)
+		return w | XSL_CLAIM_SECOND;
+
+	w = xsl_sess_evict_oldest(k, in, b1, 0);
+	if (w < 0)
+		w = xsl_sess_evict_oldest(k, in, b1, XSL_WAY_ASSURED);
+	if (w >= 0)
+		return w;
+	__sync_fetch_and_add(&b1->t.overflow, -1);
+	return -ENOSPC;
+}
+
+#endif /* XSL_BPF_SESSTAB_H */

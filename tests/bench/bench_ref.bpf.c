@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Reference programs for bench_xdp (issue 11): what an LRU-hash session
+ * design pays per packet, measured in the same run as xsl.
+ *
+ *   ref_lru    parses the frame as xsl_xdp does (flow_parse.h) and looks
+ *              the 40-byte key up in a 1M-entry LRU_HASH, nothing more on a
+ *              hit (no counters, no clock: the lookup alone); a miss inserts
+ *              (BPF_NOEXIST), evicting when full.
+ *   ref_parse  the same parse, nothing else.
+ * Private maps (not pinned). Built by make bench, not by make.
+ */
+#include "parse.h"
+#include "flow_parse.h"
+
+struct ref_session {
+	__u64 last_seen_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u32 worker;
+	__u32 worker_gen;
+	__u16 listener;
+	__u16 app;
+	__u8 state;
+	__u8 flags;
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct xsl_flow_key);
+	__type(value, struct ref_session);
+} ref_sessions SEC(".maps");
+
+SEC("xdp")
+int ref_lru(struct xdp_md *ctx)
+{
+	struct ref_session *s, n;
+	struct xsl_pkt p;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	if (xsl_parse(ctx, &p))
+		return XDP_PASS;
+	s = bpf_map_lookup_elem(&ref_sessions, &p.key);
+	if (s)
+		return s->worker < 0xffff ? XDP_PASS : XDP_DROP;
+	__builtin_memset(&n, 0, sizeof(n));
+	n.packets = 1;
+	n.bytes = p.bytes;
+	n.worker_gen = 1;
+	n.app = 1;
+	bpf_map_update_elem(&ref_sessions, &p.key, &n, BPF_NOEXIST);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int ref_parse(struct xdp_md *ctx)
+{
+	struct xsl_pkt p;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	if (xsl_parse(ctx, &p))
+		return XDP_PASS;
+	/* uses the key, so the parse is not optimised away */
+	return p.key.lport ? XDP_PASS : XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
