@@ -161,6 +161,7 @@ static void agent_up(uint32_t uid, int fd)
 	if (!a.reg)
 		abort();
 	procs__init(&a);
+	apps__init(&a);
 	if (gc__init(&a) || socks__init(&a))
 		abort();
 	mirror__install(&a.mirror, a.reg, &a.maps);
@@ -177,13 +178,13 @@ static void agent_down(void)
 {
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
 		if (registry__app(a.reg, app))
-			procs__app_detach(&a, app);
+			apps__detach(&a, app);
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
 		if (registry__app(a.reg, app)) {
 			fprintf(stderr, "fuzz_ctl: app %u still there after its detach\n", app);
 			abort();
 		}
-	procs__retry_rmdirs(&a);
+	apps__retry_rmdirs(&a);
 	/* as the agent's cleanup() */
 	ctl__close(&a);
 	procs__close_all(&a);
