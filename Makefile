@@ -116,11 +116,12 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) $(LIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB)
 
-$(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/tests/bench
+$(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench_ref.h $(BPF_HDRS) \
+			       | $(BUILD)/tests/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG_BPF) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
+$(BUILD)/tests/bench/%: tests/bench/%.c tests/bench/bench_ref.h $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -Itests/bpf -o $@ $< $(BPFT_COMMON) $(LIB_BPF) $(LIB) -lcmocka $(LIBS_AGENT)
 

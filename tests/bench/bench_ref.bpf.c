@@ -12,19 +12,7 @@
  */
 #include "parse.h"
 #include "flow_parse.h"
-
-struct ref_session {
-	__u64 last_seen_ns;
-	__u64 packets;
-	__u64 bytes;
-	__u32 worker;
-	__u32 worker_gen;
-	__u16 listener;
-	__u16 app;
-	__u8 state;
-	__u8 flags;
-	__u16 pad;
-};
+#include "bench_ref.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

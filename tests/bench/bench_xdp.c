@@ -46,20 +46,7 @@
 #include "xsl/hash.h"
 #include "xsl_cgroup.skel.h"
 #include "fixture.h"
-
-/* The value of bench_ref.bpf.c's LRU map. */
-struct ref_session {
-	__u64 last_seen_ns;
-	__u64 packets;
-	__u64 bytes;
-	__u32 worker;
-	__u32 worker_gen;
-	__u16 listener;
-	__u16 app;
-	__u8 state;
-	__u8 flags;
-	__u16 pad;
-};
+#include "bench_ref.h"
 
 #define REPEAT		2000000
 #define ROUNDS		5
