@@ -57,17 +57,11 @@ count_fail() { # name why
 	failed_names+=("$1")
 }
 
-count_cmocka() { # binary timeout
-	local bin=$1 secs=$2 name p f s
-	name=$(basename "$bin")
-	CMOCKA_MESSAGE_OUTPUT=stdout run_limited "$secs" "$bin"
-	cat "$OUT"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	p=${p:-0}
-	f=${f:-0}
-	s=${s:-0}
+# Adds one binary's or file's counts (passed, failed, skipped) to the run;
+# a time-out, a crash or non-zero exit without a failure, or no test at
+# all is one failure more, by name. Reads RC of run_limited.
+tally() { # name timeout passed failed skipped
+	local name=$1 secs=$2 p=$3 f=$4 s=$5
 	passed=$((passed + p))
 	skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
@@ -84,6 +78,17 @@ count_cmocka() { # binary timeout
 	fi
 }
 
+count_cmocka() { # binary timeout
+	local bin=$1 secs=$2 name p f s
+	name=$(basename "$bin")
+	CMOCKA_MESSAGE_OUTPUT=stdout run_limited "$secs" "$bin"
+	cat "$OUT"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
+	tally "$name" "$secs" "${p:-0}" "${f:-0}" "${s:-0}"
+}
+
 count_shell() { # script timeout
 	local sh=$1 secs=$2 name p f s
 	name=$(basename "$sh")
@@ -92,19 +97,7 @@ count_shell() { # script timeout
 	p=$(grep -c '^PASS ' "$OUT")
 	f=$(grep -c '^FAIL ' "$OUT")
 	s=$(grep -c '^SKIP ' "$OUT")
-	passed=$((passed + p))
-	skipped=$((skipped + s))
-	if [ "$f" -gt 0 ]; then
-		failed=$((failed + f))
-		failed_names+=("$name")
-	fi
-	if [ "$RC" = 124 ]; then
-		count_fail "$name" "timed out after $secs s"
-	elif [ "$RC" -ne 0 ] && [ "$f" -eq 0 ]; then
-		count_fail "$name" "exit status $RC"
-	elif [ $((p + f + s)) -eq 0 ]; then
-		count_fail "$name" "ran no test"
-	fi
+	tally "$name" "$secs" "$p" "$f" "$s"
 }
 
 # The control protocol fuzzer for FUZZ_SECONDS: one test, passed when it
