@@ -675,6 +675,13 @@ static void reconcile_app(struct agent *a, uint32_t app, struct pid_set *s)
 	}
 	if (procs__cgroup_pids(a->apps[app].cgroup, s))
 		return;
+	/* a child shows in cgroup.procs just before its fork event is queued:
+	 * the events queued by now go first, so those children register as
+	 * forks, not as found by this pass (their events would then be
+	 * duplicates, and the fork uncounted) */
+	agent__events_drain(a);
+	if (!registry__app(a->reg, app))
+		return;
 	/* (a detach changes only the slots it frees: the walk goes on) */
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
 		const struct reg_worker *rw = registry__worker(a->reg, w);

@@ -77,14 +77,20 @@ test_all_exit_frees_app() {
 
 test_fork_storm_registered_and_cleaned() {
 	start_server 1 || return 1
+	wait_for 300 '[ "$(n_workers app1)" -eq 2 ]' || return 1
+	# counted from here: the first worker may have been found by a
+	# reconcile pass before its fork event was read
+	local reg0 det0 reg det
+	reg0=$(ctl --json show app app1 | jq '.app.registrations.fork')
+	det0=$(ctl --json show app app1 | jq '.app.detaches.exit')
 	kill -USR2 "$MASTER"
 	wait_for 1000 'grep -q "^storm" "$SRV_OUT"' || return 1
-	wait_for 1000 '[ "$(n_workers app1)" -eq 2 ]' || fail "storm workers left behind"
-	local reg det
-	reg=$(ctl --json show app app1 | jq '.app.registrations.fork')
-	det=$(ctl --json show app app1 | jq '.app.detaches.exit')
-	log "fork registrations $reg, exit detaches $det"
-	[ "$reg" -eq 1001 ] || fail "expected 1001 fork registrations, got $reg"
+	wait_for 1000 '[ "$(ctl --json show app app1 | jq ".app.detaches.exit")" -ge $((det0 + 1000)) ] &&
+		[ "$(n_workers app1)" -eq 2 ]' || fail "storm workers left behind"
+	reg=$(($(ctl --json show app app1 | jq '.app.registrations.fork') - reg0))
+	det=$(($(ctl --json show app app1 | jq '.app.detaches.exit') - det0))
+	log "storm: fork registrations $reg, exit detaches $det"
+	[ "$reg" -eq 1000 ] || fail "expected 1000 fork registrations, got $reg"
 	[ "$det" -eq 1000 ] || fail "expected 1000 exit detaches, got $det"
 }
 
