@@ -36,7 +36,9 @@
  *   workers serves it. The instance that takes new sessions: walking the
  *   instances not marked draining/stopping from the oldest, the newest one
  *   that serves every listener the one taking them before it serves; until
- *   a newer one does, the older keeps taking them. Marks only go forward:
+ *   a newer one does, the older keeps taking them (computed from the state
+ *   at each call, not latched: an unmarked older instance takes them back
+ *   when the newer one stops serving one of its listeners). Marks only go forward:
  *   draining, then stopping. An instance is freed when its last worker goes,
  *   or when it is marked while it has no worker. At most
  *   XSL_REG_MAX_INSTANCES are live per app, all within 255 of the last

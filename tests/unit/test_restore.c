@@ -297,6 +297,21 @@ static void same_registry(const struct env *e, const char *when)
 		     y->n_workers, x->n_listeners, y->n_listeners);
 		SAME(!memcmp(x->map_index_used, y->map_index_used, sizeof(x->map_index_used)),
 		     "%s: app %u map indexes in use differ", when, i);
+		/* instances: the same numbers with the same workers (marks are
+		 * the agent's to restore) */
+		SAME(x->last_instance == y->last_instance, "%s: app %u last instance %u/%u", when,
+		     i, x->last_instance, y->last_instance);
+		for (unsigned int k = 0; k < XSL_REG_MAX_INSTANCES; k++) {
+			const struct reg_instance *xi = &x->inst[k], *yi;
+
+			yi = xi->num ? registry__instance(b, i, xi->num) : NULL;
+			SAME(!xi->num || (yi && yi->n_workers == xi->n_workers),
+			     "%s: app %u instance %u: %u workers, restored %s %u", when, i,
+			     xi->num, xi->n_workers, yi ? "with" : "missing", yi ? yi->n_workers : 0);
+			yi = &y->inst[k];
+			SAME(!yi->num || registry__instance(a, i, yi->num),
+			     "%s: app %u instance %u restored but not live", when, i, yi->num);
+		}
 	}
 	for (uint32_t i = 0; i < e->cmp_workers; i++) {
 		const struct reg_worker *x = &a->workers[i], *y = &b->workers[i];
@@ -306,10 +321,11 @@ static void same_registry(const struct env *e, const char *when)
 		if (!x->live)
 			continue;
 		SAME(x->app == y->app && x->map_index == y->map_index && x->pid == y->pid &&
-			     x->start_time_ns == y->start_time_ns,
-		     "%s: worker %u: app %u/%u map %u/%u pid %u/%u start %llu/%llu", when, i,
-		     x->app, y->app, x->map_index, y->map_index, x->pid, y->pid,
-		     (unsigned long long)x->start_time_ns, (unsigned long long)y->start_time_ns);
+			     x->start_time_ns == y->start_time_ns && x->instance == y->instance,
+		     "%s: worker %u: app %u/%u map %u/%u pid %u/%u start %llu/%llu inst %u/%u",
+		     when, i, x->app, y->app, x->map_index, y->map_index, x->pid, y->pid,
+		     (unsigned long long)x->start_time_ns, (unsigned long long)y->start_time_ns,
+		     x->instance, y->instance);
 	}
 	memset(seen, 0, sizeof(seen));
 	pids_seen(a, seen, 1 << 16);
