@@ -1174,8 +1174,9 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 		return fail(r, -EEXIST, "restore worker %u of app %s: pid %u belongs to app %s",
 			    worker, ra->name, rec->pid, r->apps[owner->app].name);
 	if (rec->pid && !owner && proctab__full(&r->procs))
-		return fail(r, -ENOSPC, "restore worker %u of app %s: all %d process entries in use",
-			    worker, ra->name, XSL_REG_MAX_PROCS);
+		return fail(r, -ENOSPC,
+			    "restore worker %u of app %s: all %d process entries in use", worker,
+			    ra->name, XSL_REG_MAX_PROCS);
 	/* the live number with these low 8 bits at or below the last one */
 	num = ra->last_instance - ((ra->last_instance - rec->instance) & 0xffu);
 	if (!num)

@@ -24,7 +24,7 @@ enum xsl_app_state {
 
 #define XSL_APP_F_CPU_STEER	0x01	/* redirect to the worker's CPU */
 #define XSL_APP_F_OWN_CGROUP	0x02	/* the agent made the cgroup */
-#define XSL_APP_F_HELD		0x04	/* attached by an operator: kept with no workers */
+#define XSL_APP_F_HELD		0x04	/* operator attach: kept with no workers */
 
 /* xsl_apps: array indexed by app index. */
 struct xsl_app {

@@ -307,7 +307,8 @@ static void same_registry(const struct env *e, const char *when)
 			yi = xi->num ? registry__instance(b, i, xi->num) : NULL;
 			SAME(!xi->num || (yi && yi->n_workers == xi->n_workers),
 			     "%s: app %u instance %u: %u workers, restored %s %u", when, i,
-			     xi->num, xi->n_workers, yi ? "with" : "missing", yi ? yi->n_workers : 0);
+			     xi->num, xi->n_workers, yi ? "with" : "missing",
+			     yi ? yi->n_workers : 0);
 			yi = &y->inst[k];
 			SAME(!yi->num || registry__instance(a, i, yi->num),
 			     "%s: app %u instance %u restored but not live", when, i, yi->num);
