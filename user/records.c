@@ -20,6 +20,13 @@ int records__app(const struct xsl_registry *r, uint32_t app, struct xsl_app *rec
 	rec->idle_timeout_s = ra->idle_timeout_s;
 	rec->creator_pid = ra->creator_pid;
 	rec->cgroup_id = ra->cgroup_id;
+	rec->instance = ra->last_instance;
+	for (unsigned int i = 0; ra->live && i < XSL_REG_MAX_INSTANCES; i++) {
+		const struct reg_instance *in = &ra->inst[i];
+
+		if (in->num && !in->n_workers && in->num > rec->fresh_instance)
+			rec->fresh_instance = in->num;
+	}
 	memcpy(rec->name, ra->name, sizeof(rec->name));
 	rec->name[sizeof(rec->name) - 1] = '\0';
 	if (ref)
@@ -44,6 +51,7 @@ int records__worker(const struct xsl_registry *r, uint32_t worker, struct xsl_wo
 	rec->pid = rw->pid;
 	rec->cpu = rw->cpu;
 	rec->start_time_ns = rw->start_time_ns;
+	rec->instance = (uint8_t)rw->instance;
 	return 0;
 }
 

@@ -268,9 +268,97 @@ static uint32_t map_index_unused(const struct reg_app *a)
 	return XSL_NO_WORKER;
 }
 
-/* Makes worker w of app (all checks done). */
-static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32_t pid,
-			uint64_t start_time_ns)
+/* ---- instances ---- */
+
+static struct reg_instance *inst_find(const struct xsl_registry *r, uint32_t app, uint16_t num)
+{
+	struct reg_app *ra = (struct reg_app *)&r->apps[app];
+
+	if (!num)
+		return NULL;
+	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		if (ra->inst[i].num == num)
+			return &ra->inst[i];
+	}
+	return NULL;
+}
+
+static bool inst_marked(const struct reg_instance *in)
+{
+	return in->mark >= XSL_INST_DRAINING;
+}
+
+static unsigned int inst_count(const struct reg_app *ra)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++)
+		n += ra->inst[i].num != 0;
+	return n;
+}
+
+/* The newest live unmarked instance (the current one), or NULL. */
+static struct reg_instance *inst_current(const struct xsl_registry *r, uint32_t app)
+{
+	struct reg_app *ra = (struct reg_app *)&r->apps[app];
+	struct reg_instance *cur = NULL;
+
+	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		struct reg_instance *in = &ra->inst[i];
+
+		if (in->num && !inst_marked(in) && (!cur || in->num > cur->num))
+			cur = in;
+	}
+	return cur;
+}
+
+/* Whether instance num could be made in app now (a free slot, numbers
+ * within 255 of each other); fails with the reason. */
+static int inst_room(struct xsl_registry *r, uint32_t app, uint32_t num)
+{
+	const struct reg_app *ra = &r->apps[app];
+
+	if (num > XSL_REG_MAX_INSTANCE)
+		return fail(r, -EOVERFLOW, "app %s: all %u instance numbers were given out",
+			    ra->name, XSL_REG_MAX_INSTANCE);
+	if (inst_count(ra) >= XSL_REG_MAX_INSTANCES)
+		return fail(r, -ENOSPC, "instance %u of app %s: %u instances are live already",
+			    num, ra->name, XSL_REG_MAX_INSTANCES);
+	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		if (ra->inst[i].num && ra->inst[i].num + 255u < num)
+			return fail(r, -EBUSY, "instance %u of app %s: instance %u still lives "
+				    "(at most 255 apart)", num, ra->name, ra->inst[i].num);
+	}
+	return 0;
+}
+
+/* Makes instance num of app (inst_room said yes), unmarked, no workers. */
+static struct reg_instance *inst_make(struct xsl_registry *r, uint32_t app, uint16_t num)
+{
+	struct reg_app *ra = &r->apps[app];
+
+	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		if (!ra->inst[i].num) {
+			ra->inst[i] = (struct reg_instance){ .num = num, .mark = XSL_INST_SERVING };
+			if (num > ra->last_instance)
+				ra->last_instance = num;
+			return &ra->inst[i];
+		}
+	}
+	return NULL;
+}
+
+/* An app that is not held goes with its last instance. */
+static bool app_unheld_empty(const struct xsl_registry *r, uint32_t app)
+{
+	const struct reg_app *ra = &r->apps[app];
+
+	return !(ra->flags & XSL_APP_F_HELD) && !inst_count(ra);
+}
+
+/* Makes worker w of app in instance inst, which is live (all checks done). */
+static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t w,
+			uint32_t pid, uint64_t start_time_ns)
 {
 	struct reg_app *a = &r->apps[app];
 	struct reg_worker *wk = &r->workers[w];
@@ -282,6 +370,8 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint32_t w, uint32
 	wk->pid = pid;
 	wk->start_time_ns = start_time_ns;
 	wk->cpu = -1;
+	wk->instance = inst;
+	inst_find(r, app, inst)->n_workers++;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
 	if (pid) {
@@ -387,6 +477,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 		.flags = opts->flags,
 		.idle_timeout_s = opts->idle_timeout_s ? opts->idle_timeout_s : XSL_DEFAULT_IDLE_S,
 	};
+	inst_make(r, a, 1);
 	/* The name is computed once, here, and cached for every later use. */
 	memcpy(ra->name, name, strlen(name) + 1);
 	if (app)
@@ -395,7 +486,7 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 	hook_app(r, a);
 	if (opts->creator_pid) {
 		proc_add(r, a, opts->creator_pid, opts->creator_start_time_ns);
-		worker_make(r, a, w, opts->creator_pid, opts->creator_start_time_ns);
+		worker_make(r, a, 1, w, opts->creator_pid, opts->creator_start_time_ns);
 	}
 	return 0;
 }
@@ -477,6 +568,7 @@ static void app_free(struct xsl_registry *r, uint32_t a)
 	}
 	ra->live = false;
 	ra->n_listeners = 0;
+	memset(ra->inst, 0, sizeof(ra->inst));
 	memset(ra->map_index_used, 0, sizeof(ra->map_index_used));
 	hook_app(r, a);
 }
@@ -497,12 +589,14 @@ static uint32_t pid_other_worker(const struct xsl_registry *r, uint32_t a, uint3
 /*
  * Removes worker w but never its app: it leaves every listener it serves,
  * its process entry goes unless it is the creator's or the process still
- * has another worker here, and the worker is freed last.
+ * has another worker here, and the worker is freed last, its instance with
+ * it when it was the instance's last (*inst_freed is set then).
  */
-static int worker_remove(struct xsl_registry *r, uint32_t w)
+static int worker_remove(struct xsl_registry *r, uint32_t w, bool *inst_freed)
 {
 	struct reg_worker *wk = &r->workers[w];
 	struct reg_app *ra = &r->apps[wk->app];
+	struct reg_instance *in;
 	int err;
 
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
@@ -524,22 +618,56 @@ static int worker_remove(struct xsl_registry *r, uint32_t w)
 	wk->live = false;
 	bit_clear(ra->map_index_used, wk->map_index);
 	ra->n_workers--;
+	in = inst_find(r, wk->app, wk->instance);
+	if (in && !--in->n_workers) {
+		*in = (struct reg_instance){ 0 };
+		*inst_freed = true;
+	}
 	hook_worker(r, w);
 	return 0;
 }
 
+/* After workers of app left: the app goes when it is unheld and has no
+ * instance left; else a freed instance changed the app. */
+static void app_after_remove(struct xsl_registry *r, uint32_t app, bool inst_freed)
+{
+	if (app_unheld_empty(r, app))
+		app_free(r, app);
+	else if (inst_freed)
+		hook_app(r, app);
+}
+
 /* ---- workers ---- */
 
-int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
-			 uint64_t start_time_ns, uint32_t *worker)
+/* worker add into instance inst, or (inst 0) into the current instance, a
+ * new one when there is none. */
+static int worker_add(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t pid,
+		      uint64_t start_time_ns, uint32_t *worker)
 {
 	const struct proc_entry *owner;
+	const struct reg_instance *cur;
+	bool new_inst = false;
 	const char *name;
-	int w;
+	int w, err;
 
 	if (!app_live(r, app))
 		return fail(r, -ENOENT, "worker for app %u pid %u: no such app", app, pid);
 	name = r->apps[app].name;
+	if (inst && !inst_find(r, app, inst))
+		return fail(r, -ENOENT, "worker for app %s pid %u: no instance %u", name, pid,
+			    inst);
+	if (!inst) {
+		cur = inst_current(r, app);
+		if (cur) {
+			inst = cur->num;
+		} else {
+			err = inst_room(r, app, r->apps[app].last_instance + 1u);
+			if (err)
+				return err;
+			inst = r->apps[app].last_instance + 1;
+			new_inst = true;
+		}
+	}
 	owner = proc_find(r, pid);
 	if (owner && owner->app != app)
 		return fail(r, -EEXIST, "worker for app %s: pid %u already belongs to app %s",
@@ -549,38 +677,54 @@ int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
 		return fail(r, -ENOSPC, "worker for app %s pid %u: all %d worker slots in use",
 			    name, pid, XSL_MAX_WORKERS);
 	/* The creator, or a process already here, has its entry already. */
-	if (pid && !owner) {
-		if (proctab__full(&r->procs))
-			return fail(r, -ENOSPC,
-				    "worker for app %s pid %u: all %d process entries in use",
-				    name, pid, XSL_REG_MAX_PROCS);
-		proc_add(r, app, pid, start_time_ns);
+	if (pid && !owner && proctab__full(&r->procs))
+		return fail(r, -ENOSPC, "worker for app %s pid %u: all %d process entries in use",
+			    name, pid, XSL_REG_MAX_PROCS);
+	if (new_inst) {
+		inst_make(r, app, inst);
+		hook_app(r, app);
 	}
-	worker_make(r, app, w, pid, start_time_ns);
+	if (pid && !owner)
+		proc_add(r, app, pid, start_time_ns);
+	worker_make(r, app, inst, w, pid, start_time_ns);
 	if (worker)
 		*worker = w;
 	return 0;
 }
 
+int registry__worker_add(struct xsl_registry *r, uint32_t app, uint32_t pid,
+			 uint64_t start_time_ns, uint32_t *worker)
+{
+	return worker_add(r, app, 0, pid, start_time_ns, worker);
+}
+
+int registry__worker_add_to(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t pid,
+			    uint64_t start_time_ns, uint32_t *worker)
+{
+	if (!inst)
+		return fail(r, -ENOENT, "worker for app %u pid %u: no instance 0", app, pid);
+	return worker_add(r, app, inst, pid, start_time_ns, worker);
+}
+
 int registry__worker_del(struct xsl_registry *r, uint32_t worker)
 {
+	bool inst_freed = false;
 	uint32_t a;
 	int err;
 
 	if (!worker_live(r, worker))
 		return fail(r, -ENOENT, "worker %u: no such worker", worker);
 	a = r->workers[worker].app;
-	err = worker_remove(r, worker);
+	err = worker_remove(r, worker, &inst_freed);
 	if (err)
 		return err;
-	if (!r->apps[a].n_workers)
-		app_free(r, a);
+	app_after_remove(r, a, inst_freed);
 	return 0;
 }
 
 int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
 {
-	bool found = false;
+	bool found = false, inst_freed = false;
 	int err;
 
 	if (!app_live(r, app))
@@ -593,7 +737,7 @@ int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
 		const struct reg_worker *wk = &r->workers[w];
 
 		if (wk->live && wk->app == app && wk->pid == pid) {
-			err = worker_remove(r, w);
+			err = worker_remove(r, w, &inst_freed);
 			if (err)
 				return err;
 			found = true;
@@ -601,8 +745,155 @@ int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid)
 	}
 	if (!found)
 		return fail(r, -ENOENT, "no workers for app %s pid %u", r->apps[app].name, pid);
-	if (!r->apps[app].n_workers)
+	app_after_remove(r, app, inst_freed);
+	return 0;
+}
+
+/* ---- instances: start, mark, queries ---- */
+
+int registry__instance_start(struct xsl_registry *r, uint32_t app, uint16_t *inst)
+{
+	uint32_t num;
+	int err;
+
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "start instance of app %u: no such app", app);
+	num = r->apps[app].last_instance + 1u;
+	err = inst_room(r, app, num);
+	if (err)
+		return err;
+	inst_make(r, app, (uint16_t)num);
+	if (inst)
+		*inst = (uint16_t)num;
+	hook_app(r, app);
+	return 0;
+}
+
+int registry__instance_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			    enum xsl_inst_state state)
+{
+	struct reg_instance *in;
+
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "mark instance %u of app %u: no such app", inst, app);
+	in = inst_find(r, app, inst);
+	if (!in)
+		return fail(r, -ENOENT, "mark instance %u of app %s: no such instance", inst,
+			    r->apps[app].name);
+	if (state != XSL_INST_DRAINING && state != XSL_INST_STOPPING)
+		return fail(r, -EINVAL, "mark instance %u of app %s: state %d is not a mark",
+			    inst, r->apps[app].name, state);
+	if (in->mark == state)
+		return 0;
+	if (in->mark > state)
+		return fail(r, -EINVAL, "mark instance %u of app %s: stopping, not draining again",
+			    inst, r->apps[app].name);
+	in->mark = state;
+	if (!in->n_workers)
+		*in = (struct reg_instance){ 0 };
+	if (app_unheld_empty(r, app))
 		app_free(r, app);
+	else
+		hook_app(r, app);
+	return 0;
+}
+
+const struct reg_instance *registry__instance(const struct xsl_registry *r, uint32_t app,
+					      uint16_t inst)
+{
+	return app_live(r, app) ? inst_find(r, app, inst) : NULL;
+}
+
+int registry__instance_current(const struct xsl_registry *r, uint32_t app, uint16_t *inst)
+{
+	const struct reg_instance *cur;
+
+	if (!app_live(r, app))
+		return -ENOENT;
+	cur = inst_current(r, app);
+	if (!cur)
+		return -ENOENT;
+	if (inst)
+		*inst = cur->num;
+	return 0;
+}
+
+bool registry__instance_serves(const struct xsl_registry *r, uint32_t app, uint16_t inst,
+			       uint32_t listener)
+{
+	const struct reg_listener *ln = registry__listener(r, listener);
+
+	if (!ln || ln->app != app || !inst)
+		return false;
+	for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+		for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
+			uint32_t w = i * 64 + __builtin_ctzll(m);
+
+			if (r->workers[w].live && r->workers[w].instance == inst)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Whether instance newer serves every listener of app that older serves. */
+static bool inst_serves_all(const struct xsl_registry *r, uint32_t app, uint16_t newer,
+			    uint16_t older)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		if (!r->listeners[l].live || r->listeners[l].app != app)
+			continue;
+		if (registry__instance_serves(r, app, older, l) &&
+		    !registry__instance_serves(r, app, newer, l))
+			return false;
+	}
+	return true;
+}
+
+int registry__instance_taking(const struct xsl_registry *r, uint32_t app, uint16_t *inst)
+{
+	uint16_t taker = 0;
+
+	if (!app_live(r, app))
+		return -ENOENT;
+	/* unmarked instances from the oldest: a newer one takes over once it
+	 * serves all that the one taking them serves */
+	for (uint32_t prev = 0;;) {
+		const struct reg_instance *next = NULL;
+
+		for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			const struct reg_instance *in = &r->apps[app].inst[i];
+
+			if (in->num > prev && !inst_marked(in) && (!next || in->num < next->num))
+				next = in;
+		}
+		if (!next)
+			break;
+		if (!taker || inst_serves_all(r, app, next->num, taker))
+			taker = next->num;
+		prev = next->num;
+	}
+	if (!taker)
+		return -ENOENT;
+	if (inst)
+		*inst = taker;
+	return 0;
+}
+
+int registry__instance_state(const struct xsl_registry *r, uint32_t app, uint16_t inst,
+			     enum xsl_inst_state *state)
+{
+	const struct reg_instance *in = registry__instance(r, app, inst);
+	uint16_t taker = 0;
+
+	if (!in)
+		return -ENOENT;
+	if (inst_marked(in)) {
+		*state = in->mark;
+		return 0;
+	}
+	registry__instance_taking(r, app, &taker);
+	*state = inst > taker ? XSL_INST_STARTING : XSL_INST_SERVING;
 	return 0;
 }
 
@@ -825,6 +1116,10 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 	if (rec->creator_pid && proctab__full(&r->procs))
 		return fail(r, -ENOSPC, "restore app %s: all %d process entries in use",
 			    rec->name, XSL_REG_MAX_PROCS);
+	if (rec->fresh_instance &&
+	    (rec->fresh_instance > rec->instance || rec->fresh_instance + 255u < rec->instance))
+		return fail(r, -EINVAL, "restore app %s: fresh instance %u, last %u", rec->name,
+			    rec->fresh_instance, rec->instance);
 
 	ra = &r->apps[app];
 	*ra = (struct reg_app){
@@ -835,7 +1130,13 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 		.policy = rec->policy,
 		.flags = rec->flags,
 		.idle_timeout_s = rec->idle_timeout_s ? rec->idle_timeout_s : XSL_DEFAULT_IDLE_S,
+		.last_instance = rec->instance ? rec->instance : 1,
 	};
+	/* a record from before instances: all is instance 1 */
+	if (!rec->instance)
+		inst_make(r, app, 1);
+	else if (rec->fresh_instance)
+		inst_make(r, app, rec->fresh_instance);
 	memcpy(ra->name, rec->name, strlen(rec->name) + 1);
 	if (rec->creator_pid)
 		proc_add(r, app, rec->creator_pid, 0);
@@ -844,9 +1145,12 @@ int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl
 
 int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec)
 {
+	struct reg_instance *in;
 	struct proc_entry *owner;
 	struct reg_worker *wk;
 	struct reg_app *ra;
+	uint32_t num;
+	int err;
 
 	if (worker >= XSL_MAX_WORKERS)
 		return fail(r, -EINVAL, "restore worker %u: index out of range", worker);
@@ -869,13 +1173,27 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 	if (owner && owner->app != rec->app)
 		return fail(r, -EEXIST, "restore worker %u of app %s: pid %u belongs to app %s",
 			    worker, ra->name, rec->pid, r->apps[owner->app].name);
-	if (rec->pid && !owner) {
-		if (proctab__full(&r->procs))
-			return fail(r, -ENOSPC,
-				    "restore worker %u of app %s: all %d process entries in use",
-				    worker, ra->name, XSL_REG_MAX_PROCS);
-		owner = proc_add(r, rec->app, rec->pid, rec->start_time_ns);
+	if (rec->pid && !owner && proctab__full(&r->procs))
+		return fail(r, -ENOSPC,
+			    "restore worker %u of app %s: all %d process entries in use", worker,
+			    ra->name, XSL_REG_MAX_PROCS);
+	/* the live number with these low 8 bits at or below the last one */
+	num = ra->last_instance - ((ra->last_instance - rec->instance) & 0xffu);
+	if (!num)
+		num = 1;	/* a record from before instances */
+	in = inst_find(r, rec->app, (uint16_t)num);
+	if (!in) {
+		err = inst_room(r, rec->app, num);
+		if (err) {
+			char why[sizeof(r->err)];
+
+			memcpy(why, r->err, sizeof(why));
+			return fail(r, err, "restore worker %u: %s", worker, why);
+		}
+		in = inst_make(r, rec->app, (uint16_t)num);
 	}
+	if (rec->pid && !owner)
+		owner = proc_add(r, rec->app, rec->pid, rec->start_time_ns);
 
 	wk = &r->workers[worker];
 	*wk = (struct reg_worker){
@@ -886,7 +1204,9 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
 		.pid = rec->pid,
 		.start_time_ns = rec->start_time_ns,
 		.cpu = rec->cpu,
+		.instance = (uint16_t)num,
 	};
+	in->n_workers++;
 	bit_set(ra->map_index_used, rec->map_index);
 	ra->n_workers++;
 	if (owner && owner->worker == XSL_NO_WORKER)

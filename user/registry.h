@@ -26,6 +26,28 @@
  *   starting with '.' or '-' (they name a cgroup directory); unique.
  *   A non-zero cgroup id belongs to at most one app (-EEXIST).
  *
+ * - Instances (graceful restart): an app's instances are numbered from 1,
+ *   never reused (1..65535; -EOVERFLOW after that). Attach starts instance 1.
+ *   Each worker belongs to one instance. worker add puts it in the app's
+ *   current instance: the newest one not marked draining or stopping (when
+ *   there is none, a new instance is started for it); worker add to puts it
+ *   in a given live instance. instance start makes a new instance, which
+ *   becomes the current one. An instance serves a listener when one of its
+ *   workers serves it. The instance that takes new sessions: walking the
+ *   instances not marked draining/stopping from the oldest, the newest one
+ *   that serves every listener the one taking them before it serves; until
+ *   a newer one does, the older keeps taking them (computed from the state
+ *   at each call, not latched: an unmarked older instance takes them back
+ *   when the newer one stops serving one of its listeners). Marks only go forward:
+ *   draining, then stopping. An instance is freed when its last worker goes,
+ *   or when it is marked while it has no worker. At most
+ *   XSL_REG_MAX_INSTANCES are live per app, all within 255 of the last
+ *   number given out (the worker record keeps only the low 8 bits).
+ * - Freeing apps: an app attached with XSL_APP_F_HELD (an operator's
+ *   explicit attach) stays with no instance and no worker until detached;
+ *   any other app is freed when its last instance is (with its last worker,
+ *   as before instances).
+ *
  * - Listeners: an app has at most max_app_listeners of them (default
  *   XSL_MAX_APP_LISTENERS), so that one app cannot fill the table that all
  *   apps share; one more is -EDQUOT.
@@ -48,6 +70,23 @@
 
 #define XSL_REG_WORKER_WORDS (XSL_MAX_WORKERS / 64)
 
+/* Live instances of one app at a time (old ones draining, a new one). */
+#define XSL_REG_MAX_INSTANCES	8
+#define XSL_REG_MAX_INSTANCE	65535
+
+enum xsl_inst_state {
+	XSL_INST_STARTING = 0,		/* newer than the one taking new sessions */
+	XSL_INST_SERVING,		/* takes new sessions, or older and not marked */
+	XSL_INST_DRAINING,		/* marked: no new sessions, old ones stay */
+	XSL_INST_STOPPING,		/* marked: being stopped */
+};
+
+struct reg_instance {
+	uint16_t num;			/* 0: free slot */
+	uint8_t mark;			/* XSL_INST_SERVING (none), DRAINING, STOPPING */
+	uint32_t n_workers;
+};
+
 struct reg_app {
 	uint32_t gen;
 	bool live;
@@ -59,6 +98,8 @@ struct reg_app {
 	uint32_t idle_timeout_s;
 	uint32_t n_workers;
 	uint32_t n_listeners;
+	uint16_t last_instance;		/* last instance number given out */
+	struct reg_instance inst[XSL_REG_MAX_INSTANCES];
 	/* next wrk_map_index is the lowest free one (as VPP's pool) */
 	uint64_t map_index_used[XSL_REG_WORKER_WORDS];
 };
@@ -71,6 +112,7 @@ struct reg_worker {
 	uint32_t pid;
 	uint64_t start_time_ns;
 	int32_t cpu;			/* CPU its packets are steered to, -1: none */
+	uint16_t instance;		/* number of its app's instance */
 };
 
 struct reg_listener {
@@ -85,6 +127,7 @@ struct reg_listener {
 };
 
 struct xsl_app_opts {
+	/* flags: XSL_APP_F_HELD for an operator's explicit attach */
 	uint32_t creator_pid;		/* 0: operator attach, no worker made */
 	uint64_t cgroup_id;
 	uint8_t policy;
@@ -101,11 +144,14 @@ struct xsl_app_opts {
  *
  * Exactly, for each operation:
  * - attach: app_changed(app), then (with a creator) worker_changed(worker 0).
- * - worker add: worker_changed(worker).
+ * - worker add: worker_changed(worker) (when no instance could take it, the
+ *   new instance is made first, with app_changed(app)).
+ * - instance start / mark: app_changed(app); a mark that frees the app's
+ *   last instance frees the app as below.
  * - worker delete / detach process: for each listener it served,
  *   listener_changed(l) (the table no longer names it); then
- *   worker_changed(worker); when it was the app's last worker, the app is
- *   freed as below.
+ *   worker_changed(worker); when that frees its instance, app_changed(app),
+ *   or, when it frees the app, the app free below instead.
  * - app free (operator detach or last worker): listener_changed for each of
  *   its listeners (freed), worker_changed for each remaining worker (freed),
  *   app_changed(app) last.
@@ -171,6 +217,33 @@ int registry__worker_set_cpu(struct xsl_registry *r, uint32_t worker, int32_t cp
 int registry__detach_process(struct xsl_registry *r, uint32_t app, uint32_t pid);
 int registry__detach_app(struct xsl_registry *r, uint32_t app);
 
+/* Instances (see the rules above); inst is an instance number. */
+/* worker add into a live instance of app (-ENOENT when there is none). */
+int registry__worker_add_to(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t pid,
+			    uint64_t start_time_ns, uint32_t *worker);
+/* A new instance, the app's current one from now on; inst may be NULL.
+ * -ENOSPC with XSL_REG_MAX_INSTANCES live, -EOVERFLOW when all numbers were
+ * given out, -EBUSY while an instance 255 or more older than it lives. */
+int registry__instance_start(struct xsl_registry *r, uint32_t app, uint16_t *inst);
+/* Marks an instance XSL_INST_DRAINING or XSL_INST_STOPPING; -EINVAL for
+ * another state or a step back (stopping to draining); the same mark again
+ * is 0. An instance with no worker is freed at once. */
+int registry__instance_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			    enum xsl_inst_state state);
+/* The live instance, or NULL. */
+const struct reg_instance *registry__instance(const struct xsl_registry *r, uint32_t app,
+					      uint16_t inst);
+/* The current instance (where worker add puts a worker); -ENOENT: none. */
+int registry__instance_current(const struct xsl_registry *r, uint32_t app, uint16_t *inst);
+/* The instance that takes new sessions; -ENOENT when none does. */
+int registry__instance_taking(const struct xsl_registry *r, uint32_t app, uint16_t *inst);
+/* The state of a live instance (enum xsl_inst_state); -ENOENT otherwise. */
+int registry__instance_state(const struct xsl_registry *r, uint32_t app, uint16_t inst,
+			     enum xsl_inst_state *state);
+/* Whether one of the instance's workers serves listener. */
+bool registry__instance_serves(const struct xsl_registry *r, uint32_t app, uint16_t inst,
+			       uint32_t listener);
+
 /* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
  * -EEXIST when any app has that exact key; -EDQUOT when the app has its
  * quota of listeners; -ENOSPC when the table is full. listener may be
@@ -214,12 +287,17 @@ int registry__restore_gen(struct xsl_registry *r, enum xsl_reg_kind kind, uint32
 /* A LIVE xsl_apps record at its index: -EINVAL for a bad record (not LIVE,
  * gen 0, bad name, unknown policy), -EBUSY for a live slot, -EEXIST for a
  * name, cgroup id or creator pid already taken. The creator gets its
- * process entry; an idle timeout of 0 becomes XSL_DEFAULT_IDLE_S. */
+ * process entry; an idle timeout of 0 becomes XSL_DEFAULT_IDLE_S. The last
+ * instance number is kept (0, a record from before instances: 1, and
+ * instance 1 is made); a fresh instance (no worker yet) is made again. */
 int registry__restore_app(struct xsl_registry *r, uint32_t app, const struct xsl_app *rec);
 /* A LIVE xsl_workers record at its index: -ENOENT unless its app is live
  * with rec->app_gen; -EINVAL for a bad record (gen 0, map_index out of
  * range); -EEXIST for a map_index already used in the app or a pid of
- * another app. The process entry is made as by worker add. */
+ * another app. The process entry is made as by worker add. Its instance is
+ * the one within 255 of the app's last number with the record's low 8 bits
+ * (0: a record from before instances, instance 1), made when not live yet
+ * (unmarked; -ENOSPC when the app has XSL_REG_MAX_INSTANCES). */
 int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const struct xsl_worker *rec);
 /* An xsl_listeners entry at val->index with val->gen, and its worker table:
  * -ENOENT unless the app is live with val->app_gen; -EINVAL for a bad key,

@@ -39,6 +39,11 @@
  *   listeners by input order) is dropped and reported, never trusted.
  * - An app whose workers were all dropped stays, with none: whether its
  *   processes still run is for the agent to find out (cgroup, /proc).
+ * - Instances: each worker comes back in its instance (the app record keeps
+ *   the last number and the newest instance with no worker yet, the worker
+ *   record the low 8 bits of its number; records from before instances are
+ *   all instance 1). A worker that would need a 9th live instance is dropped.
+ *   Draining/stopping marks are not in the maps: the agent marks again.
  * - No registry hook is called (the maps hold this state already).
  *
  * Known limit: a listener with more serving workers than XSL_TABLE_SLOTS has

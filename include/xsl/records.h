@@ -24,6 +24,7 @@ enum xsl_app_state {
 
 #define XSL_APP_F_CPU_STEER	0x01	/* redirect to the worker's CPU */
 #define XSL_APP_F_OWN_CGROUP	0x02	/* the agent made the cgroup */
+#define XSL_APP_F_HELD		0x04	/* operator attach: kept with no workers */
 
 /* xsl_apps: array indexed by app index. */
 struct xsl_app {
@@ -35,11 +36,14 @@ struct xsl_app {
 	__u32 idle_timeout_s;
 	__u32 creator_pid;		/* 0: attached by the operator */
 	__u64 cgroup_id;
-	__u16 instance;			/* reserved: graceful-restart instances */
-	__u8 pad1[6];
+	__u16 instance;			/* last instance number given out, 0: none
+					 * recorded (a record from before instances) */
+	__u16 fresh_instance;		/* newest live instance with no worker yet, 0: none */
+	__u8 pad1[4];
 	char name[XSL_APP_NAME_LEN];
 };
 _Static_assert(sizeof(struct xsl_app) == 64, "xsl_app layout");
+_Static_assert(__builtin_offsetof(struct xsl_app, fresh_instance) == 26, "xsl_app instances");
 
 /* xsl_app_cgroups: cgroup id -> app, for the process and socket hooks. */
 struct xsl_app_ref {
@@ -57,7 +61,8 @@ enum xsl_worker_state {
 struct xsl_worker {
 	__u32 gen;
 	__u8 state;			/* enum xsl_worker_state */
-	__u8 pad0;
+	__u8 instance;			/* low 8 bits of its instance number: the app's
+					 * live instances are within 255 of its last */
 	__u16 map_index;		/* wrk_map_index within its app, 0 first */
 	__u32 app;
 	__u32 app_gen;
@@ -66,6 +71,7 @@ struct xsl_worker {
 	__u64 start_time_ns;		/* owner's start time: a recycled pid differs */
 };
 _Static_assert(sizeof(struct xsl_worker) == 32, "xsl_worker layout");
+_Static_assert(__builtin_offsetof(struct xsl_worker, instance) == 5, "xsl_worker instance");
 
 /*
  * A v6 wildcard listener ([::]:port) served by dual-stack sockets

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Randomized registry test: a seeded sequence of operations (attach with and
- * without a creator, worker add/delete, process and operator detach,
- * listener add/delete, listener worker add/delete) is applied both to the
+ * without a creator, held or not, worker add/delete, worker add to an
+ * instance, process and operator detach, listener add/delete, listener
+ * worker add/delete, instance start and mark) is applied both to the
  * registry and to a deliberately plain model written here, and after every
  * operation the return code, the allocated index and the whole state are
  * compared, and the registry's invariants are checked; the change hooks
@@ -36,12 +37,20 @@
 
 /* ---- the model ---- */
 
+struct m_inst {
+	uint32_t num;		/* 0: none */
+	int mark;		/* 0, XSL_INST_DRAINING or XSL_INST_STOPPING */
+};
+
 struct m_app {
 	bool live;
+	bool held;
 	uint32_t gen;
 	int name;		/* index into names[] */
 	uint32_t creator;
 	unsigned int n_listeners;
+	uint32_t last;		/* last instance number */
+	struct m_inst inst[XSL_REG_MAX_INSTANCES];
 };
 
 struct m_worker {
@@ -50,6 +59,7 @@ struct m_worker {
 	uint32_t app;
 	uint32_t pid;
 	uint32_t map_index;
+	uint32_t inst;
 };
 
 struct m_listener {
@@ -125,10 +135,112 @@ static uint32_t m_free_map_index(const struct model *m, uint32_t a)
 	return i;
 }
 
-static void m_make_worker(struct model *m, int w, uint32_t a, uint32_t pid)
+/* ---- model instances: plain loops over the rules ---- */
+
+static struct m_inst *m_inst(struct model *m, uint32_t a, uint32_t num)
+{
+	for (int i = 0; num && i < XSL_REG_MAX_INSTANCES; i++) {
+		if (m->app[a].inst[i].num == num)
+			return &m->app[a].inst[i];
+	}
+	return NULL;
+}
+
+static unsigned int m_inst_workers(const struct model *m, uint32_t a, uint32_t num)
+{
+	unsigned int n = 0;
+
+	for (int w = 0; w < XSL_MAX_WORKERS; w++)
+		n += m->wrk[w].live && m->wrk[w].app == a && m->wrk[w].inst == num;
+	return n;
+}
+
+static unsigned int m_inst_count(const struct model *m, uint32_t a)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++)
+		n += m->app[a].inst[i].num != 0;
+	return n;
+}
+
+/* The current instance: newest unmarked, 0 for none. */
+static uint32_t m_current(const struct model *m, uint32_t a)
+{
+	uint32_t cur = 0;
+
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		const struct m_inst *in = &m->app[a].inst[i];
+
+		if (in->num && !in->mark && in->num > cur)
+			cur = in->num;
+	}
+	return cur;
+}
+
+/* 0 when a new instance (the next number) may be made, else the errno. */
+static int m_inst_room(const struct model *m, uint32_t a)
+{
+	uint32_t n = m->app[a].last + 1;
+
+	if (n > XSL_REG_MAX_INSTANCE)
+		return -EOVERFLOW;
+	if (m_inst_count(m, a) >= XSL_REG_MAX_INSTANCES)
+		return -ENOSPC;
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		if (m->app[a].inst[i].num && m->app[a].inst[i].num + 255 < n)
+			return -EBUSY;
+	}
+	return 0;
+}
+
+static void m_inst_make(struct model *m, uint32_t a)
+{
+	struct m_inst *in = NULL;
+
+	for (int i = 0; !in && i < XSL_REG_MAX_INSTANCES; i++) {
+		if (!m->app[a].inst[i].num)
+			in = &m->app[a].inst[i];
+	}
+	*in = (struct m_inst){ .num = ++m->app[a].last };
+}
+
+static bool m_inst_serves(const struct model *m, uint32_t a, uint32_t num, int l)
+{
+	if (!m->lis[l].live || m->lis[l].app != a)
+		return false;
+	for (int w = 0; w < XSL_MAX_WORKERS; w++) {
+		if (m->lis[l].serving[w] && m->wrk[w].live && m->wrk[w].inst == num)
+			return true;
+	}
+	return false;
+}
+
+/* Taking new sessions: unmarked, oldest first; a newer one takes over when
+ * it serves every listener the taker serves. 0 for none. */
+static uint32_t m_taking(const struct model *m, uint32_t a)
+{
+	uint32_t taker = 0;
+
+	for (uint32_t num = 1; num <= m->app[a].last; num++) {
+		const struct m_inst *in = m_inst((struct model *)m, a, num);
+		bool all = true;
+
+		if (!in || in->mark)
+			continue;
+		for (int l = 0; taker && l < XSL_MAX_LISTENERS; l++)
+			all &= !m_inst_serves(m, a, taker, l) || m_inst_serves(m, a, num, l);
+		if (all)
+			taker = num;
+	}
+	return taker;
+}
+
+static void m_make_worker(struct model *m, int w, uint32_t a, uint32_t pid, uint32_t inst)
 {
 	struct m_worker *k = &m->wrk[w];
 
+	k->inst = inst;
 	k->map_index = m_free_map_index(m, a);
 	k->live = true;
 	k->gen = gen_next(k->gen);
@@ -156,6 +268,19 @@ static void m_free_app(struct model *m, uint32_t a)
 	}
 	m->app[a].live = false;
 	m->app[a].n_listeners = 0;
+	memset(m->app[a].inst, 0, sizeof(m->app[a].inst));
+}
+
+/* Frees instance num when it has no worker; the app when it is not held
+ * and has no instance left. */
+static void m_after_remove(struct model *m, uint32_t a, uint32_t num, bool free_app)
+{
+	struct m_inst *in = m_inst(m, a, num);
+
+	if (in && !m_inst_workers(m, a, num))
+		*in = (struct m_inst){ 0 };
+	if (free_app && !m->app[a].held && !m_inst_count(m, a))
+		m_free_app(m, a);
 }
 
 /* Deletes worker w; the app goes with its last worker when free_app. */
@@ -171,8 +296,7 @@ static void m_del_worker(struct model *m, int w, bool free_app)
 		other |= m->wrk[v].live && m->wrk[v].app == a && m->wrk[v].pid == pid;
 	if (pid && pid != m->app[a].creator && !other)
 		m->entry[pid] = -1;
-	if (free_app && !m_app_workers(m, a))
-		m_free_app(m, a);
+	m_after_remove(m, a, m->wrk[w].inst, free_app);
 }
 
 /* ---- the test ---- */
@@ -285,10 +409,12 @@ static void op_attach(struct run *t, bool with_creator)
 	struct model *m = t->m;
 	int name = pick(t, N_NAMES), a = -1, w = -1, want;
 	uint32_t creator = with_creator ? 1 + pick(t, N_PIDS) : 0, got = XSL_NO_APP;
-	struct xsl_app_opts o = { .creator_pid = creator };
+	bool held = !with_creator && pick(t, 2);
+	struct xsl_app_opts o = { .creator_pid = creator, .flags = held ? XSL_APP_F_HELD : 0 };
 	int rc;
 
-	snprintf(t->op, sizeof(t->op), "attach %s creator %u", names[name], creator);
+	snprintf(t->op, sizeof(t->op), "attach %s creator %u%s", names[name], creator,
+		 held ? " held" : "");
 	for (int i = 0; i < XSL_MAX_APPS && a < 0; i++)
 		a = m->app[i].live ? -1 : i;
 	if (with_creator)
@@ -309,22 +435,34 @@ static void op_attach(struct run *t, bool with_creator)
 		return;
 	CHECK(t, got == (uint32_t)a, "app index %u, model expects %d", got, a);
 	m->app[a] = (struct m_app){ .live = true, .gen = gen_next(m->app[a].gen), .name = name,
-				    .creator = creator };
+				    .creator = creator, .held = held };
+	m_inst_make(m, a);
 	if (creator) {
 		m->entry[creator] = a;
-		m_make_worker(m, w, a, creator);
+		m_make_worker(m, w, a, creator, 1);
 	}
 }
 
-static void op_worker_add(struct run *t)
+/* A plain worker add, or (to) one into an instance, mostly a live one. */
+static void op_worker_add(struct run *t, bool to)
 {
 	struct model *m = t->m;
-	uint32_t a = pick_app(t), pid = pick(t, 20) ? 1 + pick(t, N_PIDS) : 0, got = 0;
+	uint32_t a = pick_app(t), pid = pick(t, 20) ? 1 + pick(t, N_PIDS) : 0, got = 0, inst = 0;
 	int w = m_free_worker(m), want, rc;
+	bool new_inst = false;
 
-	snprintf(t->op, sizeof(t->op), "worker add app %u pid %u", a, pid);
-	if (a >= XSL_MAX_APPS || !m->app[a].live)
+	if (to && a < XSL_MAX_APPS && m->app[a].live && pick(t, 8))
+		inst = m->app[a].inst[pick(t, XSL_REG_MAX_INSTANCES)].num;
+	if (to && !inst)
+		inst = pick(t, 4);
+	snprintf(t->op, sizeof(t->op), "worker add%s app %u inst %u pid %u", to ? " to" : "", a,
+		 inst, pid);
+	if (a >= XSL_MAX_APPS || !m->app[a].live || (to && !inst))
 		want = -ENOENT;
+	else if (to && !m_inst(m, a, inst))
+		want = -ENOENT;
+	else if (!to && !m_current(m, a) && m_inst_room(m, a))
+		want = m_inst_room(m, a);
 	else if (pid && m->entry[pid] >= 0 && m->entry[pid] != (int)a)
 		want = -EEXIST;
 	else if (w < 0)
@@ -332,13 +470,76 @@ static void op_worker_add(struct run *t)
 	else
 		want = 0;
 
-	rc = registry__worker_add(t->r, a, pid, 0, &got);
+	rc = to ? registry__worker_add_to(t->r, a, (uint16_t)inst, pid, 0, &got)
+		: registry__worker_add(t->r, a, pid, 0, &got);
 	CHECK(t, rc == want, "rc %d, model expects %d (%s)", rc, want, registry__error(t->r));
 	t->last_rc = rc;
 	if (want)
 		return;
 	CHECK(t, got == (uint32_t)w, "worker index %u, model expects %d", got, w);
-	m_make_worker(m, w, a, pid);
+	if (!to) {
+		inst = m_current(m, a);
+		new_inst = !inst;
+	}
+	if (new_inst) {
+		m_inst_make(m, a);
+		inst = m->app[a].last;
+	}
+	m_make_worker(m, w, a, pid, inst);
+}
+
+static void op_instance_start(struct run *t)
+{
+	struct model *m = t->m;
+	uint32_t a = pick_app(t);
+	uint16_t got = 0;
+	int want, rc;
+
+	snprintf(t->op, sizeof(t->op), "instance start app %u", a);
+	if (a >= XSL_MAX_APPS || !m->app[a].live)
+		want = -ENOENT;
+	else
+		want = m_inst_room(m, a);
+	rc = registry__instance_start(t->r, a, &got);
+	CHECK(t, rc == want, "rc %d, model expects %d (%s)", rc, want, registry__error(t->r));
+	t->last_rc = rc;
+	if (want)
+		return;
+	m_inst_make(m, a);
+	CHECK(t, got == m->app[a].last, "instance %u, model expects %u", got, m->app[a].last);
+}
+
+static void op_instance_mark(struct run *t)
+{
+	static const int marks[] = { XSL_INST_DRAINING, XSL_INST_STOPPING, XSL_INST_DRAINING,
+				     XSL_INST_STOPPING, XSL_INST_SERVING };
+	struct model *m = t->m;
+	uint32_t a = pick_app(t), inst = 0;
+	int mark = marks[pick(t, 5)], want, rc;
+	struct m_inst *in = NULL;
+
+	if (a < XSL_MAX_APPS && m->app[a].live && pick(t, 8))
+		inst = m->app[a].inst[pick(t, XSL_REG_MAX_INSTANCES)].num;
+	if (!inst)
+		inst = pick(t, 4);
+	snprintf(t->op, sizeof(t->op), "instance mark app %u inst %u %d", a, inst, mark);
+	if (a < XSL_MAX_APPS && m->app[a].live)
+		in = m_inst(m, a, inst);
+	if (!in)
+		want = -ENOENT;
+	else if (mark != XSL_INST_DRAINING && mark != XSL_INST_STOPPING)
+		want = -EINVAL;
+	else if (in->mark > mark)
+		want = -EINVAL;
+	else
+		want = 0;
+	rc = registry__instance_mark(t->r, a, (uint16_t)inst, mark);
+	CHECK(t, rc == want, "rc %d, model expects %d (%s)", rc, want, registry__error(t->r));
+	t->last_rc = rc;
+	if (want)
+		return;
+	in->mark = mark;
+	m_after_remove(m, a, inst, true);
 }
 
 static void op_worker_del(struct run *t)
@@ -405,7 +606,7 @@ static void op_detach(struct run *t, bool operator)
 		if (m->wrk[w].live && m->wrk[w].app == a && m->wrk[w].pid == pid)
 			m_del_worker(m, w, false);
 	}
-	if (!m_app_workers(m, a))
+	if (!m->app[a].held && !m_inst_count(m, a))
 		m_free_app(m, a);
 }
 
@@ -516,6 +717,45 @@ static void snapshot(struct run *t)
 	}
 }
 
+static void check_instances(struct run *t, uint32_t a)
+{
+	const struct model *m = t->m;
+	const struct reg_app *ra = registry__app(t->r, a);
+	uint16_t cur = 0, taker = 0;
+	unsigned int n = 0;
+
+	CHECK(t, ra->last_instance == m->app[a].last, "app %u last instance %u, model %u", a,
+	      ra->last_instance, m->app[a].last);
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		const struct m_inst *mi = &m->app[a].inst[i];
+		const struct reg_instance *in;
+		enum xsl_inst_state st;
+
+		n += ra->inst[i].num != 0;
+		if (!mi->num)
+			continue;
+		in = registry__instance(t->r, a, (uint16_t)mi->num);
+		CHECK(t, in, "app %u instance %u missing", a, mi->num);
+		CHECK(t, in->n_workers == m_inst_workers(m, a, mi->num),
+		      "app %u instance %u has %u workers, model %u", a, mi->num, in->n_workers,
+		      m_inst_workers(m, a, mi->num));
+		CHECK(t, !registry__instance_state(t->r, a, (uint16_t)mi->num, &st),
+		      "app %u instance %u has no state", a, mi->num);
+		CHECK(t, mi->mark ? (int)st == mi->mark
+				  : st == (mi->num > m_taking(m, a) ? XSL_INST_STARTING
+								     : XSL_INST_SERVING),
+		      "app %u instance %u state %d, model mark %d", a, mi->num, st, mi->mark);
+	}
+	CHECK(t, n == m_inst_count(m, a), "app %u has %u instances, model %u", a, n,
+	      m_inst_count(m, a));
+	registry__instance_current(t->r, a, &cur);
+	CHECK(t, cur == m_current(m, a), "app %u current instance %u, model %u", a, cur,
+	      m_current(m, a));
+	registry__instance_taking(t->r, a, &taker);
+	CHECK(t, taker == m_taking(m, a), "app %u instance taking new sessions %u, model %u", a,
+	      taker, m_taking(m, a));
+}
+
 static void check_apps(struct run *t)
 {
 	const struct model *m = t->m;
@@ -536,6 +776,7 @@ static void check_apps(struct run *t)
 		      a, ra->n_workers, m_app_workers(m, a));
 		CHECK(t, ra->n_listeners == ma->n_listeners, "app %u has %u listeners, model %u",
 		      a, ra->n_listeners, ma->n_listeners);
+		check_instances(t, a);
 	}
 }
 
@@ -553,10 +794,10 @@ static void check_workers(struct run *t)
 		/* No worker without a live app. */
 		CHECK(t, registry__app(t->r, wk->app), "worker %u of freed app %u", w, wk->app);
 		CHECK(t, wk->app == mw->app && wk->pid == mw->pid && wk->gen == mw->gen &&
-				 wk->map_index == mw->map_index,
-		      "worker %u: app %u pid %u gen %u map %u, model app %u pid %u gen %u map %u",
-		      w, wk->app, wk->pid, wk->gen, wk->map_index, mw->app, mw->pid, mw->gen,
-		      mw->map_index);
+				 wk->map_index == mw->map_index && wk->instance == mw->inst,
+		      "worker %u: app %u pid %u gen %u map %u inst %u, model app %u pid %u gen %u "
+		      "map %u inst %u", w, wk->app, wk->pid, wk->gen, wk->map_index, wk->instance,
+		      mw->app, mw->pid, mw->gen, mw->map_index, mw->inst);
 	}
 }
 
@@ -778,7 +1019,7 @@ static void test_registry_matches_model_over_random_ops(void **state)
 	static struct model model;
 	static struct run run;
 	struct run *t = &run;
-	unsigned int ops = env_u32("XSL_OPS", DEFAULT_OPS), counts[10] = { 0 }, ok[10] = { 0 };
+	unsigned int ops = env_u32("XSL_OPS", DEFAULT_OPS), counts[13] = { 0 }, ok[13] = { 0 };
 
 	(void)state;
 	if (ops < MIN_OPS)
@@ -805,8 +1046,10 @@ static void test_registry_matches_model_over_random_ops(void **state)
 			op_attach(t, true), op = 0;
 		else if (k < 7)
 			op_attach(t, false), op = 1;
+		else if (k < 33)
+			op_worker_add(t, false), op = 2;
 		else if (k < 37)
-			op_worker_add(t), op = 2;
+			op_worker_add(t, true), op = 10;
 		else if (k < 45)
 			op_worker_del(t), op = 3;
 		else if (k < 53)
@@ -817,10 +1060,14 @@ static void test_registry_matches_model_over_random_ops(void **state)
 			op_listener_add(t), op = 6;
 		else if (k < 62)
 			op_listener_del(t), op = 7;
-		else if (k < 87)
+		else if (k < 84)
 			op_listener_worker(t, true), op = 8;
-		else
+		else if (k < 94)
 			op_listener_worker(t, false), op = 9;
+		else if (k < 97)
+			op_instance_start(t), op = 11;
+		else
+			op_instance_mark(t), op = 12;
 		counts[op]++;
 		ok[op] += !t->last_rc;
 		check_all(t);
@@ -828,11 +1075,12 @@ static void test_registry_matches_model_over_random_ops(void **state)
 	print_message("succeeded/run: attach+creator %u/%u, attach %u/%u, worker add %u/%u, "
 		      "worker del %u/%u, detach process %u/%u, operator detach %u/%u, "
 		      "listener add %u/%u, del %u/%u, listener add worker %u/%u, "
-		      "del worker %u/%u; peak %u live workers, %u serving one listener; %u hook calls\n",
+		      "del worker %u/%u, worker add to %u/%u, instance start %u/%u, mark %u/%u; "
+		      "peak %u live workers, %u serving one listener; %u hook calls\n",
 		      ok[0], counts[0], ok[1], counts[1], ok[2], counts[2], ok[3], counts[3],
 		      ok[4], counts[4], ok[5], counts[5], ok[6], counts[6], ok[7], counts[7],
-		      ok[8], counts[8], ok[9], counts[9], t->max_workers, t->max_serving,
-		      t->hook_calls);
+		      ok[8], counts[8], ok[9], counts[9], ok[10], counts[10], ok[11], counts[11],
+		      ok[12], counts[12], t->max_workers, t->max_serving, t->hook_calls);
 	for (unsigned int op = 0; op < sizeof(counts) / sizeof(counts[0]); op++)
 		if (!counts[op])
 			fail_msg("operation kind %u never ran in %u ops (seed %u)", op, ops, t->seed);

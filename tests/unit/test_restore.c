@@ -297,6 +297,22 @@ static void same_registry(const struct env *e, const char *when)
 		     y->n_workers, x->n_listeners, y->n_listeners);
 		SAME(!memcmp(x->map_index_used, y->map_index_used, sizeof(x->map_index_used)),
 		     "%s: app %u map indexes in use differ", when, i);
+		/* instances: the same numbers with the same workers (marks are
+		 * the agent's to restore) */
+		SAME(x->last_instance == y->last_instance, "%s: app %u last instance %u/%u", when,
+		     i, x->last_instance, y->last_instance);
+		for (unsigned int k = 0; k < XSL_REG_MAX_INSTANCES; k++) {
+			const struct reg_instance *xi = &x->inst[k], *yi;
+
+			yi = xi->num ? registry__instance(b, i, xi->num) : NULL;
+			SAME(!xi->num || (yi && yi->n_workers == xi->n_workers),
+			     "%s: app %u instance %u: %u workers, restored %s %u", when, i,
+			     xi->num, xi->n_workers, yi ? "with" : "missing",
+			     yi ? yi->n_workers : 0);
+			yi = &y->inst[k];
+			SAME(!yi->num || registry__instance(a, i, yi->num),
+			     "%s: app %u instance %u restored but not live", when, i, yi->num);
+		}
 	}
 	for (uint32_t i = 0; i < e->cmp_workers; i++) {
 		const struct reg_worker *x = &a->workers[i], *y = &b->workers[i];
@@ -306,10 +322,11 @@ static void same_registry(const struct env *e, const char *when)
 		if (!x->live)
 			continue;
 		SAME(x->app == y->app && x->map_index == y->map_index && x->pid == y->pid &&
-			     x->start_time_ns == y->start_time_ns,
-		     "%s: worker %u: app %u/%u map %u/%u pid %u/%u start %llu/%llu", when, i,
-		     x->app, y->app, x->map_index, y->map_index, x->pid, y->pid,
-		     (unsigned long long)x->start_time_ns, (unsigned long long)y->start_time_ns);
+			     x->start_time_ns == y->start_time_ns && x->instance == y->instance,
+		     "%s: worker %u: app %u/%u map %u/%u pid %u/%u start %llu/%llu inst %u/%u",
+		     when, i, x->app, y->app, x->map_index, y->map_index, x->pid, y->pid,
+		     (unsigned long long)x->start_time_ns, (unsigned long long)y->start_time_ns,
+		     x->instance, y->instance);
 	}
 	memset(seen, 0, sizeof(seen));
 	pids_seen(a, seen, 1 << 16);
@@ -1219,6 +1236,94 @@ static void test_random_damage_never_breaks_the_registry(void **state)
 	print_message("%u records dropped, %u slots cleared\n", dropped, cleared);
 }
 
+/* Instances come back with their numbers (above 255 too: the worker record
+ * keeps 8 bits), their workers and the last number, a fresh one with none. */
+static void test_instances_round_trip(void **state)
+{
+	struct env *e = *state;
+	struct xsl_registry *r = e->orig;
+	struct xsl_listener_key k = key4(IPPROTO_UDP, 53, 0);
+	uint32_t a = attach(r, "dns", 100, 41), l = add_listener(r, a, &k), w, prev;
+	uint16_t n = 0;
+
+	prev = add_worker(r, a, 101);
+	assert_int_equal(registry__detach_process(r, a, 100), 0);
+	/* one restart after another: the numbers walk past 255 */
+	while (registry__app(r, a)->last_instance < 298) {
+		assert_int_equal(registry__instance_start(r, a, &n), 0);
+		w = add_worker(r, a, 1000 + n);
+		assert_int_equal(registry__worker_del(r, prev), 0);
+		prev = w;
+	}
+	serve(r, l, prev);
+	assert_int_equal(registry__instance_start(r, a, &n), 0);
+	assert_int_equal(n, 299);
+	serve(r, l, add_worker(r, a, 2001));
+	serve(r, l, add_worker(r, a, 2002));
+	assert_int_equal(registry__instance_mark(r, a, 298, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__instance_start(r, a, &n), 0);
+	assert_int_equal(n, 300);
+
+	restore(e);
+	same_registry(e, "after restore");
+	no_drops(&e->rep);
+	assert_int_equal(registry__app(e->back, a)->last_instance, 300);
+	assert_int_equal(registry__instance(e->back, a, 299)->n_workers, 2);
+	assert_int_equal(registry__instance(e->back, a, 298)->n_workers, 1);
+	assert_non_null(registry__instance(e->back, a, 300));
+	assert_int_equal(registry__instance(e->back, a, 300)->n_workers, 0);
+	/* and numbering goes on from there in both */
+	assert_int_equal(registry__instance_start(e->back, a, &n), 0);
+	assert_int_equal(n, 301);
+	assert_int_equal(registry__instance_start(e->orig, a, &n), 0);
+	same_registry(e, "after a start");
+	same_maps(e, "after a start");
+}
+
+/* Records from before instances (instance fields 0): all is instance 1. */
+static void test_records_before_instances_are_instance_one(void **state)
+{
+	struct env *e = *state;
+	struct world o;
+
+	build_world(e->orig, &o);
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		e->img->apps[i].instance = 0;
+		e->img->apps[i].fresh_instance = 0;
+	}
+	for (uint32_t i = 0; i < XSL_MAX_WORKERS; i++)
+		e->img->workers[i].instance = 0;
+	restore(e);
+	same_registry(e, "after restore");
+	no_drops(&e->rep);
+	assert_int_equal(registry__app(e->back, o.dns)->last_instance, 1);
+	assert_int_equal(registry__instance(e->back, o.dns, 1)->n_workers,
+			 registry__app(e->back, o.dns)->n_workers);
+}
+
+/* A record naming more live instances than an app may have: the worker that
+ * would need one more is dropped and reported, the rest is kept. */
+static void test_worker_of_one_instance_too_many_is_dropped(void **state)
+{
+	struct env *e = *state;
+	uint32_t a = attach(e->orig, "dns", 100, 41), w;
+
+	for (unsigned int i = 1; i < XSL_REG_MAX_INSTANCES; i++) {
+		assert_int_equal(registry__instance_start(e->orig, a, NULL), 0);
+		add_worker(e->orig, a, 200 + i);
+	}
+	/* a second worker of the newest instance, its record naming a 9th */
+	w = add_worker(e->orig, a, 300);
+	e->img->workers[w].instance = XSL_REG_MAX_INSTANCES + 1;
+	e->img->apps[a].instance = XSL_REG_MAX_INSTANCES + 1;
+	restore(e);
+	assert_int_equal(e->rep.n_dropped_workers, 1);
+	assert_int_equal(e->rep.dropped_workers[0], w);
+	assert_int_equal(registry__app(e->back, a)->n_workers, XSL_REG_MAX_INSTANCES);
+	assert_int_equal(registry__app_by_pid(e->back, 300, NULL), -ENOENT);
+	assert_int_equal(registry__app_by_pid(e->back, 207, NULL), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1236,6 +1341,9 @@ int main(void)
 		T(test_corrupted_listener_entries_are_dropped),
 		T(test_alias_keys_are_reported),
 		T(test_next_gen_after_restore_is_higher),
+		T(test_instances_round_trip),
+		T(test_records_before_instances_are_instance_one),
+		T(test_worker_of_one_instance_too_many_is_dropped),
 		T(test_random_round_trip),
 		T(test_random_damage_never_breaks_the_registry),
 	};
