@@ -26,18 +26,18 @@ agent_restart() {
 	agent_start "$@"
 }
 
-# A cgroup outside the agent's root (a sibling of it), removed by cleanup_dirs.
-OUTSIDE=()
+# A cgroup outside the agent's root (a sibling of it), removed by
+# cleanup_dirs. Called as $(outside_cgroup NAME), a subshell: the clean-up
+# finds them by this file's prefix, not by a list the subshell can't extend.
 outside_cgroup() {
 	local dir="$CG2/xsl-e2e-outside-$E2E_ID-$E2E_N-$1"
-	mkdir "$dir" && OUTSIDE+=("$dir") && echo "$dir"
+	mkdir "$dir" && echo "$dir"
 }
 cleanup_dirs() {
 	local d
-	for d in "${OUTSIDE[@]}"; do
-		cgroup_destroy "$d"
+	for d in "$CG2/xsl-e2e-outside-$E2E_ID-"*; do
+		[ -d "$d" ] && cgroup_destroy "$d"
 	done
-	OUTSIDE=()
 }
 # after every test, pass or fail: the harness's clean-up, then ours
 eval "$(declare -f e2e_cleanup | sed '1s/e2e_cleanup/e2e_cleanup_harness/')"
