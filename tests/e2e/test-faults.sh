@@ -151,8 +151,11 @@ test_xdp_detached_under_agent() {
 	# fixed source ports: a later flow can never reuse an earlier one's
 	udp_bg "$out" --flows 32 --rounds 30 --gap-ms 20 --sport-base 43000 --verbose
 	local client=$BG_PID
-	# the flows have their sessions (made by XDP) before it goes
+	# the flows have their sessions (made by XDP) before it goes, and the
+	# agent has seen xsl's program there (its scan runs with reconcile)
 	wait_for 500 '[ "$(n_sessions app1)" -ge 32 ]' || fail "no sessions before the detach"
+	wait_for 500 'ctl --json show stats | jq -e --arg d "$SRV_IF" ".xdp_devices | index(\$d) != null"' ||
+		fail "the agent never saw XDP on $SRV_IF"
 	s0=$(ctl --json show stats) || fail "show stats"
 	in_srv ip link set dev "$SRV_IF" xdp off || return 1
 	pass0=$(ctr xdp_pass)
