@@ -264,6 +264,26 @@ static void render_datapath(struct prom *p, struct agent *a)
 		{ XSL_STAT_XDP_REDIRECT, "redirect" }, { XSL_STAT_XDP_ABORTED, "aborted" },
 		{ XSL_STAT_XDP_TX, "tx" },
 	};
+	/* counters without labels, one family each */
+	static const struct {
+		int stat;
+		const char *name, *help;
+	} single[] = {
+		{ XSL_STAT_NOT_OURS, "xsl_xdp_not_ours_total",
+		  "Packets XDP passed untouched: no listener has their port or address." },
+		{ XSL_STAT_TCP_MISS_NOT_SYN, "xsl_xdp_tcp_miss_not_syn_total",
+		  "TCP packets without a session that are not a SYN (older connections)." },
+		{ XSL_STAT_SK_REPICKED, "xsl_sklookup_repicked_total",
+		  "Sessions sk_lookup moved to another worker because theirs had no socket." },
+		{ XSL_STAT_SESSION_REFUSED, "xsl_sessions_refused_total",
+		  "New flows the full session table did not store (delivered statelessly)." },
+		{ XSL_STAT_SESSION_EVICTED, "xsl_sessions_evicted_total",
+		  "Sessions a new flow took the way of (unassured, or assured and idle)." },
+		{ XSL_STAT_SESSION_ASSURED, "xsl_sessions_assured_total",
+		  "Sessions whose worker answered (TCP: handshake completed)." },
+		{ XSL_STAT_EVENTS_LOST, "xsl_events_lost_total",
+		  "Process and socket events lost because the ring buffer was full." },
+	};
 	static const struct stat_label lookups[] = {
 		{ XSL_STAT_LOOKUP_HIT, "hit" },
 		{ XSL_STAT_LOOKUP_MISS, "miss" },
@@ -298,27 +318,10 @@ static void render_datapath(struct prom *p, struct agent *a)
 	render_stat_family(p, &s, "xsl_sklookup_total", "result",
 			   "Socket lookups by the sk_lookup program, by result.", sklookup,
 			   ARRAY_LEN(sklookup));
-	prom__family(p, "xsl_xdp_not_ours_total", PROM_COUNTER,
-		     "Packets XDP passed untouched: no listener has their port or address.");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_NOT_OURS]);
-	prom__family(p, "xsl_xdp_tcp_miss_not_syn_total", PROM_COUNTER,
-		     "TCP packets without a session that are not a SYN (older connections).");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_TCP_MISS_NOT_SYN]);
-	prom__family(p, "xsl_sklookup_repicked_total", PROM_COUNTER,
-		     "Sessions sk_lookup moved to another worker because theirs had no socket.");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SK_REPICKED]);
-	prom__family(p, "xsl_sessions_refused_total", PROM_COUNTER,
-		     "New flows the full session table did not store (delivered statelessly).");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_REFUSED]);
-	prom__family(p, "xsl_sessions_evicted_total", PROM_COUNTER,
-		     "Sessions a new flow took the way of (unassured, or assured and idle).");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_EVICTED]);
-	prom__family(p, "xsl_sessions_assured_total", PROM_COUNTER,
-		     "Sessions whose worker answered (TCP: handshake completed).");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_SESSION_ASSURED]);
-	prom__family(p, "xsl_events_lost_total", PROM_COUNTER,
-		     "Process and socket events lost because the ring buffer was full.");
-	prom__u64(p, NULL, 0, s.stat[XSL_STAT_EVENTS_LOST]);
+	for (size_t i = 0; i < ARRAY_LEN(single); i++) {
+		prom__family(p, single[i].name, PROM_COUNTER, single[i].help);
+		prom__u64(p, NULL, 0, s.stat[single[i].stat]);
+	}
 }
 
 /* Per-app counters: xsl_app_stats (data path) and the agent's expiries. */
