@@ -635,7 +635,8 @@ static void proc_rehold(struct agent *a, struct proc_entry *e, uint64_t start_ns
  * Does the reconcile pass keep worker rw (pids s: the app's cgroup)? Yes
  * while its process is still the one in the cgroup: for a process the table
  * holds a pidfd on, while the pidfd shows it alive (its pid is not reused
- * before it is reaped), no /proc read. One whose pidfd shows it exited has
+ * before it is reaped), no /proc read unless cgroup.procs missed it (then
+ * /proc/PID/cgroup says whether it left). One whose pidfd shows it exited has
  * just exited: it is left to its pidfd event, pending in the loop, which
  * handles its EXIT event (queued behind this pass) first. Any other process
  * is read from /proc and held again.
@@ -646,12 +647,21 @@ static bool reconcile_keeps(struct agent *a, const struct reg_worker *rw,
 	struct proc_entry *e = proctab__find(&a->reg->procs, rw->pid);
 	uint64_t start;
 
+	char rel[PATH_MAX];
+
 	if (e && e->pidfd >= 0 && pidfd_exited(e->pidfd))
 		return true;
+	if (e && e->pidfd >= 0) {
+		if (pid_set_has(s, rw->pid))
+			return true;
+		/* cgroup.procs read in several chunks while a storm forks and
+		 * reaps can skip a live pid: ask the process where it is */
+		if (procs__cgroup_of(rw->pid, rel, sizeof(rel)))
+			return pidfd_exited(e->pidfd);	/* exited since */
+		return app_cgroup_depth(a, rw->app, rel) != 0;
+	}
 	if (!pid_set_has(s, rw->pid))
 		return false;
-	if (e && e->pidfd >= 0)
-		return true;
 	if (procs__start_time(rw->pid, &start) || start != rw->start_time_ns)
 		return false;
 	if (e)

@@ -298,6 +298,26 @@ test_moved_process_joins() {
 	wait_for 300 '! worker_pids app1 | grep -qw "$pid"' || fail "exited process not detached"
 }
 
+# A live worker moved to a cgroup outside the app leaves it at the next
+# reconcile pass (it is no longer in cgroup.procs, and /proc/PID/cgroup
+# says so too); its siblings, which cgroup.procs lists, stay.
+test_worker_moved_out_is_detached_alive() {
+	start_server 2 || return 1
+	local victim rec0
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	rec0=$(ctl --json show app app1 | jq '.app.detaches.reconcile // 0')
+	mkdir "$CGROOT/elsewhere" || return 1
+	echo "$victim" >"$CGROOT/elsewhere/cgroup.procs" || return 1
+	wait_for 300 '! worker_pids app1 | grep -qw "$victim"' || fail "moved-out worker still listed"
+	[ "$(ctl --json show app app1 | jq '.app.detaches.reconcile // 0')" -eq $((rec0 + 1)) ] ||
+		fail "detach not counted as reconcile: $(ctl --json show app app1 | jq -c .app.detaches)"
+	[ "$(n_workers app1)" -eq 2 ] || fail "siblings lost: $(n_workers app1) workers, want 2"
+	kill -0 "$victim" || fail "the agent killed the moved process"
+	echo "$victim" >"$CGROOT/app1/cgroup.procs" || return 1
+	wait_for 300 'worker_pids app1 | grep -qw "$victim"' || fail "moved-back worker not registered"
+	wait_for 300 'rmdir "$CGROOT/elsewhere"' || fail "rmdir elsewhere"
+}
+
 test_static_listener_without_workers_drops() {
 	xdp_on || return 1
 	start_server 1 || return 1
@@ -345,6 +365,6 @@ test_adopted_cgroup_tree_processes_become_workers
 test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
-test_moved_process_joins test_static_listener_without_workers_drops
+test_moved_process_joins test_worker_moved_out_is_detached_alive test_static_listener_without_workers_drops
 test_drop_policy_drops_orphaned_flows test_cpu_steer_pins_workers_and_redirects"
 e2e_main
