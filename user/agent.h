@@ -17,6 +17,7 @@
 #include "maps.h"
 #include "mirror.h"
 #include "registry.h"
+#include "sched_opt.h"
 
 struct ring_buffer;
 struct xsl_hooks;
@@ -53,6 +54,8 @@ struct agent_opts {
 	unsigned int max_sessions;	/* sizes of maps this agent creates; 0: default */
 	unsigned int ringbuf_bytes;
 	unsigned int client_idle_s;	/* drop a control client without a request this long */
+	bool sched_set;			/* --sched given: sched, else the policy inherited */
+	struct sched_opt sched;
 };
 
 /* A worker's socket for a listener, as inserted into xsl_wsocks. */
@@ -121,6 +124,9 @@ struct agent_sockpol {
 	unsigned int n_wants_room;
 };
 
+/* The parts of a fork's registration latency (xsl_fork_stage_seconds). */
+enum fork_stage { FORK_STAGE_WAKE, FORK_STAGE_QUEUE, FORK_STAGE_HANDLE, FORK_STAGE__MAX };
+
 struct agent_counters {
 	uint64_t events[8];		/* by enum xsl_event_type */
 	uint64_t events_lost_seen;	/* kernel-side EVENTS_LOST at last read */
@@ -131,6 +137,10 @@ struct agent_counters {
 	/* from a FORK event's kernel timestamp to the worker registered (or
 	 * found gone already), and from an EXIT event's to the detach */
 	struct lathist fork_lat, exit_lat;
+	/* fork_lat in parts (agent_events.c): kernel timestamp -> the loop
+	 * awake, awake -> the event's turn, its handling */
+	struct lathist fork_stage[FORK_STAGE__MAX];
+	uint64_t sched_demotions;	/* real-time agent dropped by its watchdog */
 };
 
 struct agent {
@@ -145,6 +155,11 @@ struct agent {
 	char cgroup_root[PATH_MAX];
 	uint64_t start_time;		/* unix seconds */
 	bool exiting;
+	uint64_t woke_ns;		/* when the loop's epoll_wait last returned */
+	/* agent_sched.c: running real-time (--sched); when its watchdog last
+	 * dropped it to SCHED_OTHER, 0: not dropped */
+	bool sched_rt;
+	uint64_t sched_demoted_ns;
 	/* time since the last reconcile and GC passes, in timer ticks' ms */
 	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
@@ -184,6 +199,10 @@ enum agent_tag {
 	TAG_RINGBUF = 1, TAG_CTL, TAG_CLIENT, TAG_PIDFD, TAG_SIGNAL, TAG_TIMER, TAG_METRICS,
 };
 #define AGENT_EV(tag, idx) (((uint64_t)(tag) << 32) | (uint32_t)(idx))
+
+/* agent_sched.c: --sched applied once started, and its watchdog's tick */
+void agent__sched_start(struct agent *a);
+void agent__sched_tick(struct agent *a);
 
 /* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);

@@ -128,6 +128,7 @@ static const char *const detach_cause_names[DETACH__MAX] = {
 static const char *const expire_cause_names[] = { "idle", "closed", "app_gone" };
 _Static_assert(ARRAY_LEN(expire_cause_names) == ARRAY_LEN(((struct agent_app *)0)->expired),
 	       "one name per expiry cause");
+static const char *const fork_stage_names[FORK_STAGE__MAX] = { "wake", "queue", "handle" };
 
 struct stat_label {
 	enum xsl_stat stat;
@@ -451,6 +452,14 @@ static void render_agent(struct prom *p, const struct agent *a)
 		     "maps (a child gone by then: to the agent finding it gone).");
 	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
 			c->fork_lat.count, c->fork_lat.sum);
+	prom__family(p, "xsl_fork_stage_seconds", PROM_HISTOGRAM,
+		     "xsl_fork_to_register_seconds in parts: wake (kernel timestamp -> the "
+		     "agent awake: ring buffer wake-up, wait for a CPU), queue (-> the agent "
+		     "reaching the event), handle (-> registered).");
+	for (int k = 0; k < FORK_STAGE__MAX; k++)
+		prom__histogram(p, PROM_LABELS({ "stage", fork_stage_names[k] }), lathist_bounds,
+				c->fork_stage[k].bucket, LATHIST_BUCKETS, c->fork_stage[k].count,
+				c->fork_stage[k].sum);
 	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
 		     "From an exit event's kernel timestamp to the process's workers being "
 		     "removed from the registry and the maps.");
