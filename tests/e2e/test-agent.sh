@@ -436,6 +436,26 @@ test_sched_watchdog_drops_a_busy_agent() {
 		fail "limit not re-armed: $(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT)"
 }
 
+# make bench's lifecycle benchmark, small: the agent as the unit runs it,
+# SCHED_OTHER beside it, and one goal line per control-path target (met or
+# missed depends on the machine: not checked here).
+test_bench_prints_the_control_path_goals() {
+	local out g
+	out=$(XSL_BENCH_STORM=20 XSL_BENCH_PACED=5 XSL_BENCH_HOLD=200 \
+		bash "$E2E_ROOT/tests/bench/bench-lifecycle.sh" "$E2E_BUILD" 2>&1) ||
+		{ fail "bench failed: $(echo "$out" | tail -5)"; return 1; }
+	echo "$out" | grep -q "agent as shipped ( --sched fifo:10): SCHED_FIFO|SCHED_RESET_ON_FORK/10" ||
+		fail "agent not run as shipped: $(echo "$out" | grep "as shipped (")"
+	echo "$out" | grep -q "^  paced, agent SCHED_OTHER (not shipped) " || fail "no SCHED_OTHER figures"
+	echo "$out" | grep -q "^  paced, as shipped  .*us" || fail "no stage means"
+	for g in fork_burst_counted fork_burst_p99 fork_paced_p99 kill_to_gone_max exit_to_detach_max; do
+		[ "$(echo "$out" | grep -cE "^goal $g measured=[^ ]+ target=[^ ]+ (met|missed)$")" = 1 ] ||
+			fail "goal line $g: $(echo "$out" | grep "^goal $g")"
+	done
+	log "$(echo "$out" | grep "^goal" | tr '\n' ';')"
+	[ "$(echo "$out" | grep -c "^goal")" = 5 ] || fail "$(echo "$out" | grep -c "^goal") goal lines"
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned test_every_fork_and_exit_is_timed
@@ -445,5 +465,6 @@ test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
 test_moved_process_joins test_worker_moved_out_is_detached_alive test_static_listener_without_workers_drops
 test_drop_policy_drops_orphaned_flows test_cpu_steer_pins_workers_and_redirects
-test_sched_option_is_applied test_sched_bad_values_refused test_sched_watchdog_drops_a_busy_agent"
+test_sched_option_is_applied test_sched_bad_values_refused test_sched_watchdog_drops_a_busy_agent
+test_bench_prints_the_control_path_goals"
 e2e_main
