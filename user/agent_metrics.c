@@ -460,6 +460,10 @@ static void render_agent(struct prom *p, const struct agent *a)
 		prom__histogram(p, PROM_LABELS({ "stage", fork_stage_names[k] }), lathist_bounds,
 				c->fork_stage[k].bucket, LATHIST_BUCKETS, c->fork_stage[k].count,
 				c->fork_stage[k].sum);
+	prom__family(p, "xsl_agent_sched_demotions_total", PROM_COUNTER,
+		     "Times the real-time agent (--sched) ran its RLIMIT_RTTIME limit without "
+		     "sleeping and dropped to SCHED_OTHER for a second.");
+	prom__u64(p, NULL, 0, c->sched_demotions);
 	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
 		     "From an exit event's kernel timestamp to the process's workers being "
 		     "removed from the registry and the maps.");

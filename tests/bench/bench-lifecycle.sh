@@ -41,7 +41,7 @@
 # kill -9 -> gone <= 10 ms.
 #
 # Knobs (environment): XSL_BENCH_STORM (200), XSL_BENCH_PACED (100),
-# XSL_BENCH_HOLD (100000).
+# XSL_BENCH_HOLD (100000), XSL_BENCH_METRICS_PORT (19477).
 . "$(dirname "$0")/lib.sh"
 
 STORM=${XSL_BENCH_STORM:-200}

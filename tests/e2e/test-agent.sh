@@ -364,10 +364,17 @@ agent_again() {
 	agent_start "$@"
 }
 
+# The value of the unlabelled series $1 on /metrics.
+metric() {
+	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
+
 # Observations of stage $1 of xsl_fork_stage_seconds on /metrics.
 stage_count() {
 	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
-		awk -v s="stage=\"$1\"" 'index($1, "xsl_fork_stage_seconds_count{") == 1 && index($1, s) { print $2 }'
+		awk -v s="stage=\"$1\"" 'index($1, "xsl_fork_stage_seconds_count{") == 1 &&
+			index($1, s) { print $2 }'
 }
 
 # --sched puts the agent under the policy asked for once it is started
@@ -430,6 +437,8 @@ test_sched_watchdog_drops_a_busy_agent() {
 		grep -q "scheduling: ran its real-time limit" "$AGENT_LOG"' ||
 		fail "watchdog never fired"
 	kill -0 "$AGENT_PID" || fail "agent died"
+	[ "$(metric xsl_agent_sched_demotions_total)" -ge 1 ] ||
+		fail "xsl_agent_sched_demotions_total: $(metric xsl_agent_sched_demotions_total)"
 	wait_for 300 'grep -q "scheduling: real-time again" "$AGENT_LOG"' || fail "not real-time again"
 	chrt -p "$AGENT_PID" | grep -q "policy: SCHED_FIFO" || fail "not SCHED_FIFO: $(chrt -p "$AGENT_PID")"
 	[ "$(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT | xargs)" = 200000 ] ||
@@ -441,7 +450,9 @@ test_sched_watchdog_drops_a_busy_agent() {
 # missed depends on the machine: not checked here).
 test_bench_prints_the_control_path_goals() {
 	local out g
+	# (its metrics port is not the one of this test's agent, nor a bench's beside it)
 	out=$(XSL_BENCH_STORM=20 XSL_BENCH_PACED=5 XSL_BENCH_HOLD=200 \
+		XSL_BENCH_METRICS_PORT=$((METRICS_PORT + 1000)) \
 		bash "$E2E_ROOT/tests/bench/bench-lifecycle.sh" "$E2E_BUILD" 2>&1) ||
 		{ fail "bench failed: $(echo "$out" | tail -5)"; return 1; }
 	echo "$out" | grep -q "agent as shipped ( --sched fifo:10): SCHED_FIFO|SCHED_RESET_ON_FORK/10" ||
