@@ -11,8 +11,8 @@ enum xsl_log_level xsl_log_level = XSL_LOG_INFO;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 /* A line is written with one write(2) (stderr is unbuffered): the agent
- * logs on its fork path, and a reader never sees half a line. Longer lines
- * are cut. */
+ * logs on its fork path, and a reader never sees half a line. A line too
+ * long for the buffer (long paths) is written in two. */
 void xsl_log(enum xsl_log_level level, const char *fmt, ...)
 {
 	char line[1024];
@@ -30,13 +30,14 @@ void xsl_log(enum xsl_log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (m < 0)
 		return;
-	if ((size_t)(n + m) >= sizeof(line)) {
-		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	} else {
-		n += m;
+	if ((size_t)(n + m) < sizeof(line)) {
+		fwrite(line, 1, (size_t)(n + m), stderr);
+		return;
 	}
 	fwrite(line, 1, (size_t)n, stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 }
 
 int xsl_log_parse_level(const char *s, enum xsl_log_level *out)
