@@ -40,6 +40,9 @@ struct img {
 	struct xsl_listener vals[XSL_MAX_LISTENERS];
 	unsigned int n;
 	struct xsl_slot_table slots[XSL_MAX_LISTENERS];
+	/* xsl_wsocks as the agent keeps it: a key per serving (listener, worker) */
+	uint64_t wsocks[XSL_MAX_LISTENERS][XSL_REG_WORKER_WORDS];
+	bool no_wsocks;			/* an image from before wsocks were read */
 };
 
 static int img_find(const struct img *m, const struct xsl_listener_key *k)
@@ -96,6 +99,7 @@ static void img_listener(void *ctx, uint32_t l)
 	struct xsl_listener_key k;
 	struct xsl_listener v;
 
+	memcpy(m->wsocks[l], m->r->listeners[l].serving, sizeof(m->wsocks[l]));
 	if (m->r->listeners[l].live) {
 		assert_int_equal(records__listener(m->r, l, &k, &v, &m->slots[l]), 0);
 		img_put(m, &k, &v);
@@ -115,9 +119,23 @@ static void img_install(struct img *m, struct xsl_registry *r)
 
 static struct xsl_restore_input img_input(const struct img *m)
 {
+	static struct xsl_wsock_key *keys;
+	unsigned int n = 0;
+
+	if (!keys)
+		keys = calloc((size_t)XSL_MAX_LISTENERS * XSL_MAX_WORKERS, sizeof(*keys));
+	assert_non_null(keys);
+	for (uint32_t l = 0; !m->no_wsocks && l < XSL_MAX_LISTENERS; l++) {
+		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+			for (uint64_t b = m->wsocks[l][i]; b; b &= b - 1)
+				keys[n++] = (struct xsl_wsock_key){
+					.listener = l, .worker = i * 64 + __builtin_ctzll(b) };
+		}
+	}
 	return (struct xsl_restore_input){ .apps = m->apps, .workers = m->workers,
 					   .lkeys = m->keys, .lvals = m->vals,
-					   .n_listeners = m->n, .slots = m->slots };
+					   .n_listeners = m->n, .slots = m->slots,
+					   .wsocks = keys, .n_wsocks = n };
 }
 
 /* ---- fixtures ---- */
@@ -356,6 +374,8 @@ static void same_registry(const struct env *e, const char *when)
 		     x->app, y->app, x->n_workers, y->n_workers);
 		SAME(!memcmp(x->serving, y->serving, sizeof(x->serving)),
 		     "%s: listener %u serving sets differ", when, i);
+		SAME(x->table_inst == y->table_inst, "%s: listener %u table of instance %u/%u",
+		     when, i, x->table_inst, y->table_inst);
 		for (unsigned int s = 0; s < S; s++)
 			SAME(x->table.slot[s] == y->table.slot[s],
 			     "%s: listener %u slot %u: worker %u/%u", when, i, s, x->table.slot[s],
@@ -665,6 +685,8 @@ static void test_stale_worker_gen_in_slot_table_is_cleared(void **state)
 		if (row->slot[s].worker == victim)
 			row->slot[s].gen--;
 	}
+	/* the table is all there is (with its socket, it would serve again) */
+	e->img->no_wsocks = true;
 	restore(e);
 	/* the worker itself lives on, it just does not serve that listener */
 	assert_non_null(registry__worker(e->back, victim));
@@ -766,7 +788,8 @@ static void test_corrupted_app_records_are_dropped(void **state)
 	assert_non_null(registry__app(e->back, 14));
 	assert_true(has_u32(e->rep.dropped_workers, e->rep.n_dropped_workers, o.w_dns[1]));
 	assert_int_equal(e->back->apps[17].gen, 55);
-	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 1);
+	/* and one for the socket of dns's dropped worker */
+	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 2);
 	/* the real apps are intact */
 	assert_string_equal(registry__app_name(e->back, o.web), "web");
 	assert_string_equal(registry__app_name(e->back, o.dns), "dns");
