@@ -461,6 +461,24 @@ static void balanced(const struct xsl_registry *r, uint32_t l)
 		assert_true(hi - lo <= 1);
 }
 
+/* Loads within one among workers w[0..n-1], who hold every slot. */
+static void balanced_among(const struct xsl_registry *r, uint32_t l, const uint32_t *w,
+			   unsigned int n)
+{
+	const struct xsl_table *t = &registry__listener(r, l)->table;
+	unsigned int lo = S, hi = 0, total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = table__load(t, w[i]);
+
+		lo = k < lo ? k : lo;
+		hi = k > hi ? k : hi;
+		total += k;
+	}
+	assert_int_equal(total, S);
+	assert_true(hi - lo <= 1);
+}
+
 /* ---- a small world: two apps, workers, listeners, some history ---- */
 
 struct world {
@@ -1303,6 +1321,121 @@ static void test_instances_round_trip(void **state)
 	same_maps(e, "after a start");
 }
 
+/* An app mid-restart: instance 1 draining, 2 taking new sessions (its table
+ * made by a switch and a join since), 3 starting. */
+struct restart {
+	uint32_t a, l1, l2, old[2], nw[3], st;
+};
+
+static void mid_restart(struct xsl_registry *r, struct restart *o)
+{
+	struct xsl_listener_key k1 = key4(IPPROTO_UDP, 53, 0), k2 = key6_any(IPPROTO_TCP, 53);
+
+	o->a = attach(r, "dns", 0, 41);
+	o->l1 = add_listener(r, o->a, &k1);
+	o->l2 = add_listener(r, o->a, &k2);
+	for (int i = 0; i < 2; i++) {
+		o->old[i] = add_worker(r, o->a, 101 + i);
+		serve(r, o->l1, o->old[i]);
+		serve(r, o->l2, o->old[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		o->nw[i] = add_worker(r, o->a, 201 + i);
+		serve(r, o->l1, o->nw[i]);
+		serve(r, o->l2, o->nw[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	o->st = add_worker(r, o->a, 301);
+	serve(r, o->l1, o->st);
+	/* last: the app record is written after 3 got its worker (a worker
+	 * add does not rewrite its fresh_instance) */
+	assert_int_equal(registry__instance_mark(r, o->a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__listener(r, o->l1)->table_inst, 2);
+}
+
+/* The tables hold the taking instance's workers only; the others' serving
+ * comes back from their sockets, each table slot for slot, and after the
+ * agent marks again both registries go on alike. */
+static void test_instance_tables_round_trip(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+	uint32_t w;
+
+	mid_restart(e->orig, &o);
+	restore(e);
+	same_registry(e, "after restore");
+	no_drops(&e->rep);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	/* the marks are the agent's: it marks again */
+	assert_int_equal(registry__instance_mark(e->back, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__sync_tables(e->back, o.a), 0);
+	same_registry(e, "after the marks");
+	/* an old worker exits, a new one joins, the starting one takes over */
+	for (int i = 0; i < 2; i++) {
+		struct xsl_registry *r = i ? e->back : e->orig;
+
+		assert_int_equal(registry__worker_del(r, o.old[0]), 0);
+		assert_int_equal(registry__worker_add_to(r, o.a, 2, 204, 0, &w), 0);
+		serve(r, o.l1, w);
+		serve(r, o.l2, o.st);
+	}
+	same_registry(e, "after the restart goes on");
+	same_maps(e, "after the restart goes on");
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 3);
+}
+
+/* Without xsl_wsocks (an agent that did not read them) only the taking
+ * instance's workers come back serving. */
+static void test_instance_tables_without_sockets(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+
+	mid_restart(e->orig, &o);
+	e->img->no_wsocks = true;
+	restore(e);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 3);
+	assert_memory_equal(&e->back->listeners[o.l1].table, &e->orig->listeners[o.l1].table,
+			    sizeof(struct xsl_table));
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+}
+
+/* A table naming several instances' workers (maps written before tables
+ * held one instance) is made the table instance's, keeping their slots. */
+static void test_table_of_several_instances_is_repaired(void **state)
+{
+	struct env *e = *state;
+	struct xsl_slot_table *row;
+	struct restart o;
+	unsigned int kept = 0;
+
+	mid_restart(e->orig, &o);
+	row = &e->img->slots[o.l1];
+	/* every fourth slot to the old instance's first worker */
+	for (unsigned int s = 0; s < S; s += 4)
+		row->slot[s] = (struct xsl_slot){ .worker = o.old[0],
+						  .gen = e->orig->workers[o.old[0]].gen };
+	restore(e);
+	assert_int_equal(e->rep.n_repaired_listeners, 1);
+	assert_int_equal(e->rep.repaired_listeners[0], o.l1);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	assert_int_equal(table__load(&e->back->listeners[o.l1].table, o.old[0]), 0);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	for (unsigned int s = 0; s < S; s++) {
+		uint32_t w = e->back->listeners[o.l1].table.slot[s];
+
+		assert_int_equal(e->back->workers[w].instance, 2);
+		if (s % 4)
+			kept += w == row->slot[s].worker;
+	}
+	/* only the old worker's slots moved */
+	assert_int_equal(kept, S - (S + 3) / 4);
+	balanced_among(e->back, o.l1, o.nw, 3);
+}
+
 /* Records from before instances (instance fields 0): all is instance 1. */
 static void test_records_before_instances_are_instance_one(void **state)
 {
@@ -1365,6 +1498,9 @@ int main(void)
 		T(test_alias_keys_are_reported),
 		T(test_next_gen_after_restore_is_higher),
 		T(test_instances_round_trip),
+		T(test_instance_tables_round_trip),
+		T(test_instance_tables_without_sockets),
+		T(test_table_of_several_instances_is_repaired),
 		T(test_records_before_instances_are_instance_one),
 		T(test_worker_of_one_instance_too_many_is_dropped),
 		T(test_random_round_trip),
