@@ -356,10 +356,13 @@ static bool app_unheld_empty(const struct xsl_registry *r, uint32_t app)
 	return !(ra->flags & XSL_APP_F_HELD) && !inst_count(ra);
 }
 
-/* Makes worker w of app in instance inst, which is live (all checks done). */
-static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t w,
+/* Makes worker w of app in instance inst, which is live (all checks done),
+ * calling no hook; true when it is the instance's first worker (the app
+ * record, which names the newest instance with no worker, changes). */
+static bool worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t w,
 			uint32_t pid, uint64_t start_time_ns)
 {
+	struct reg_instance *in = inst_find(r, app, inst);
 	struct reg_app *a = &r->apps[app];
 	struct reg_worker *wk = &r->workers[w];
 
@@ -371,7 +374,7 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uin
 	wk->start_time_ns = start_time_ns;
 	wk->cpu = -1;
 	wk->instance = inst;
-	inst_find(r, app, inst)->n_workers++;
+	in->n_workers++;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
 	if (pid) {
@@ -380,7 +383,7 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uin
 		if (e && e->worker == XSL_NO_WORKER)
 			e->worker = w;
 	}
-	hook_worker(r, w);
+	return in->n_workers == 1;
 }
 
 /* ---- apps ---- */
@@ -482,12 +485,14 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 	memcpy(ra->name, name, strlen(name) + 1);
 	if (app)
 		*app = a;
-	/* The app exists before anything that refers to it. */
-	hook_app(r, a);
 	if (opts->creator_pid) {
 		proc_add(r, a, opts->creator_pid, opts->creator_start_time_ns);
 		worker_make(r, a, 1, w, opts->creator_pid, opts->creator_start_time_ns);
 	}
+	/* The app exists before anything that refers to it. */
+	hook_app(r, a);
+	if (opts->creator_pid)
+		hook_worker(r, w);
 	return 0;
 }
 
@@ -872,13 +877,14 @@ static int worker_add(struct xsl_registry *r, uint32_t app, uint16_t inst, uint3
 	if (pid && !owner && proctab__full(&r->procs))
 		return fail(r, -ENOSPC, "worker for app %s pid %u: all %d process entries in use",
 			    name, pid, XSL_REG_MAX_PROCS);
-	if (new_inst) {
+	if (new_inst)
 		inst_make(r, app, inst);
-		hook_app(r, app);
-	}
 	if (pid && !owner)
 		proc_add(r, app, pid, start_time_ns);
-	worker_make(r, app, inst, w, pid, start_time_ns);
+	/* the app record, with its instances, before the worker naming one */
+	if (worker_make(r, app, inst, w, pid, start_time_ns))
+		hook_app(r, app);
+	hook_worker(r, w);
 	if (worker)
 		*worker = w;
 	return 0;
@@ -961,25 +967,48 @@ int registry__instance_start(struct xsl_registry *r, uint32_t app, uint16_t *ins
 	return tables_sync(r, app);
 }
 
+/* Checks a mark of instance inst of app; the instance, or NULL with r->err
+ * set and *err the errno (0: the same mark again, nothing to do). */
+static struct reg_instance *mark_check(struct xsl_registry *r, uint32_t app, uint16_t inst,
+				       enum xsl_inst_state state, int *err)
+{
+	struct reg_instance *in;
+
+	*err = 0;
+	if (!app_live(r, app)) {
+		*err = fail(r, -ENOENT, "mark instance %u of app %u: no such app", inst, app);
+		return NULL;
+	}
+	in = inst_find(r, app, inst);
+	if (!in) {
+		*err = fail(r, -ENOENT, "mark instance %u of app %s: no such instance", inst,
+			    r->apps[app].name);
+		return NULL;
+	}
+	if (state != XSL_INST_DRAINING && state != XSL_INST_STOPPING) {
+		*err = fail(r, -EINVAL, "mark instance %u of app %s: state %d is not a mark",
+			    inst, r->apps[app].name, state);
+		return NULL;
+	}
+	if (in->mark == state)
+		return NULL;
+	if (in->mark > state) {
+		*err = fail(r, -EINVAL, "mark instance %u of app %s: stopping, not draining again",
+			    inst, r->apps[app].name);
+		return NULL;
+	}
+	return in;
+}
+
 int registry__instance_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
 			    enum xsl_inst_state state)
 {
 	struct reg_instance *in;
+	int err;
 
-	if (!app_live(r, app))
-		return fail(r, -ENOENT, "mark instance %u of app %u: no such app", inst, app);
-	in = inst_find(r, app, inst);
+	in = mark_check(r, app, inst, state, &err);
 	if (!in)
-		return fail(r, -ENOENT, "mark instance %u of app %s: no such instance", inst,
-			    r->apps[app].name);
-	if (state != XSL_INST_DRAINING && state != XSL_INST_STOPPING)
-		return fail(r, -EINVAL, "mark instance %u of app %s: state %d is not a mark",
-			    inst, r->apps[app].name, state);
-	if (in->mark == state)
-		return 0;
-	if (in->mark > state)
-		return fail(r, -EINVAL, "mark instance %u of app %s: stopping, not draining again",
-			    inst, r->apps[app].name);
+		return err;
 	in->mark = state;
 	if (!in->n_workers)
 		*in = (struct reg_instance){ 0 };
@@ -990,6 +1019,25 @@ int registry__instance_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
 	hook_app(r, app);
 	/* a mark of the taking instance hands new sessions to another */
 	return tables_sync(r, app);
+}
+
+int registry__restore_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			   enum xsl_inst_state state)
+{
+	struct reg_instance *in;
+	int err;
+
+	in = mark_check(r, app, inst, state, &err);
+	if (!in)
+		return err;
+	if (!in->n_workers && !(r->apps[app].flags & XSL_APP_F_HELD) &&
+	    inst_count(&r->apps[app]) == 1)
+		return fail(r, -EBUSY, "restore mark of instance %u of app %s: its last, with no "
+			    "worker", inst, r->apps[app].name);
+	in->mark = state;
+	if (!in->n_workers)
+		*in = (struct reg_instance){ 0 };
+	return 0;
 }
 
 const struct reg_instance *registry__instance(const struct xsl_registry *r, uint32_t app,

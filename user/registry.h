@@ -159,8 +159,9 @@ struct xsl_app_opts {
  *
  * Exactly, for each operation:
  * - attach: app_changed(app), then (with a creator) worker_changed(worker 0).
- * - worker add: worker_changed(worker) (when no instance could take it, the
- *   new instance is made first, with app_changed(app)).
+ * - worker add: worker_changed(worker); when it is its instance's first
+ *   worker (a new instance made for it, or a fresh one), app_changed(app)
+ *   first (the app record names the newest instance with no worker).
  * - instance start / mark: app_changed(app); a mark that frees the app's
  *   last instance frees the app as below.
  * - worker delete / detach process: for each listener it served,
@@ -270,7 +271,9 @@ uint16_t registry__table_instance(const struct xsl_registry *r, uint32_t listene
  * they were last built (listener_changed for each); the registry does it
  * after every operation itself; after a restore, whose tables are kept as
  * the maps had them, the agent calls it once it has marked the instances
- * again. -ENOENT for an app not live. */
+ * again (registry__restore_mark: one by one, registry__instance_mark could
+ * hand the tables to an instance in between and back, which builds them
+ * anew). -ENOENT for an app not live. */
 int registry__sync_tables(struct xsl_registry *r, uint32_t app);
 
 /* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
@@ -343,6 +346,12 @@ int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener
  * hold). -ENOENT for a listener or worker not live, -EINVAL for a worker of
  * another app; serving already is 0. */
 int registry__restore_serving(struct xsl_registry *r, uint32_t listener, uint32_t worker);
+/* Marks instance inst of app as registry__instance_mark() does, but calls
+ * no hook and rebuilds no table (see registry__sync_tables). An instance
+ * with no worker is freed, unless it is the last of an app that is not held
+ * (-EBUSY: registry__instance_mark frees the app). */
+int registry__restore_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			   enum xsl_inst_state state);
 /* After the listeners and their serving sets: the table is kept when it
  * names exactly the serving workers of one instance (that is its table
  * instance, even when the taking instance is another until the marks are

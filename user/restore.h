@@ -50,7 +50,11 @@
  *   the last number and the newest instance with no worker yet, the worker
  *   record the low 8 bits of its number; records from before instances are
  *   all instance 1). A worker that would need a 9th live instance is dropped.
- *   Draining/stopping marks are not in the maps: the agent marks again.
+ *   Draining/stopping marks are not in the maps: the agent marks again
+ *   (registry__restore_mark, no hook, no table moves), then calls
+ *   registry__sync_tables() for each app, which rebuilds only the tables
+ *   whose instance the marks changed. Only the newest instance with no
+ *   worker is in the maps: an older one with none comes back missing.
  * - No registry hook is called (the maps hold this state already).
  *
  * Without wsocks, a worker with no slot (of an instance the table does not

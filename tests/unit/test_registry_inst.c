@@ -760,7 +760,7 @@ static void test_instance_hooks(void **state)
 {
 	struct xsl_registry *r = *state;
 	struct rec x = { .r = r };
-	uint32_t a = attach(r, "dns", 0, 0), w1, w2, l = add_listener(r, a, 53);
+	uint32_t a = attach(r, "dns", 0, 0), w1, w2, w3, l = add_listener(r, a, 53);
 	char s[4][8];
 
 	w1 = add_worker(r, a, 101);
@@ -772,9 +772,18 @@ static void test_instance_hooks(void **state)
 	start(r, a);
 	snprintf(s[0], 8, "a%u", a);
 	expect_events(&x, (const char *const[]){ s[0] }, 1);
+	/* the first worker of the fresh instance: the app record (which names
+	 * the newest instance with no worker), then the worker */
 	w2 = add_worker(r, a, 201);
-	snprintf(s[0], 8, "w%u", w2);
+	snprintf(s[0], 8, "a%u", a);
+	snprintf(s[1], 8, "w%u", w2);
+	expect_events(&x, (const char *const[]){ s[0], s[1] }, 2);
+	/* a second one: the worker only */
+	w3 = add_worker(r, a, 202);
+	snprintf(s[0], 8, "w%u", w3);
 	expect_events(&x, (const char *const[]){ s[0] }, 1);
+	assert_int_equal(registry__worker_del(r, w3), 0);
+	x.n = 0;
 	/* worker delete freeing its instance: table, worker, then the app */
 	assert_int_equal(registry__worker_del(r, w1), 0);
 	snprintf(s[0], 8, "l%u", l);

@@ -8,6 +8,11 @@
  * gens) and keep behaving the same under further operations. Damaged images
  * (dead apps, stale slots, corrupted records) must be repaired and reported.
  *
+ * With instances, the tables hold only the taking instance's workers: the
+ * others' serving comes back from the sockets (xsl_wsocks); after a restore
+ * the agent marks the instances again (registry__restore_mark, then
+ * registry__sync_tables), and then both registries must agree again.
+ *
  * The randomized test is seeded and prints its seed; XSL_SEED=<n> replays
  * another one, XSL_OPS=<n> changes the number of operations.
  */
@@ -1037,6 +1042,8 @@ static void random_op(struct xsl_registry **regs, unsigned int n, struct rnd *g,
 						     : key6_any(IPPROTO_TCP, port);
 	uint64_t start = rnd_next(g);
 	uint32_t out0 = XSL_NO_WORKER;
+	uint16_t inst = (uint16_t)(a < XSL_MAX_APPS ? r->apps[a].last_instance - rnd_pick(g, 3) : 1);
+	enum xsl_inst_state mark = rnd_pick(g, 2) ? XSL_INST_DRAINING : XSL_INST_STOPPING;
 	int rc0 = 0;
 
 	if (!listener_add && k >= 60 && k < 66)
@@ -1062,8 +1069,14 @@ static void random_op(struct xsl_registry **regs, unsigned int n, struct rnd *g,
 			rc = registry__listener_add(r, a, &key, &out);
 		else if (k < 68)
 			rc = registry__listener_del(r, l);
-		else
+		else if (k < 94)
 			rc = registry__listener_add_worker(r, l, w);
+		else if (k < 96)
+			rc = registry__instance_start(r, a, NULL);
+		else if (k < 98)
+			rc = registry__instance_mark(r, a, inst, mark);
+		else
+			rc = registry__worker_add_to(r, a, inst, pid, start, &out);
 		if (!i) {
 			rc0 = rc;
 			out0 = out;
@@ -1079,6 +1092,50 @@ static uint32_t env_u32(const char *name, uint32_t def)
 	const char *s = getenv(name);
 
 	return s && *s ? (uint32_t)strtoul(s, NULL, 0) : def;
+}
+
+/* Only the newest instance with no worker is in the maps (the app record's
+ * fresh_instance): older ones, which serve nothing, are stopped before a
+ * restore is compared. */
+static void stop_older_fresh(struct xsl_registry *r)
+{
+	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
+		const struct reg_app *ra = registry__app(r, a);
+		uint16_t newest = 0;
+
+		for (unsigned int i = 0; ra && i < XSL_REG_MAX_INSTANCES; i++) {
+			if (ra->inst[i].num && !ra->inst[i].n_workers && ra->inst[i].num > newest)
+				newest = ra->inst[i].num;
+		}
+		for (unsigned int i = 0; ra && i < XSL_REG_MAX_INSTANCES; i++) {
+			uint16_t num = ra->inst[i].num;
+
+			if (num && !ra->inst[i].n_workers && num != newest)
+				assert_int_equal(registry__instance_mark(r, a, num,
+									 XSL_INST_STOPPING), 0);
+			ra = registry__app(r, a);	/* a held app stays; others may go */
+		}
+	}
+}
+
+/* What the agent does after a restore: it marks the instances again (here
+ * as the original has them), syncs the tables, and writes its app records. */
+static void remark(struct env *e)
+{
+	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
+		const struct reg_app *ra = registry__app(e->orig, a);
+
+		if (!ra)
+			continue;
+		for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			if (ra->inst[i].num && ra->inst[i].mark != XSL_INST_SERVING)
+				assert_int_equal(registry__restore_mark(e->back, a, ra->inst[i].num,
+									ra->inst[i].mark), 0);
+		}
+		assert_int_equal(registry__sync_tables(e->back, a), 0);
+		assert_int_equal(records__app(e->orig, a, &e->img->apps[a], NULL), 0);
+		assert_int_equal(records__app(e->back, a, &e->img2->apps[a], NULL), 0);
+	}
 }
 
 static void test_random_round_trip(void **state)
@@ -1100,9 +1157,13 @@ static void test_random_round_trip(void **state)
 		for (unsigned int i = 0; i < burst && step < ops; i++, step++)
 			random_op(&e->orig, 1, &g, true);
 		snprintf(when, sizeof(when), "seed %u step %u restored", g.seed, step);
+		stop_older_fresh(e->orig);
 		restore(e);
 		same_registry(e, when);
 		no_drops(&e->rep);
+		remark(e);
+		snprintf(when, sizeof(when), "seed %u step %u marked again", g.seed, step);
+		same_registry(e, when);
 		rounds++;
 		peak_w = e->rep.workers > peak_w ? e->rep.workers : peak_w;
 		peak_l = e->rep.listeners > peak_l ? e->rep.listeners : peak_l;
@@ -1164,20 +1225,32 @@ static void consistent(const struct xsl_registry *r, const char *when)
 	}
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = registry__listener(r, l);
-		uint64_t named[XSL_REG_WORKER_WORDS] = { 0 };
-		unsigned int n = 0;
+		uint64_t named[XSL_REG_WORKER_WORDS] = { 0 }, own[XSL_REG_WORKER_WORDS] = { 0 };
+		unsigned int n = 0, bits = 0;
 
 		if (!ln)
 			continue;
 		SAME(registry__app(r, ln->app), "%s: listener %u of dead app", when, l);
 		lcount[ln->app]++;
+		/* the table names all the serving workers of its instance */
+		for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+			if (!(ln->serving[w / 64] & (1ull << (w % 64))))
+				continue;
+			bits++;
+			SAME(registry__worker(r, w) && r->workers[w].app == ln->app,
+			     "%s: listener %u served by %u", when, l, w);
+			if (ln->table_inst && r->workers[w].instance == ln->table_inst)
+				own[w / 64] |= 1ull << (w % 64);
+		}
+		SAME(bits == ln->n_workers, "%s: listener %u has %u serving, counts %u", when, l,
+		     bits, ln->n_workers);
 		for (unsigned int s = 0; s < S; s++) {
 			uint32_t w = ln->table.slot[s];
 			const struct reg_worker *wk = registry__worker(r, w);
 
-			if (!ln->n_workers) {
-				SAME(w == XSL_NO_WORKER, "%s: listener %u without workers names %u",
-				     when, l, w);
+			if (!ln->table_inst) {
+				SAME(w == XSL_NO_WORKER, "%s: listener %u without a table instance "
+				     "names %u", when, l, w);
 				continue;
 			}
 			SAME(wk && wk->app == ln->app, "%s: listener %u slot %u names %u", when, l,
@@ -1186,8 +1259,9 @@ static void consistent(const struct xsl_registry *r, const char *when)
 				n++;
 			named[w / 64] |= 1ull << (w % 64);
 		}
-		SAME(n == ln->n_workers && !memcmp(named, ln->serving, sizeof(named)),
-		     "%s: listener %u serves %u, its table names %u", when, l, ln->n_workers, n);
+		SAME(!memcmp(named, own, sizeof(named)),
+		     "%s: listener %u table of instance %u names %u workers, not all of its "
+		     "serving ones", when, l, ln->table_inst, n);
 	}
 	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
 		const struct reg_app *ra = registry__app(r, a);
@@ -1370,7 +1444,7 @@ static void test_instance_tables_round_trip(void **state)
 	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
 	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
 	/* the marks are the agent's: it marks again */
-	assert_int_equal(registry__instance_mark(e->back, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__restore_mark(e->back, o.a, 1, XSL_INST_DRAINING), 0);
 	assert_int_equal(registry__sync_tables(e->back, o.a), 0);
 	same_registry(e, "after the marks");
 	/* an old worker exits, a new one joins, the starting one takes over */
@@ -1385,6 +1459,41 @@ static void test_instance_tables_round_trip(void **state)
 	same_registry(e, "after the restart goes on");
 	same_maps(e, "after the restart goes on");
 	assert_int_equal(e->back->listeners[o.l1].table_inst, 3);
+}
+
+/* Marking again after a restore calls no hook and moves no slot until the
+ * tables are synced; a fresh instance goes, not an app that is not held. */
+static void test_restore_mark_is_quiet(void **state)
+{
+	struct env *e = *state;
+	struct xsl_registry *b;
+	struct restart o;
+	uint32_t solo;
+
+	mid_restart(e->orig, &o);
+	solo = attach(e->orig, "solo", 0, 0);
+	restore(e);
+	b = e->back;
+	b->hooks = (struct xsl_registry_hooks){ 0 };
+	/* the old and the taking instance marked: nothing moves until the sync */
+	assert_int_equal(registry__restore_mark(b, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_STOPPING), 0);
+	assert_int_equal(b->listeners[o.l1].table_inst, 2);
+	assert_memory_equal(&b->listeners[o.l1].table, &e->orig->listeners[o.l1].table,
+			    sizeof(struct xsl_table));
+	assert_int_equal(registry__sync_tables(b, o.a), 0);
+	assert_int_equal(b->listeners[o.l1].table_inst, 3);
+	assert_int_equal(b->listeners[o.l2].table_inst, 0);
+	/* a step back or a non-mark is refused; the same mark again is 0 */
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_DRAINING), -EINVAL);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_SERVING), -EINVAL);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_STOPPING), 0);
+	assert_int_equal(registry__restore_mark(b, o.a, 9, XSL_INST_STOPPING), -ENOENT);
+	/* the last instance of an app not held, with no worker: the normal
+	 * mark frees the app (with its hooks) */
+	assert_int_equal(registry__restore_mark(b, solo, 1, XSL_INST_DRAINING), -EBUSY);
+	assert_non_null(registry__instance(b, solo, 1));
+	assert_int_equal(registry__sync_tables(b, 77), -ENOENT);
 }
 
 /* Without xsl_wsocks (an agent that did not read them) only the taking
@@ -1500,6 +1609,7 @@ int main(void)
 		T(test_instances_round_trip),
 		T(test_instance_tables_round_trip),
 		T(test_instance_tables_without_sockets),
+		T(test_restore_mark_is_quiet),
 		T(test_table_of_several_instances_is_repaired),
 		T(test_records_before_instances_are_instance_one),
 		T(test_worker_of_one_instance_too_many_is_dropped),
