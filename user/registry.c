@@ -498,42 +498,35 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 
 /* ---- listeners: serving sets and tables ---- */
 
-/*
- * Which instances serve which listeners: for each listener of app, a mask
+/* Worker w joins (true) or leaves listener l's serving set. */
+static void serving_put(struct xsl_registry *r, uint32_t l, uint32_t w, bool on)
+{
+	struct reg_listener *ln = &r->listeners[l];
+	const struct reg_app *ra = &r->apps[ln->app];
+
+	if (on)
+		bit_set(ln->serving, w);
+	else
+		bit_clear(ln->serving, w);
+	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
+		if (ra->inst[s].num && ra->inst[s].num == r->workers[w].instance)
+			ln->inst_serving[s] += on ? 1 : -1;
+	}
+}
+
+/* Which instances serve which listeners: for each listener of app, a mask
  * of the app's instance slots (bit i: r->apps[app].inst[i]) one of whose
- * workers serves it; other listeners get 0. One pass over the serving sets,
- * each stopping once every live instance was seen.
- */
+ * workers serves it; other listeners get 0. */
 static void app_serves(const struct xsl_registry *r, uint32_t app, uint8_t *serves)
 {
-	const struct reg_app *ra = &r->apps[app];
-	uint16_t num[XSL_REG_MAX_INSTANCES];
-	uint8_t slot[XSL_REG_MAX_INSTANCES], all = 0;
-	unsigned int n = 0;
-
-	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
-		if (ra->inst[s].num) {
-			num[n] = ra->inst[s].num;
-			slot[n++] = (uint8_t)s;
-			all |= 1u << s;
-		}
-	}
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = &r->listeners[l];
 
 		serves[l] = 0;
 		if (!ln->live || ln->app != app)
 			continue;
-		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS && serves[l] != all; i++) {
-			for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
-				uint16_t inst = r->workers[i * 64 + __builtin_ctzll(m)].instance;
-
-				for (unsigned int k = 0; k < n; k++) {
-					if (num[k] == inst)
-						serves[l] |= 1u << slot[k];
-				}
-			}
-		}
+		for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++)
+			serves[l] |= (ln->inst_serving[s] != 0) << s;
 	}
 }
 
@@ -707,10 +700,10 @@ static int listener_drop_worker(struct xsl_registry *r, uint32_t l, uint32_t w)
 	struct reg_listener *ln = &r->listeners[l];
 	int err;
 
-	bit_clear(ln->serving, w);
+	serving_put(r, l, w, false);
 	err = table_follow(r, l, w, false);
 	if (err) {
-		bit_set(ln->serving, w);
+		serving_put(r, l, w, true);
 		return err;
 	}
 	ln->n_workers--;
@@ -727,6 +720,7 @@ static void listener_free(struct xsl_registry *r, uint32_t l)
 	ln->n_workers = 0;
 	ln->table_inst = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
 	table__clear(&ln->table);
 	r->apps[ln->app].n_listeners--;
 	hook_listener(r, l);
@@ -1165,6 +1159,7 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 	ln->n_workers = 0;
 	ln->table_inst = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
 	table__clear(&ln->table);
 	r->apps[app].n_listeners++;
 	if (listener)
@@ -1233,10 +1228,10 @@ int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uin
 		return fail(r, -EEXIST, "listener %u: worker %u already serves it", listener,
 			    worker);
 
-	bit_set(ln->serving, worker);
+	serving_put(r, listener, worker, true);
 	err = table_follow(r, listener, worker, true);
 	if (err) {
-		bit_clear(ln->serving, worker);
+		serving_put(r, listener, worker, false);
 		return err;
 	}
 	ln->n_workers++;
@@ -1478,7 +1473,12 @@ int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener
 	ln->key = *key;
 	ln->flags = key_is_v6_wildcard(key) ? val->flags & XSL_LISTENER_F_DUAL : 0;
 	ln->n_workers = n;
-	memcpy(ln->serving, serving, sizeof(serving));
+	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
+	for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+		for (uint64_t m = serving[i]; m; m &= m - 1)
+			serving_put(r, l, i * 64 + __builtin_ctzll(m), true);
+	}
 	ln->table = *table;
 	ln->table_inst = 0;	/* registry__restore_table() says */
 	r->apps[val->app].n_listeners++;
@@ -1501,7 +1501,7 @@ int registry__restore_serving(struct xsl_registry *r, uint32_t listener, uint32_
 			    "belongs to app %s", listener, r->apps[ln->app].name, worker,
 			    r->apps[r->workers[worker].app].name);
 	if (!bit_test(ln->serving, worker)) {
-		bit_set(ln->serving, worker);
+		serving_put(r, listener, worker, true);
 		ln->n_workers++;
 	}
 	return 0;

@@ -136,6 +136,8 @@ struct reg_listener {
 	uint32_t flags;			/* XSL_LISTENER_F_* */
 	uint32_t n_workers;
 	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
+	/* serving workers of each of its app's instance slots (reg_app.inst[]) */
+	uint16_t inst_serving[XSL_REG_MAX_INSTANCES];
 	/* the serving workers of instance table_inst (0: none, empty) */
 	uint16_t table_inst;
 	struct xsl_table table;

@@ -912,6 +912,15 @@ static void check_listeners(struct run *t)
 			CHECK(t, bit == ml->serving[w], "listener %u worker %u serving %d, model %d",
 			      l, w, bit, ml->serving[w]);
 		}
+		/* Its serving workers counted per instance. */
+		for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			uint32_t num = t->r->apps[ln->app].inst[i].num, c = 0;
+
+			for (uint32_t w = 0; num && w < t->hw; w++)
+				c += ml->serving[w] && m->wrk[w].inst == num;
+			CHECK(t, ln->inst_serving[i] == c, "listener %u: instance %u serves with "
+			      "%u workers, counted %u", l, num, c, ln->inst_serving[i]);
+		}
 		/* The table holds the serving workers of one instance: the taking
 		 * one when it serves the listener, else the newest unmarked one
 		 * that does. */
