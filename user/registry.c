@@ -1061,13 +1061,9 @@ bool registry__instance_serves(const struct xsl_registry *r, uint32_t app, uint1
 
 	if (!ln || ln->app != app || !inst)
 		return false;
-	for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
-		for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
-			uint32_t w = i * 64 + __builtin_ctzll(m);
-
-			if (r->workers[w].live && r->workers[w].instance == inst)
-				return true;
-		}
+	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
+		if (r->apps[app].inst[s].num == inst)
+			return ln->inst_serving[s] != 0;
 	}
 	return false;
 }
