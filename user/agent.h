@@ -99,7 +99,7 @@ struct agent_app {
 	/* when the instance in each slot of reg_app.inst[] started
 	 * (CLOCK_BOOTTIME ns, as process start times), and which instance
 	 * number that was: a slot reused by a newer instance starts again
-	 * (agent_insts.c) */
+	 * (agent_instview.c) */
 	struct {
 		uint16_t num;
 		uint64_t start_ns;
@@ -323,17 +323,18 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
 		      uint64_t *total);
 
-/* agent_insts.c: instances as shown (show.instances, metrics) */
+/* agent_instview.c: instances as shown (show.instances, metrics; agent_inst.c
+ * drives them) */
 struct inst_view;
 /* Records the start time of every instance not seen before: when it was
  * first seen, or its oldest process's start time if earlier (an agent
  * restart keeps the ages). Each timer tick. */
-void insts__tick(struct agent *a);
+void iview__tick(struct agent *a);
 /* instview__list() of app with the last GC pass's session counts, its
  * start times recorded first. */
-int insts__list(struct agent *a, uint32_t app, struct inst_view *out);
+int iview__list(struct agent *a, uint32_t app, struct inst_view *out);
 /* Whole seconds since v's instance of app started. */
-uint64_t insts__age_s(const struct agent *a, uint32_t app, const struct inst_view *v);
+uint64_t iview__age_s(const struct agent *a, uint32_t app, const struct inst_view *v);
 
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;

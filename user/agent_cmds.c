@@ -490,7 +490,7 @@ static json_t *do_show_instances(struct agent *a, const struct agent_client *cl,
 	(void)cl;
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "show instances %s: no such app", name ? name : "");
-	n = insts__list(a, app, v);
+	n = iview__list(a, app, v);
 	if (n < 0)
 		return fail(-n, "show instances %s: %s", name, strerror(-n));
 	arr = json_array();
@@ -500,7 +500,7 @@ static json_t *do_show_instances(struct agent *a, const struct agent_client *cl,
 				       "state", instview__state_name(v[i].state), "taking",
 				       v[i].taking, "first_pid", v[i].first_pid, "workers",
 				       v[i].workers, "sessions", (json_int_t)v[i].sessions, "age",
-				       (json_int_t)insts__age_s(a, app, &v[i])));
+				       (json_int_t)iview__age_s(a, app, &v[i])));
 	return ok(json_pack("{s:s, s:o}", "app", name, "instances", arr));
 }
 

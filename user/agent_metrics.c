@@ -232,7 +232,7 @@ static void render_instances(struct prom *p, struct agent *a, struct render_bufs
 	char num[8];
 
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
-		b->n_inst[i] = insts__list(a, i, b->inst[i]);
+		b->n_inst[i] = iview__list(a, i, b->inst[i]);
 	prom__family(p, "xsl_instances", PROM_GAUGE,
 		     "Live instances of each app, by state (starting, serving, draining, "
 		     "stopping).");

@@ -50,7 +50,7 @@ static void note_app(struct agent *a, uint32_t app, uint64_t now)
 			aa->inst_start[v[i].slot].start_ns = v[i].first_start_ns;
 }
 
-void insts__tick(struct agent *a)
+void iview__tick(struct agent *a)
 {
 	uint64_t now = boot_ns();
 
@@ -59,7 +59,7 @@ void insts__tick(struct agent *a)
 			note_app(a, app, now);
 }
 
-int insts__list(struct agent *a, uint32_t app, struct inst_view *out)
+int iview__list(struct agent *a, uint32_t app, struct inst_view *out)
 {
 	if (!registry__app(a->reg, app))
 		return -ENOENT;
@@ -67,7 +67,7 @@ int insts__list(struct agent *a, uint32_t app, struct inst_view *out)
 	return instview__list(a->reg, app, worker_sessions, a, out);
 }
 
-uint64_t insts__age_s(const struct agent *a, uint32_t app, const struct inst_view *v)
+uint64_t iview__age_s(const struct agent *a, uint32_t app, const struct inst_view *v)
 {
 	const struct agent_app *aa = &a->apps[app];
 	uint64_t now = boot_ns(), start;
