@@ -4,7 +4,8 @@
 # sessions and age (table and --json); `show workers` and `show sessions`
 # name each worker's and session's instance (none for a dead worker's
 # leftovers); xsl_instances and xsl_instance_sessions agree with them and
-# pass promtool; an agent restart keeps the ages.
+# pass promtool; an agent restart keeps the ages; during a restart (run
+# --replace) the serving and the draining instance are shown apart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server.sh"
 
@@ -171,6 +172,83 @@ test_instance_age_survives_agent_restart() {
 	[ "$(insts | jq '.instances[0].first_pid')" = "$MASTER" ] || fail "first pid: $(insts | jq -c .)"
 }
 
+# A restart in progress: instance 1 (20 flows) drains while instance 2,
+# started by run --replace, serves; 40 new flows follow. show instances
+# lists both, oldest first, with their own first pids and workers; every
+# worker and session names its instance (the old flows all instance 1);
+# each instance's sessions are the sessions show sessions books to it, in
+# show instances and in the metrics (one serving and one draining
+# instance), and they add up to the app's. Where the new flows go is the
+# data path's business (the newest serving instance, once it steers them
+# there): here only that instance 2 got some.
+test_two_instances_serving_and_draining() {
+	local j new_out="$E2E_TMP/new.out" new_master page table old_pids new_pids n by_inst
+	agent_restart --gc-ms 100 || return 1
+	xdp_on || return 1
+	start_server 2 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || { fail "old server not serving"; return 1; }
+	[ "$(udp --flows 20 --rounds 1 --sport-base 41000 | field lost)" = 0 ] || fail "old flows unanswered"
+	old_pids=$(server_pids)
+	# a long drain: the old instance stays draining for the whole test
+	bg nsenter --net="/run/netns/$SRV_NS" setsid "$XSLCTL" --socket "$SOCK" run app1 --replace \
+		--drain 600 --stop-timeout 20 -- "$TESTSRV" --port "$PORT" --workers 2 >"$new_out" 2>&1
+	wait_for 500 '[ "$(grep -c "^worker" "$new_out")" -ge 2 ]' || { fail "new server did not start"; return 1; }
+	new_master=$(awk '/^master/ { print $2 }' "$new_out")
+	wait_for 500 '[ "$(insts | jq -r ".instances[1].state")" = serving ]' ||
+		{ fail "instance 2 does not serve: $(insts | jq -c .)"; return 1; }
+	wait_for 500 '[ "$(n_workers app1)" -eq 6 ]' || fail "workers: $(worker_pids app1)"
+	[ "$(udp --flows 40 --rounds 1 --sport-base 42000 | field lost)" = 0 ] || fail "new flows unanswered"
+	wait_for 500 '[ "$(insts | jq "[.instances[].sessions] | add")" = 60 ]' ||
+		{ fail "sessions per instance: $(insts | jq -c "[.instances[].sessions]")"; return 1; }
+	j=$(insts)
+	log "$(echo "$j" | jq -c .)"
+	[ "$(echo "$j" | jq -c '[.instances[] | [.instance, .state, .taking, .first_pid, .workers]]')" = \
+		"[[1,\"draining\",false,$MASTER,3],[2,\"serving\",true,$new_master,3]]" ] ||
+		fail "instances (want first pids $MASTER and $new_master): $(echo "$j" | jq -c .)"
+	[ "$(echo "$j" | jq '[.instances[].sessions] | add')" = "$(ctl --json show app app1 | jq .app.sessions)" ] ||
+		fail "instance sessions do not add up to the app's $(ctl --json show app app1 | jq .app.sessions)"
+	table=$(ctl show instances app1)
+	echo "$table" | sed 's/^/  #   /'
+	[ "$(echo "$table" | awk 'NR > 1 { printf "%s %s %s %s;", $1, $2, $3, $4 }')" = \
+		"1 draining $MASTER 3;2 serving $new_master 3;" ] || fail "table: $table"
+
+	# every worker in its own run's instance
+	[ "$(ctl --json show workers app1 | jq -r '[.workers[] | select(.instance == 1) | .pid] | sort | join(" ")') " = \
+		"$old_pids" ] || fail "instance 1 workers: $(ctl --json show workers app1 | jq -c '[.workers[] | [.pid, .instance]]')"
+	new_pids=$({ echo "$new_master"; awk '/^worker/ { print $2 }' "$new_out"; } | sort -n | tr '\n' ' ')
+	[ "$(ctl --json show workers app1 | jq -r '[.workers[] | select(.instance == 2) | .pid] | sort | join(" ")') " = \
+		"$new_pids" ] || fail "instance 2 workers: $(ctl --json show workers app1 | jq -c '[.workers[] | [.pid, .instance]]')"
+	# every session in its worker's instance; the old flows in instance 1
+	j=$(ctl --json show sessions app1 --limit 100)
+	n=$(echo "$j" | jq '[.sessions[] | select((.remote | test(":41[0-9]{3}$")) and .instance == 1)] | length')
+	[ "$n" = 20 ] || fail "old flows in instance 1: $n of 20"
+	by_inst=$(echo "$j" | jq -c '[([.sessions[] | select(.instance == 1)] | length), ([.sessions[] | select(.instance == 2)] | length)]')
+	log "new flows: $(echo "$j" | jq '[.sessions[] | select((.remote | test(":42[0-9]{3}$")) and .instance == 2)] | length') of 40 in instance 2"
+	[ "$by_inst" = "$(insts | jq -c '[.instances[].sessions]')" ] ||
+		fail "sessions listed per instance $by_inst, show instances $(insts | jq -c '[.instances[].sessions]')"
+	[ "$(echo "$by_inst" | jq '.[1]')" -ge 1 ] || fail "no session in instance 2"
+	# each session's instance is its worker's (pid -> instance of show workers)
+	n=$(jq -n --argjson s "$j" --argjson w "$(ctl --json show workers app1)" '
+		($w.workers | map({key: (.pid | tostring), value: .instance}) | from_entries) as $of
+		| [$s.sessions[] | select(.instance != $of[.pid | tostring])] | length')
+	[ "$n" = 0 ] || fail "$n sessions not in their worker's instance"
+	table=$(ctl show sessions app1 --limit 100)
+	[ "$(echo "$table" | awk 'NR > 1 { c[$7]++ } END { printf "[%d,%d]", c[1], c[2] }')" = "$by_inst" ] ||
+		fail "sessions table by instance: $(echo "$table" | head -3)"
+
+	page=$E2E_TMP/page
+	scrape >"$page" || { fail "scrape failed"; return 1; }
+	promtool check metrics <"$page" || fail "promtool check metrics failed"
+	grep -E '^xsl_instance|^xsl_sessions\{' "$page" | sed 's/^/  #   /'
+	grep -qx 'xsl_instances{app="app1",state="serving"} 1' "$page" || fail "not one serving instance"
+	grep -qx 'xsl_instances{app="app1",state="draining"} 1' "$page" || fail "not one draining instance"
+	[ "[$(metric_sum xsl_instance_sessions 'instance="1"' <"$page"),$(metric_sum xsl_instance_sessions 'instance="2"' <"$page")]" = "$by_inst" ] ||
+		fail "xsl_instance_sessions differ from the listing $by_inst"
+	[ "$(metric_sum xsl_instance_sessions 'app="app1"' <"$page")" = "$(metric_sum xsl_sessions 'app="app1"' <"$page")" ] ||
+		fail "xsl_instance_sessions do not add up to xsl_sessions"
+}
+
 ALL_TESTS="test_show_instances_of_a_running_app test_dead_worker_sessions_belong_to_no_instance
-test_show_instances_errors_and_empty_instance test_instance_age_survives_agent_restart"
+test_show_instances_errors_and_empty_instance test_instance_age_survives_agent_restart
+test_two_instances_serving_and_draining"
 e2e_main
