@@ -244,14 +244,16 @@ static void test_no_such_app(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_one_instance_sums_its_workers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_first_pid_is_earliest_started, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_instance_without_workers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_states_oldest_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order_is_by_number_not_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_such_app, setup, teardown),
+		T(test_one_instance_sums_its_workers),
+		T(test_first_pid_is_earliest_started),
+		T(test_instance_without_workers),
+		T(test_restart_states_oldest_first),
+		T(test_order_is_by_number_not_slot),
+		T(test_no_such_app),
 	};
+#undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
