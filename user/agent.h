@@ -261,7 +261,6 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 			 uint32_t *worker);
 /* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
-int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */

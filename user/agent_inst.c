@@ -48,6 +48,8 @@ static struct agent_inst *inst_find(struct agent *a, uint32_t app, uint16_t num)
 	return NULL;
 }
 
+static void inst_gone(struct agent *a, uint32_t app, struct agent_inst *ai, uint64_t now);
+
 /* The agent's record of live instance num (made when missing), or NULL. */
 static struct agent_inst *inst_get(struct agent *a, uint32_t app, uint16_t num)
 {
@@ -57,10 +59,11 @@ static struct agent_inst *inst_get(struct agent *a, uint32_t app, uint16_t num)
 		return ai;
 	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
 		ai = &a->apps[app].inst[i];
-		/* a slot whose instance the registry freed is free */
-		if (!ai->num || !registry__instance(a->reg, app, ai->num)) {
-			if (ai->num && ai->own_dir)
-				continue;	/* its cgroup is removed at the tick first */
+		/* a slot whose instance the registry freed is free once its
+		 * end is handled (the tick would do it) */
+		if (ai->num && !registry__instance(a->reg, app, ai->num))
+			inst_gone(a, app, ai, mono_ns());
+		if (!ai->num) {
 			*ai = (struct agent_inst){ .num = num };
 			instance__default_opts(&ai->opts);
 			return ai;
