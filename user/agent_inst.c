@@ -19,6 +19,7 @@
  * Everything timed runs from inst__tick() (the agent's 100 ms tick).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -583,11 +584,37 @@ static void recover_app(struct agent *a, uint32_t app, uint64_t now)
 	}
 }
 
+/* i<N> directories of instances that are gone (their end came while no
+ * agent ran): removed when empty. */
+static void remove_stale_dirs(struct agent *a, uint32_t app)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(a->apps[app].cgroup);
+	uint16_t num;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		num = instance__dir_num(de->d_name);
+		if (!num || de->d_type != DT_DIR || registry__instance(a->reg, app, num) ||
+		    inst_dir(a, app, num, path, sizeof(path)))
+			continue;
+		if (!rmdir(path))
+			pr_info("recover: app %s: removed %s (instance %u is gone)\n",
+				app_name(a, app), path, num);
+	}
+	closedir(d);
+}
+
 void inst__recover(struct agent *a)
 {
 	uint64_t now = mono_ns();
 
-	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
-		if (registry__app(a->reg, app) && a->apps[app].cgroup[0])
-			recover_app(a, app, now);
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
+		if (!registry__app(a->reg, app) || !a->apps[app].cgroup[0])
+			continue;
+		recover_app(a, app, now);
+		remove_stale_dirs(a, app);
+	}
 }

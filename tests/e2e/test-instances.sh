@@ -5,7 +5,7 @@
 # drain and is killed after --stop-timeout; a new instance that never serves
 # is stopped after --ready-timeout; one replace at a time; an app attached
 # by the operator survives its last worker (the systemd restart case); an
-# agent restarted mid-drain finishes the drain.
+# agent restarted mid-drain finishes the drain, with the options it was given.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server.sh"
 
@@ -236,7 +236,10 @@ test_agent_restart_mid_drain() {
 	wait_for 500 '[ "$(inst_state app1 1)" = draining ]' || fail "instance 1: $(inst_state app1 1)"
 	kill -TERM "$AGENT_PID"
 	wait "$AGENT_PID"
+	# the cgroup of an instance that ended while no agent ran
+	mkdir "$CGROOT/app1/i9" || return 1
 	agent_start || return 1
+	[ ! -e "$CGROOT/app1/i9" ] || fail "the stale i9 stays"
 	local t0 t1
 	[ "$(inst_state app1 1)" = draining ] || fail "instance 1 after the restart: $(inst_state app1 1)"
 	[ "$(inst_state app1 2)" = serving ] || fail "instance 2 after the restart: $(inst_state app1 2)"
@@ -253,8 +256,32 @@ test_agent_restart_mid_drain() {
 	[ "$(inst_state app1 2)" = serving ] || fail "instance 2: $(inst_state app1 2)"
 }
 
+# A replace still starting when the agent restarts: its ready timer starts
+# again with its --ready-timeout; run (reconnecting) gets the reason.
+test_agent_restart_mid_start() {
+	start_server 1 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
+	local err="$E2E_TMP/start.err" run st
+	bg nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" run app1 --replace \
+		--ready-timeout 3 -- sleep 100 2>"$err"
+	run=$BG_PID
+	wait_for 500 '[ "$(inst_state app1 2)" = starting ]' || fail "instance 2: $(inst_state app1 2)"
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	agent_start || return 1
+	[ "$(inst_state app1 2)" = starting ] || fail "instance 2 after the restart: $(inst_state app1 2)"
+	grep -q "recover: app app1: instance 2 starting again (ready within 3 s)" "$AGENT_LOG" ||
+		fail "start not resumed with its options"
+	wait "$run"
+	st=$?
+	[ "$st" = 1 ] && grep -q "instance 2 did not serve .* within 3 s" "$err" ||
+		fail "run exited $st: $(cat "$err")"
+	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	wait_for 500 '[ ! -d "$CGROOT/app1/i2" ]' || fail "i2 not removed"
+}
+
 ALL_TESTS="test_run_adds_to_current_instance test_replace_drains_then_stops_old
 test_replace_kills_old_that_ignores_stop_signal test_ready_timeout_aborts_new_instance
 test_replace_daemonizing_cmd test_concurrent_replace_refused test_held_app_survives_last_worker
-test_systemd_child_cgroup_restart test_agent_restart_mid_drain"
+test_systemd_child_cgroup_restart test_agent_restart_mid_drain test_agent_restart_mid_start"
 e2e_main
