@@ -86,6 +86,7 @@ struct agent_inst {
 	uint16_t num;			/* 0: free */
 	uint8_t phase;			/* enum inst_phase */
 	bool own_dir;			/* <app cgroup>/i<num> is the agent's */
+	bool fresh;			/* started for a join still under way */
 	struct inst_replace_opts opts;	/* how it is started (ready) and stopped */
 	uint64_t deadline_ns;		/* of its phase (monotonic) */
 	uint64_t takeover_ns;		/* when a newer instance took over, 0: none */

@@ -96,8 +96,8 @@ int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, b
 	struct agent_app *aa = &a->apps[app];
 	struct agent_inst *ai;
 	char path[PATH_MAX];
+	bool any = false, started = false;
 	uint16_t cur = 0;
-	bool any = false;
 	int err;
 
 	*replacing = false;
@@ -120,13 +120,18 @@ int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, b
 			return err;
 		}
 		*replacing = replace && any;
+		started = true;
 	}
 	ai = inst_get(a, app, *inst);
 	if (!ai) {
 		snprintf(why, why_len, "instance %u: no room to track it", *inst);
-		inst__abandon(a, app, *inst);
+		if (started)
+			registry__instance_mark(a->reg, app, *inst, XSL_INST_STOPPING);
+		if (!registry__app(a->reg, app) && a->app_freed)
+			a->app_freed(a, app);
 		return -ENOSPC;
 	}
+	ai->fresh |= started;
 	err = inst_dir(a, app, *inst, path, sizeof(path));
 	if (!err && mkdir(path, 0755) && errno != EEXIST)
 		err = -errno;
@@ -161,10 +166,14 @@ int inst__move(struct agent *a, uint32_t app, uint16_t inst, uint32_t pid)
 void inst__abandon(struct agent *a, uint32_t app, uint16_t inst)
 {
 	const struct reg_instance *ri = registry__instance(a->reg, app, inst);
+	struct agent_inst *ai = inst_find(a, app, inst);
 
-	/* an instance with no worker is freed by its mark */
-	if (ri && !ri->n_workers)
-		registry__instance_mark(a->reg, app, inst, XSL_INST_STOPPING);
+	/* only one inst__prepare() started; with no worker its mark frees it */
+	if (!ri || ri->n_workers || (ai && !ai->fresh))
+		return;
+	registry__instance_mark(a->reg, app, inst, XSL_INST_STOPPING);
+	if (!registry__app(a->reg, app) && a->app_freed)
+		a->app_freed(a, app);
 }
 
 /* The replace options stay with the new instance's cgroup (an xattr), so
@@ -212,6 +221,8 @@ void inst__started(struct agent *a, uint32_t app, uint16_t inst, bool replacing,
 	struct agent_app *aa = &a->apps[app];
 	struct agent_inst *ai = inst_get(a, app, inst);
 
+	if (ai)
+		ai->fresh = false;
 	if (!replacing || !ai)
 		return;
 	ai->opts = *o;
