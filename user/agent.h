@@ -93,6 +93,7 @@ struct agent_inst {
 	uint64_t drain_gc;		/* complete GC passes when its drain began */
 	uint32_t first_pid;		/* its first process (gets the stop signal) */
 	uint64_t first_start_ns;
+	uint64_t born_ns;		/* first seen by this agent (monotonic) */
 };
 
 /* How the app's last `run --replace` went (instance.status). */
@@ -317,6 +318,8 @@ void inst__app_freed(struct agent *a, uint32_t app);
 void inst__recover(struct agent *a);
 /* The instance's state name: starting, serving, draining, stopping; gone. */
 const char *inst__state_name(struct agent *a, uint32_t app, uint16_t inst);
+/* The agent's record of live instance inst (first pid, age), or NULL. */
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);

@@ -65,12 +65,17 @@ static struct agent_inst *inst_get(struct agent *a, uint32_t app, uint16_t num)
 		if (ai->num && !registry__instance(a->reg, app, ai->num))
 			inst_gone(a, app, ai, mono_ns());
 		if (!ai->num) {
-			*ai = (struct agent_inst){ .num = num };
+			*ai = (struct agent_inst){ .num = num, .born_ns = mono_ns() };
 			instance__default_opts(&ai->opts);
 			return ai;
 		}
 	}
 	return NULL;
+}
+
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst)
+{
+	return registry__app(a->reg, app) ? inst_get(a, app, inst) : NULL;
 }
 
 static int inst_dir(struct agent *a, uint32_t app, uint16_t num, char *out, size_t len)
