@@ -86,12 +86,14 @@ struct agent_inst {
 	uint16_t num;			/* 0: free */
 	uint8_t phase;			/* enum inst_phase */
 	bool own_dir;			/* <app cgroup>/i<num> is the agent's */
+	bool fresh;			/* started for a join still under way */
 	struct inst_replace_opts opts;	/* how it is started (ready) and stopped */
 	uint64_t deadline_ns;		/* of its phase (monotonic) */
 	uint64_t takeover_ns;		/* when a newer instance took over, 0: none */
 	uint64_t drain_gc;		/* complete GC passes when its drain began */
 	uint32_t first_pid;		/* its first process (gets the stop signal) */
 	uint64_t first_start_ns;
+	uint64_t born_ns;		/* first seen by this agent (monotonic) */
 };
 
 /* How the app's last `run --replace` went (instance.status). */
@@ -269,7 +271,6 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 			 uint32_t *worker);
 /* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
-int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
@@ -325,6 +326,8 @@ void inst__app_freed(struct agent *a, uint32_t app);
 void inst__recover(struct agent *a);
 /* The instance's state name: starting, serving, draining, stopping; gone. */
 const char *inst__state_name(struct agent *a, uint32_t app, uint16_t inst);
+/* The agent's record of live instance inst (first pid, age), or NULL. */
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);

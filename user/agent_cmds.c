@@ -374,6 +374,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
+	/* a worker already: it stays in its instance, a new one is given up */
+	if (inst && a->reg->workers[w].instance != inst) {
+		inst__abandon(a, app, inst);
+		replacing = false;
+	}
 	inst = a->reg->workers[w].instance;
 	inst__started(a, app, inst, replacing, &ropts);
 	socks__scan_process(a, app, (uint32_t)pid);

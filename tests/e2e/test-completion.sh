@@ -55,6 +55,8 @@ test_completion_commands_and_options() {
 	expect "bytes drops new packets sessions" top --sort ""
 	expect "--help --sort --workers" top --
 	expect "lo" xdp attach l
+	expect "--drain --help --ready-timeout --replace --stop-signal --stop-timeout" run web --
+	expect "QUIT" run web --replace --stop-signal Q
 	# run NAME -- CMD: CMD completes as a command
 	complete_words run web -- xslct >/dev/null
 	[[ " $(complete_words run web -- bas) " == *" bash "* ]] || fail "run web -- bas<TAB> offers no bash"
