@@ -67,13 +67,13 @@ int events__handle(void *ctx, void *data, size_t len)
 		uint64_t t0 = mono_ns();
 
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_FORK, e->ts_ns, NULL);
+				     e->pid_ino, e->ppid, CAUSE_FORK, e->ts_ns, NULL);
 		fork_stages(a, e->ts_ns, t0, mono_ns());
 		break;
 	}
 	case XSL_EV_JOIN:
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_JOIN, 0, NULL);
+				     e->pid_ino, 0, CAUSE_JOIN, 0, NULL);
 		break;
 	case XSL_EV_EXIT:
 		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino,
