@@ -42,6 +42,7 @@ test_run_adds_to_current_instance() {
 	[ "$(cg_pids "$CGROOT/app1/i1")" = "$(server_pids)" ] ||
 		fail "i1 holds $(cg_pids "$CGROOT/app1/i1"), the server is $(server_pids)"
 	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	[ "$(ctl --json show app app1 | jq .app.held)" = false ] || fail "an app made by run is held"
 	# a second run: more workers of the same instance
 	local out2="$E2E_TMP/second.out" m2
 	bg nsenter --net="/run/netns/$SRV_NS" setsid "$XSLCTL" --socket "$SOCK" run app1 -- \
@@ -178,6 +179,7 @@ test_concurrent_replace_refused() {
 
 test_held_app_survives_last_worker() {
 	ctl app attach app1 >/dev/null || return 1
+	[ "$(ctl --json show app app1 | jq .app.held)" = true ] || fail "attached app not held"
 	start_server 1 || return 1
 	local runs
 	kill -TERM "$MASTER"
