@@ -59,6 +59,19 @@ test_run_adds_to_current_instance() {
 	[ "$(wc -l <"$CGROOT/app1/i1/cgroup.procs")" -eq 6 ] || fail "fork not in i1"
 }
 
+# run --replace of an app with no instance yet is a plain run.
+test_replace_of_new_app_is_a_run() {
+	local out="$E2E_TMP/first.out" m
+	bg nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" run app1 --replace \
+		--ready-timeout 1 -- "$TESTSRV" --port "$PORT" --workers 1 >"$out" 2>&1
+	wait_for 500 '[ "$(n_workers app1)" -eq 2 ]' || fail "workers: $(worker_pids app1)"
+	m=$(awk '/^master/ { print $2 }' "$out")
+	grep -qw "$m" "$CGROOT/app1/i1/cgroup.procs" || fail "not in i1"
+	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	[ "$(inst_state app1 2)" = gone ] || fail "instance 2: $(inst_state app1 2)"
+	! grep -q "started to replace" "$AGENT_LOG" || fail "a replace was started"
+}
+
 test_replace_drains_then_stops_old() {
 	start_server 1 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
@@ -282,7 +295,8 @@ test_agent_restart_mid_start() {
 	wait_for 500 '[ ! -d "$CGROOT/app1/i2" ]' || fail "i2 not removed"
 }
 
-ALL_TESTS="test_run_adds_to_current_instance test_replace_drains_then_stops_old
+ALL_TESTS="test_run_adds_to_current_instance test_replace_of_new_app_is_a_run
+test_replace_drains_then_stops_old
 test_replace_kills_old_that_ignores_stop_signal test_ready_timeout_aborts_new_instance
 test_replace_daemonizing_cmd test_concurrent_replace_refused test_held_app_survives_last_worker
 test_systemd_child_cgroup_restart test_agent_restart_mid_drain test_agent_restart_mid_start"
