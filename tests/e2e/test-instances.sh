@@ -25,6 +25,12 @@ log_ms() { awk -v p="$1" '$0 ~ p { split($1, s, "."); printf "%d%03d\n", s[1], s
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 metric() { in_srv curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# The instance number (low 8 bits) the maps give the worker of pid $1.
+map_inst() {
+	bpftool map dump pinned "$PIN/xsl_workers" -j |
+		jq -r --argjson p "$1" '[.[] | .formatted.value | objects | select(.pid == $p and .state != 0)] | .[0].instance // "none"'
+}
+
 # A second server started by `run --replace` (args: run options); its
 # output in $NEW_OUT, xslctl's stderr in $NEW_ERR, xslctl's pid $NEW_RUN.
 start_new() {
@@ -79,10 +85,19 @@ test_replace_drains_then_stops_old() {
 	# sessions of the old instance (idle timeout 60 s): the drain lasts
 	out=$(udp --flows 8 --rounds 1)
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "old instance does not answer: $out"
-	start_new --drain 2 --stop-timeout 20 || return 1
+	start_new --drain 4 --stop-timeout 20 || return 1
 	wait_for 500 '[ "$(inst_state app1 2)" = serving ]' || fail "instance 2: $(inst_state app1 2)"
 	grep -qw "$NEW_MASTER" "$CGROOT/app1/i2/cgroup.procs" || fail "new master not in i2"
 	[ "$(inst_state app1 1)" = draining ] || fail "instance 1 not draining: $(inst_state app1 1)"
+	[ "$(map_inst "$NEW_MASTER")" = 2 ] || fail "new master in instance $(map_inst "$NEW_MASTER")"
+	[ "$(map_inst "$MASTER")" = 1 ] || fail "old master in instance $(map_inst "$MASTER")"
+	# a fork of the draining instance is in it, not in the current one
+	kill -USR1 "$MASTER"
+	wait_for 300 '[ "$(grep -c "^worker" "$SRV_OUT")" -eq 2 ]' || fail "old master did not fork"
+	local forked
+	forked=$(awk '/^worker/ { p = $2 } END { print p }' "$SRV_OUT")
+	wait_for 300 '[ "$(map_inst "$forked")" = 1 ]' || fail "fork $forked of the old master in instance $(map_inst "$forked")"
+	old="$old $forked"
 	# the old server lives through the drain, then gets SIGTERM and stops
 	for p in $old; do
 		kill -0 "$p" || fail "old pid $p gone during the drain"
@@ -93,8 +108,8 @@ test_replace_drains_then_stops_old() {
 	grep -q "app app1: instance 1 drained (drain time over)" "$AGENT_LOG" || fail "drain not timed out"
 	t0=$(log_ms "instance 2 serves")
 	t1=$(log_ms "instance 1: SIGTERM")
-	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 2)"
-	[ $((t1 - t0)) -ge 1900 ] || fail "stopped before the drain was over"
+	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 4)"
+	[ $((t1 - t0)) -ge 3900 ] || fail "stopped before the drain was over"
 	wait "$RUN_PID"
 	st=$?
 	[ "$st" = 0 ] || fail "old run exited $st"
