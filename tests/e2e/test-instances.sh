@@ -107,6 +107,8 @@ test_replace_drains_then_stops_old() {
 		fail "no stop signal logged"
 	grep -q "app app1: instance 1 drained (drain time over)" "$AGENT_LOG" || fail "drain not timed out"
 	t0=$(log_ms "instance 2 serves")
+	log "instance 2 took over $((t0 - $(log_ms "for pid $NEW_MASTER \\(api\\)"))) ms after its first" \
+		"process joined (its workers forked, bound, were attributed)"
 	t1=$(log_ms "instance 1: SIGTERM")
 	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 4)"
 	[ $((t1 - t0)) -ge 3900 ] || fail "stopped before the drain was over"
