@@ -99,6 +99,8 @@ static json_t *app_json(struct agent *a, uint32_t app)
 			 !!(ra->flags & XSL_APP_F_CPU_STEER), "workers", ra->n_workers,
 			 "listeners", ra->n_listeners, "sessions",
 			 (json_int_t)a->apps[app].sessions);
+	/* attached by the operator: stays with no worker until app.detach */
+	json_object_set_new(o, "held", json_boolean(ra->flags & XSL_APP_F_HELD));
 	json_object_set_new(o, "registrations",
 			    json_pack("{s:I, s:I, s:I, s:I}", "fork",
 				      (json_int_t)aa->registrations[CAUSE_FORK], "join",
@@ -307,8 +309,11 @@ static const char *replace_args(json_t *req, bool *replace, struct inst_replace_
 	if (jsig) {
 		if (!*replace)
 			return "drain, stop_signal, stop_timeout and ready_timeout go with replace";
-		if (!json_is_string(jsig) || (o->stop_signal =
-					      instance__signal(json_string_value(jsig))) < 0)
+		if (json_is_integer(jsig) && json_integer_value(jsig) >= 1 &&
+		    json_integer_value(jsig) <= 64)
+			o->stop_signal = (int)json_integer_value(jsig);
+		else if (!json_is_string(jsig) ||
+			 (o->stop_signal = instance__signal(json_string_value(jsig))) < 0)
 			return "unknown stop_signal (a name such as TERM or QUIT, or a number)";
 	}
 	return NULL;

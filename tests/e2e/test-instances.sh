@@ -25,6 +25,12 @@ log_ms() { awk -v p="$1" '$0 ~ p { split($1, s, "."); printf "%d%03d\n", s[1], s
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 metric() { in_srv curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# The instance number (low 8 bits) the maps give the worker of pid $1.
+map_inst() {
+	bpftool map dump pinned "$PIN/xsl_workers" -j |
+		jq -r --argjson p "$1" '[.[] | .formatted.value | objects | select(.pid == $p and .state != 0)] | .[0].instance // "none"'
+}
+
 # A second server started by `run --replace` (args: run options); its
 # output in $NEW_OUT, xslctl's stderr in $NEW_ERR, xslctl's pid $NEW_RUN.
 start_new() {
@@ -42,6 +48,7 @@ test_run_adds_to_current_instance() {
 	[ "$(cg_pids "$CGROOT/app1/i1")" = "$(server_pids)" ] ||
 		fail "i1 holds $(cg_pids "$CGROOT/app1/i1"), the server is $(server_pids)"
 	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	[ "$(ctl --json show app app1 | jq .app.held)" = false ] || fail "an app made by run is held"
 	# a second run: more workers of the same instance
 	local out2="$E2E_TMP/second.out" m2
 	bg nsenter --net="/run/netns/$SRV_NS" setsid "$XSLCTL" --socket "$SOCK" run app1 -- \
@@ -58,6 +65,19 @@ test_run_adds_to_current_instance() {
 	[ "$(wc -l <"$CGROOT/app1/i1/cgroup.procs")" -eq 6 ] || fail "fork not in i1"
 }
 
+# run --replace of an app with no instance yet is a plain run.
+test_replace_of_new_app_is_a_run() {
+	local out="$E2E_TMP/first.out" m
+	bg nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" run app1 --replace \
+		--ready-timeout 1 -- "$TESTSRV" --port "$PORT" --workers 1 >"$out" 2>&1
+	wait_for 500 '[ "$(n_workers app1)" -eq 2 ]' || fail "workers: $(worker_pids app1)"
+	m=$(awk '/^master/ { print $2 }' "$out")
+	grep -qw "$m" "$CGROOT/app1/i1/cgroup.procs" || fail "not in i1"
+	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	[ "$(inst_state app1 2)" = gone ] || fail "instance 2: $(inst_state app1 2)"
+	! grep -q "started to replace" "$AGENT_LOG" || fail "a replace was started"
+}
+
 test_replace_drains_then_stops_old() {
 	start_server 1 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
@@ -65,10 +85,19 @@ test_replace_drains_then_stops_old() {
 	# sessions of the old instance (idle timeout 60 s): the drain lasts
 	out=$(udp --flows 8 --rounds 1)
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "old instance does not answer: $out"
-	start_new --drain 2 --stop-timeout 20 || return 1
+	start_new --drain 4 --stop-timeout 20 || return 1
 	wait_for 500 '[ "$(inst_state app1 2)" = serving ]' || fail "instance 2: $(inst_state app1 2)"
 	grep -qw "$NEW_MASTER" "$CGROOT/app1/i2/cgroup.procs" || fail "new master not in i2"
 	[ "$(inst_state app1 1)" = draining ] || fail "instance 1 not draining: $(inst_state app1 1)"
+	[ "$(map_inst "$NEW_MASTER")" = 2 ] || fail "new master in instance $(map_inst "$NEW_MASTER")"
+	[ "$(map_inst "$MASTER")" = 1 ] || fail "old master in instance $(map_inst "$MASTER")"
+	# a fork of the draining instance is in it, not in the current one
+	kill -USR1 "$MASTER"
+	wait_for 300 '[ "$(grep -c "^worker" "$SRV_OUT")" -eq 2 ]' || fail "old master did not fork"
+	local forked
+	forked=$(awk '/^worker/ { p = $2 } END { print p }' "$SRV_OUT")
+	wait_for 300 '[ "$(map_inst "$forked")" = 1 ]' || fail "fork $forked of the old master in instance $(map_inst "$forked")"
+	old="$old $forked"
 	# the old server lives through the drain, then gets SIGTERM and stops
 	for p in $old; do
 		kill -0 "$p" || fail "old pid $p gone during the drain"
@@ -78,9 +107,11 @@ test_replace_drains_then_stops_old() {
 		fail "no stop signal logged"
 	grep -q "app app1: instance 1 drained (drain time over)" "$AGENT_LOG" || fail "drain not timed out"
 	t0=$(log_ms "instance 2 serves")
+	log "instance 2 took over $((t0 - $(log_ms "for pid $NEW_MASTER \\(api\\)"))) ms after its first" \
+		"process joined (its workers forked, bound, were attributed)"
 	t1=$(log_ms "instance 1: SIGTERM")
-	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 2)"
-	[ $((t1 - t0)) -ge 1900 ] || fail "stopped before the drain was over"
+	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 4)"
+	[ $((t1 - t0)) -ge 3900 ] || fail "stopped before the drain was over"
 	wait "$RUN_PID"
 	st=$?
 	[ "$st" = 0 ] || fail "old run exited $st"
@@ -178,6 +209,7 @@ test_concurrent_replace_refused() {
 
 test_held_app_survives_last_worker() {
 	ctl app attach app1 >/dev/null || return 1
+	[ "$(ctl --json show app app1 | jq .app.held)" = true ] || fail "attached app not held"
 	start_server 1 || return 1
 	local runs
 	kill -TERM "$MASTER"
@@ -280,7 +312,8 @@ test_agent_restart_mid_start() {
 	wait_for 500 '[ ! -d "$CGROOT/app1/i2" ]' || fail "i2 not removed"
 }
 
-ALL_TESTS="test_run_adds_to_current_instance test_replace_drains_then_stops_old
+ALL_TESTS="test_run_adds_to_current_instance test_replace_of_new_app_is_a_run
+test_replace_drains_then_stops_old
 test_replace_kills_old_that_ignores_stop_signal test_ready_timeout_aborts_new_instance
 test_replace_daemonizing_cmd test_concurrent_replace_refused test_held_app_survives_last_worker
 test_systemd_child_cgroup_restart test_agent_restart_mid_drain test_agent_restart_mid_start"
