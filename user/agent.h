@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "instance.h"
 #include "lathist.h"
 #include "maps.h"
 #include "mirror.h"
@@ -79,6 +80,24 @@ struct agent_client {
 
 #define AGENT_MAX_LEFT 64
 
+/* agent_inst.c: one live instance of an app as the agent drives it (the
+ * registry has its number, workers and mark). */
+struct agent_inst {
+	uint16_t num;			/* 0: free */
+	uint8_t phase;			/* enum inst_phase */
+	bool own_dir;			/* <app cgroup>/i<num> is the agent's */
+	struct inst_replace_opts opts;	/* how it is started (ready) and stopped */
+	uint64_t deadline_ns;		/* of its phase (monotonic) */
+	uint64_t takeover_ns;		/* when a newer instance took over, 0: none */
+	uint64_t drain_gc;		/* complete GC passes when its drain began */
+	uint32_t first_pid;		/* its first process (gets the stop signal) */
+	uint64_t first_start_ns;
+};
+
+/* How the app's last `run --replace` went (instance.status). */
+enum replace_result { REPLACE_NONE, REPLACE_PENDING, REPLACE_SERVING, REPLACE_ABORTED };
+enum restart_result { RESTART_REPLACED, RESTART_ABORTED, RESTART__MAX };
+
 /* Per-app agent-side facts the registry does not keep. */
 struct agent_app {
 	/* processes (pid + start time) that detached themselves while staying
@@ -96,6 +115,13 @@ struct agent_app {
 	uint64_t detaches[DETACH__MAX];
 	uint64_t sessions;		/* from the last GC pass */
 	uint64_t expired[3];		/* idle, closed, app gone */
+	struct agent_inst inst[XSL_REG_MAX_INSTANCES];
+	struct {
+		uint16_t num;		/* its new instance, 0: none yet */
+		uint8_t result;		/* enum replace_result */
+		char reason[256];	/* REPLACE_ABORTED: why */
+	} replace;
+	uint64_t restarts[RESTART__MAX];	/* xsl_restarts_total */
 };
 
 /* Why a socket was refused as a listener (xsl_sockets_refused_total). */
@@ -177,6 +203,7 @@ struct agent {
 	 * sets it; agent_procs.c calls it after a detach freed the app) */
 	void (*app_freed)(struct agent *a, uint32_t app);
 	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
+	struct drainhist drain_hist;	/* xsl_drain_seconds */
 };
 
 /* epoll tags: the high 32 bits say what, the low 32 bits which one. */
@@ -228,8 +255,9 @@ int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns
  * its workers there are detached first. */
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
+/* ppid: a FORK's parent (its instance is the child's), 0 otherwise. */
 int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
-			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
+			 uint64_t ino, uint32_t ppid, enum reg_cause cause, uint64_t event_ts_ns,
 			 uint32_t *worker);
 /* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
@@ -253,6 +281,42 @@ int apps__attach(struct agent *a, const char *name, const char *cgroup,
 int apps__detach(struct agent *a, uint32_t app);
 /* Retries removing freed apps' cgroups (an exiting task stays a moment). */
 void apps__retry_rmdirs(struct agent *a);
+/* Removes the cgroup directory path now, or on the next ticks while an
+ * exiting task still holds it; what names it in a warning. */
+void apps__rmdir(struct agent *a, const char *path, const char *what);
+
+/* agent_inst.c: app instances (graceful restart), see instance.h */
+/* The instance a process started for app by `run` (or a root app.join)
+ * goes into: a new one (replace, when the app has one already; -EBUSY while
+ * another replace is starting), else the current one (made when there is
+ * none). Its cgroup <app cgroup>/i<N> is made. *replacing: a new instance
+ * replaces others. */
+int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, bool *replacing,
+		  char *why, size_t why_len);
+/* Moves pid into instance inst's cgroup. */
+int inst__move(struct agent *a, uint32_t app, uint16_t inst, uint32_t pid);
+/* The process of a prepared instance is registered: a replacing instance
+ * starts its ready timer (o: the replace options). */
+void inst__started(struct agent *a, uint32_t app, uint16_t inst, bool replacing,
+		   const struct inst_replace_opts *o);
+/* A prepared instance that got no process is given up (freed if empty). */
+void inst__abandon(struct agent *a, uint32_t app, uint16_t inst);
+/* The instance a process registering in app belongs to: its parent's
+ * (ppid, a worker of app; 0: unknown), else its cgroup's; 0: the current. */
+uint16_t inst__of_process(struct agent *a, uint32_t app, uint32_t pid, uint32_t ppid);
+/* A worker was registered: the first one of its instance is its first
+ * process. */
+void inst__worker_added(struct agent *a, uint32_t app, uint32_t worker);
+/* Readiness, drains, stop signals and kills due now; freed instances'
+ * cgroups removed. Each timer tick. */
+void inst__tick(struct agent *a);
+/* app is freed: its instance cgroups go (before the app's own). */
+void inst__app_freed(struct agent *a, uint32_t app);
+/* After a restart: the instances' cgroups and timers from the registry
+ * (drains and stops continue with fresh timers, see docs/protocol.md). */
+void inst__recover(struct agent *a);
+/* The instance's state name: starting, serving, draining, stopping; gone. */
+const char *inst__state_name(struct agent *a, uint32_t app, uint16_t inst);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,13 +156,14 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 
 /* app.attach arguments, all checked here before anything is made. */
 static const char *const attach_keys[] = { "cmd", "name", "cgroup", "policy", "idle_timeout",
-					   "cpu_steer", NULL };
+					   "cpu_steer", "held", NULL };
 
 static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
 	json_t *jname = json_object_get(req, "name"), *jpolicy = json_object_get(req, "policy");
 	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
+	json_t *held = json_object_get(req, "held");
 	const char *name, *policy, *cgroup = NULL, *key;
 	char why[512];
 	json_t *v;
@@ -207,6 +209,12 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EINVAL, "app attach %s: cpu_steer must be true or false", name);
 	if (json_is_true(steer))
 		o.flags |= XSL_APP_F_CPU_STEER;
+	/* an operator's attach holds the app until detach; `run` attaches
+	 * with held false: the app goes with its last worker */
+	if (held && !json_is_boolean(held))
+		return fail(EINVAL, "app attach %s: held must be true or false", name);
+	if (!json_is_false(held))
+		o.flags |= XSL_APP_F_HELD;
 	if (jcgroup) {
 		cgroup = json_string_value(jcgroup);
 		if (!cgroup || cgroup[0] != '/' || strlen(cgroup) != json_string_length(jcgroup) ||
@@ -264,10 +272,55 @@ static int worker_elsewhere(struct agent *a, uint32_t app, uint32_t pid, uint32_
 	return 0;
 }
 
+/* app.join's replace options (run --replace) into o; NULL or what is wrong. */
+static const char *replace_args(json_t *req, bool *replace, struct inst_replace_opts *o)
+{
+	json_t *jr = json_object_get(req, "replace"), *jsig = json_object_get(req, "stop_signal");
+	static const struct {
+		const char *key;
+		long long min;
+		size_t off;
+	} secs[] = {
+		{ "drain", 0, offsetof(struct inst_replace_opts, drain_s) },
+		{ "stop_timeout", 1, offsetof(struct inst_replace_opts, stop_timeout_s) },
+		{ "ready_timeout", 1, offsetof(struct inst_replace_opts, ready_timeout_s) },
+	};
+	long long v;
+	int err;
+
+	instance__default_opts(o);
+	if (jr && !json_is_boolean(jr))
+		return "replace must be true or false";
+	*replace = json_is_true(jr);
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		err = int_arg(req, secs[i].key, secs[i].min, INST_MAX_S, &v);
+		if (err == -EINVAL)
+			return secs[i].min ? "drain, stop_timeout and ready_timeout are seconds "
+					     "(1..86400; drain 0..86400)"
+					   : "bad drain (seconds 0..86400)";
+		if (!err && !*replace)
+			return "drain, stop_signal, stop_timeout and ready_timeout go with replace";
+		if (!err)
+			*(uint32_t *)((char *)o + secs[i].off) = (uint32_t)v;
+	}
+	if (jsig) {
+		if (!*replace)
+			return "drain, stop_signal, stop_timeout and ready_timeout go with replace";
+		if (!json_is_string(jsig) || (o->stop_signal =
+					      instance__signal(json_string_value(jsig))) < 0)
+			return "unknown stop_signal (a name such as TERM or QUIT, or a number)";
+	}
+	return NULL;
+}
+
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	struct inst_replace_opts ropts;
+	bool replace, replacing = false;
 	uint64_t start = 0;
-	const char *name;
+	const char *name, *bad;
+	char why[320];
+	uint16_t inst = 0;
 	long long pid;
 	uint32_t app, w, other;
 	int err;
@@ -276,6 +329,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	bad = replace_args(req, &replace, &ropts);
+	if (bad)
+		return fail(EINVAL, "app join %s: %s", name, bad);
+	if (replace && !is_root(cl))
+		return fail(EPERM, "app join %s: only root may start an instance", name);
 	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
@@ -292,22 +350,34 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 	if (!worker_elsewhere(a, app, (uint32_t)pid, &other))
 		return fail(EBUSY, "app join %s: pid %lld is a worker of app %s", name, pid,
 			    registry__app_name(a->reg, other));
+	/* root moves the process into the instance's cgroup (run --replace:
+	 * a new instance) */
 	if (is_root(cl)) {
-		err = procs__join(a, app, (uint32_t)pid);
+		err = inst__prepare(a, app, replace, &inst, &replacing, why, sizeof(why));
 		if (err)
-			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
-				    a->apps[app].cgroup, strerror(-err));
+			return fail(err, "app join %s: %s", name, why);
+		err = inst__move(a, app, inst, (uint32_t)pid);
+		if (err) {
+			inst__abandon(a, app, inst);
+			return fail(err, "app join %s: move pid %lld into %s/i%u: %s", name, pid,
+				    a->apps[app].cgroup, inst, strerror(-err));
+		}
 	}
 	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
 	if (err == -EEXIST)
 		err = procs__worker_of(a, app, (uint32_t)pid, &w);
+	if (err && inst)
+		inst__abandon(a, app, inst);
 	if (err == -EBUSY)
 		return fail(err, "app join %s: pid %lld is in the cgroup of another app", name,
 			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
+	inst = a->reg->workers[w].instance;
+	inst__started(a, app, inst, replacing, &ropts);
 	socks__scan_process(a, app, (uint32_t)pid);
-	return ok(json_pack("{s:o}", "worker", worker_json(a, w)));
+	return ok(json_pack("{s:o, s:i, s:b}", "worker", worker_json(a, w), "instance", inst,
+			    "replacing", replacing));
 }
 
 static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json_t *req)
@@ -333,6 +403,30 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 	return ok(json_pack("{s:i}", "removed",
 			    before - (registry__app(a->reg, app) ?
 				      (int)registry__app(a->reg, app)->n_workers : 0)));
+}
+
+/* How instance N of an app is doing, and how a run --replace of it went. */
+static json_t *do_instance_status(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	static const char *const results[] = { "none", "pending", "serving", "aborted" };
+	const struct agent_app *aa;
+	const char *name;
+	long long num;
+	uint32_t app;
+	uint8_t res = REPLACE_NONE;
+
+	(void)cl;
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "instance status %s: no such app", name ? name : "");
+	if (int_arg(req, "instance", 1, XSL_REG_MAX_INSTANCE, &num))
+		return fail(EINVAL, "instance status %s: missing or bad instance", name);
+	aa = &a->apps[app];
+	if (aa->replace.num == num)
+		res = aa->replace.result;
+	return ok(json_pack("{s:s, s:I, s:s, s:s, s:s}", "app", name, "instance",
+			    (json_int_t)num, "state", inst__state_name(a, app, (uint16_t)num),
+			    "replace", results[res], "reason",
+			    res == REPLACE_ABORTED ? aa->replace.reason : ""));
 }
 
 /* "udp"/"tcp", address text, port -> key */
@@ -601,6 +695,7 @@ static const struct {
 	{ "app.detach", do_app_detach },
 	{ "app.join", do_app_join },
 	{ "app.leave", do_app_leave },
+	{ "instance.status", do_instance_status },
 	{ "listen", do_listen },
 	{ "show.apps", do_show_apps },
 	{ "show.app", do_show_app },

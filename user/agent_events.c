@@ -45,11 +45,11 @@ int events__handle(void *ctx, void *data, size_t len)
 	switch (e->type) {
 	case XSL_EV_FORK:
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_FORK, e->ts_ns, NULL);
+				     e->pid_ino, e->ppid, CAUSE_FORK, e->ts_ns, NULL);
 		break;
 	case XSL_EV_JOIN:
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_JOIN, 0, NULL);
+				     e->pid_ino, 0, CAUSE_JOIN, 0, NULL);
 		break;
 	case XSL_EV_EXIT:
 		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino,

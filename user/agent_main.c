@@ -262,8 +262,9 @@ static void on_tick(struct agent *a)
 		procs__reconcile(a);
 		xdp__scan(a);
 	}
-	apps__retry_rmdirs(a);
 	socks__settle(a);
+	inst__tick(a);
+	apps__retry_rmdirs(a);
 	if (a->since_gc_ms >= a->o.gc_ms) {
 		a->since_gc_ms = 0;
 		gc__tick(a);
@@ -390,6 +391,8 @@ int main(int argc, char **argv)
 	if (!err) {
 		mirror__install(&a.mirror, a.reg, &a.maps);
 		err = recover__registry(&a);
+		if (!err)
+			inst__recover(&a);
 	}
 	if (!err)
 		err = mirror__enable_port_filter(&a.mirror);

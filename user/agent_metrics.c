@@ -488,6 +488,28 @@ static void render_agent(struct prom *p, const struct agent *a)
 
 static void render_http(struct prom *p, const struct agent *a);
 
+/* Graceful restarts (agent_inst.c): run --replace outcomes and drains. */
+static void render_restarts(struct prom *p, const struct agent *a)
+{
+	static const char *const results[RESTART__MAX] = {
+		[RESTART_REPLACED] = "replaced", [RESTART_ABORTED] = "aborted",
+	};
+
+	prom__family(p, "xsl_restarts_total", PROM_COUNTER,
+		     "run --replace of each app, by result: the new instance took over "
+		     "(replaced) or did not serve in time (aborted).");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		for (int k = 0; registry__app(a->reg, i) && k < RESTART__MAX; k++)
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "result", results[k] }),
+				  a->apps[i].restarts[k]);
+	prom__family(p, "xsl_drain_seconds", PROM_HISTOGRAM,
+		     "From a new instance taking over to the old instance it replaced being "
+		     "gone (drain, stop signal and stop timeout).");
+	prom__histogram(p, NULL, 0, drainhist_bounds, a->drain_hist.bucket, DRAINHIST_BUCKETS,
+			a->drain_hist.count, a->drain_hist.sum);
+}
+
 static int render(struct agent *a, char **text, size_t *len)
 {
 	struct prom p;
@@ -501,6 +523,7 @@ static int render(struct agent *a, char **text, size_t *len)
 	render_workers(&p, a);
 	render_agent(&p, a);
 	render_http(&p, a);
+	render_restarts(&p, a);
 	return prom__finish(&p, text, len);
 }
 

@@ -114,7 +114,39 @@ static void test_run_attaches_and_keeps_cmd(void **state)
 	assert_int_equal(parse(&o, ARGV("run", "web", "--", "-weird", "x")), 0);
 	assert_string_equal(o.run_argv[0], "-weird");
 	assert_string_equal(o.run_argv[1], "x");
+	assert_null(json_object_get(o.req, "replace"));
 	cli_opts_free(&o);
+}
+
+/* run --replace and its options, kept for app.join (ctl_main.c) */
+static void test_run_replace_options(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, ARGV("run", "web", "--replace", "--drain", "3", "--stop-signal",
+					"QUIT", "--stop-timeout=4", "--ready-timeout", "5", "--",
+					"nginx", "--drain", "9")), 0);
+	assert_true(json_is_true(json_object_get(o.req, "replace")));
+	assert_int_equal(json_integer_value(json_object_get(o.req, "drain")), 3);
+	assert_string_equal(json_string_value(json_object_get(o.req, "stop_signal")), "QUIT");
+	assert_int_equal(json_integer_value(json_object_get(o.req, "stop_timeout")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o.req, "ready_timeout")), 5);
+	/* CMD's own options stay CMD's */
+	assert_string_equal(o.run_argv[0], "nginx");
+	assert_string_equal(o.run_argv[1], "--drain");
+	cli_opts_free(&o);
+
+	assert_int_equal(parse(&o, ARGV("run", "web", "--replace", "--stop-signal", "SIGusr2",
+					"true")), 0);
+	cli_opts_free(&o);
+	assert_usage_error("run", ARGV("run", "web", "--drain", "3", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--stop-signal", "QUIT", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--stop-signal", "NOPE", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--drain", "0", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--ready-timeout", "86401",
+				       "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace=yes", "true"));
 }
 
 static void test_listen_makes_request(void **state)
@@ -370,7 +402,8 @@ static void test_usage_matches_interface(void **state)
 		"  app attach NAME [--cgroup PATH] [--policy reassign|drop] "
 		"[--idle-timeout SECONDS] [--cpu-steer]\n"
 		"  app detach NAME\n"
-		"  run NAME [--] CMD [ARGS...]\n"
+		"  run NAME [--replace] [--drain SECONDS] [--stop-signal SIG] "
+		"[--stop-timeout SECONDS] [--ready-timeout SECONDS] [--] CMD [ARGS...]\n"
 		"  listen NAME tcp|udp ADDR:PORT\n"
 		"  show apps\n"
 		"  show app NAME\n"
@@ -420,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_app_attach_makes_request),
 		cmocka_unit_test(test_app_detach_makes_request),
 		cmocka_unit_test(test_run_attaches_and_keeps_cmd),
+		cmocka_unit_test(test_run_replace_options),
 		cmocka_unit_test(test_listen_makes_request),
 		cmocka_unit_test(test_show_makes_requests),
 		cmocka_unit_test(test_xdp_makes_requests),

@@ -40,6 +40,9 @@ struct img {
 	struct xsl_listener vals[XSL_MAX_LISTENERS];
 	unsigned int n;
 	struct xsl_slot_table slots[XSL_MAX_LISTENERS];
+	/* xsl_wsocks as the agent keeps it: a key per serving (listener, worker) */
+	uint64_t wsocks[XSL_MAX_LISTENERS][XSL_REG_WORKER_WORDS];
+	bool no_wsocks;			/* an image from before wsocks were read */
 };
 
 static int img_find(const struct img *m, const struct xsl_listener_key *k)
@@ -96,6 +99,7 @@ static void img_listener(void *ctx, uint32_t l)
 	struct xsl_listener_key k;
 	struct xsl_listener v;
 
+	memcpy(m->wsocks[l], m->r->listeners[l].serving, sizeof(m->wsocks[l]));
 	if (m->r->listeners[l].live) {
 		assert_int_equal(records__listener(m->r, l, &k, &v, &m->slots[l]), 0);
 		img_put(m, &k, &v);
@@ -115,9 +119,23 @@ static void img_install(struct img *m, struct xsl_registry *r)
 
 static struct xsl_restore_input img_input(const struct img *m)
 {
+	static struct xsl_wsock_key *keys;
+	unsigned int n = 0;
+
+	if (!keys)
+		keys = calloc((size_t)XSL_MAX_LISTENERS * XSL_MAX_WORKERS, sizeof(*keys));
+	assert_non_null(keys);
+	for (uint32_t l = 0; !m->no_wsocks && l < XSL_MAX_LISTENERS; l++) {
+		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+			for (uint64_t b = m->wsocks[l][i]; b; b &= b - 1)
+				keys[n++] = (struct xsl_wsock_key){
+					.listener = l, .worker = i * 64 + __builtin_ctzll(b) };
+		}
+	}
 	return (struct xsl_restore_input){ .apps = m->apps, .workers = m->workers,
 					   .lkeys = m->keys, .lvals = m->vals,
-					   .n_listeners = m->n, .slots = m->slots };
+					   .n_listeners = m->n, .slots = m->slots,
+					   .wsocks = keys, .n_wsocks = n };
 }
 
 /* ---- fixtures ---- */
@@ -356,6 +374,8 @@ static void same_registry(const struct env *e, const char *when)
 		     x->app, y->app, x->n_workers, y->n_workers);
 		SAME(!memcmp(x->serving, y->serving, sizeof(x->serving)),
 		     "%s: listener %u serving sets differ", when, i);
+		SAME(x->table_inst == y->table_inst, "%s: listener %u table of instance %u/%u",
+		     when, i, x->table_inst, y->table_inst);
 		for (unsigned int s = 0; s < S; s++)
 			SAME(x->table.slot[s] == y->table.slot[s],
 			     "%s: listener %u slot %u: worker %u/%u", when, i, s, x->table.slot[s],
@@ -439,6 +459,24 @@ static void balanced(const struct xsl_registry *r, uint32_t l)
 	assert_int_equal(total, ln->n_workers ? S : 0);
 	if (ln->n_workers)
 		assert_true(hi - lo <= 1);
+}
+
+/* Loads within one among workers w[0..n-1], who hold every slot. */
+static void balanced_among(const struct xsl_registry *r, uint32_t l, const uint32_t *w,
+			   unsigned int n)
+{
+	const struct xsl_table *t = &registry__listener(r, l)->table;
+	unsigned int lo = S, hi = 0, total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = table__load(t, w[i]);
+
+		lo = k < lo ? k : lo;
+		hi = k > hi ? k : hi;
+		total += k;
+	}
+	assert_int_equal(total, S);
+	assert_true(hi - lo <= 1);
 }
 
 /* ---- a small world: two apps, workers, listeners, some history ---- */
@@ -665,6 +703,8 @@ static void test_stale_worker_gen_in_slot_table_is_cleared(void **state)
 		if (row->slot[s].worker == victim)
 			row->slot[s].gen--;
 	}
+	/* the table is all there is (with its socket, it would serve again) */
+	e->img->no_wsocks = true;
 	restore(e);
 	/* the worker itself lives on, it just does not serve that listener */
 	assert_non_null(registry__worker(e->back, victim));
@@ -766,7 +806,8 @@ static void test_corrupted_app_records_are_dropped(void **state)
 	assert_non_null(registry__app(e->back, 14));
 	assert_true(has_u32(e->rep.dropped_workers, e->rep.n_dropped_workers, o.w_dns[1]));
 	assert_int_equal(e->back->apps[17].gen, 55);
-	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 1);
+	/* and one for the socket of dns's dropped worker */
+	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 2);
 	/* the real apps are intact */
 	assert_string_equal(registry__app_name(e->back, o.web), "web");
 	assert_string_equal(registry__app_name(e->back, o.dns), "dns");
@@ -1280,6 +1321,121 @@ static void test_instances_round_trip(void **state)
 	same_maps(e, "after a start");
 }
 
+/* An app mid-restart: instance 1 draining, 2 taking new sessions (its table
+ * made by a switch and a join since), 3 starting. */
+struct restart {
+	uint32_t a, l1, l2, old[2], nw[3], st;
+};
+
+static void mid_restart(struct xsl_registry *r, struct restart *o)
+{
+	struct xsl_listener_key k1 = key4(IPPROTO_UDP, 53, 0), k2 = key6_any(IPPROTO_TCP, 53);
+
+	o->a = attach(r, "dns", 0, 41);
+	o->l1 = add_listener(r, o->a, &k1);
+	o->l2 = add_listener(r, o->a, &k2);
+	for (int i = 0; i < 2; i++) {
+		o->old[i] = add_worker(r, o->a, 101 + i);
+		serve(r, o->l1, o->old[i]);
+		serve(r, o->l2, o->old[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		o->nw[i] = add_worker(r, o->a, 201 + i);
+		serve(r, o->l1, o->nw[i]);
+		serve(r, o->l2, o->nw[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	o->st = add_worker(r, o->a, 301);
+	serve(r, o->l1, o->st);
+	/* last: the app record is written after 3 got its worker (a worker
+	 * add does not rewrite its fresh_instance) */
+	assert_int_equal(registry__instance_mark(r, o->a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__listener(r, o->l1)->table_inst, 2);
+}
+
+/* The tables hold the taking instance's workers only; the others' serving
+ * comes back from their sockets, each table slot for slot, and after the
+ * agent marks again both registries go on alike. */
+static void test_instance_tables_round_trip(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+	uint32_t w;
+
+	mid_restart(e->orig, &o);
+	restore(e);
+	same_registry(e, "after restore");
+	no_drops(&e->rep);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	/* the marks are the agent's: it marks again */
+	assert_int_equal(registry__instance_mark(e->back, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__sync_tables(e->back, o.a), 0);
+	same_registry(e, "after the marks");
+	/* an old worker exits, a new one joins, the starting one takes over */
+	for (int i = 0; i < 2; i++) {
+		struct xsl_registry *r = i ? e->back : e->orig;
+
+		assert_int_equal(registry__worker_del(r, o.old[0]), 0);
+		assert_int_equal(registry__worker_add_to(r, o.a, 2, 204, 0, &w), 0);
+		serve(r, o.l1, w);
+		serve(r, o.l2, o.st);
+	}
+	same_registry(e, "after the restart goes on");
+	same_maps(e, "after the restart goes on");
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 3);
+}
+
+/* Without xsl_wsocks (an agent that did not read them) only the taking
+ * instance's workers come back serving. */
+static void test_instance_tables_without_sockets(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+
+	mid_restart(e->orig, &o);
+	e->img->no_wsocks = true;
+	restore(e);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 3);
+	assert_memory_equal(&e->back->listeners[o.l1].table, &e->orig->listeners[o.l1].table,
+			    sizeof(struct xsl_table));
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+}
+
+/* A table naming several instances' workers (maps written before tables
+ * held one instance) is made the table instance's, keeping their slots. */
+static void test_table_of_several_instances_is_repaired(void **state)
+{
+	struct env *e = *state;
+	struct xsl_slot_table *row;
+	struct restart o;
+	unsigned int kept = 0;
+
+	mid_restart(e->orig, &o);
+	row = &e->img->slots[o.l1];
+	/* every fourth slot to the old instance's first worker */
+	for (unsigned int s = 0; s < S; s += 4)
+		row->slot[s] = (struct xsl_slot){ .worker = o.old[0],
+						  .gen = e->orig->workers[o.old[0]].gen };
+	restore(e);
+	assert_int_equal(e->rep.n_repaired_listeners, 1);
+	assert_int_equal(e->rep.repaired_listeners[0], o.l1);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	assert_int_equal(table__load(&e->back->listeners[o.l1].table, o.old[0]), 0);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	for (unsigned int s = 0; s < S; s++) {
+		uint32_t w = e->back->listeners[o.l1].table.slot[s];
+
+		assert_int_equal(e->back->workers[w].instance, 2);
+		if (s % 4)
+			kept += w == row->slot[s].worker;
+	}
+	/* only the old worker's slots moved */
+	assert_int_equal(kept, S - (S + 3) / 4);
+	balanced_among(e->back, o.l1, o.nw, 3);
+}
+
 /* Records from before instances (instance fields 0): all is instance 1. */
 static void test_records_before_instances_are_instance_one(void **state)
 {
@@ -1342,6 +1498,9 @@ int main(void)
 		T(test_alias_keys_are_reported),
 		T(test_next_gen_after_restore_is_higher),
 		T(test_instances_round_trip),
+		T(test_instance_tables_round_trip),
+		T(test_instance_tables_without_sockets),
+		T(test_table_of_several_instances_is_repaired),
 		T(test_records_before_instances_are_instance_one),
 		T(test_worker_of_one_instance_too_many_is_dropped),
 		T(test_random_round_trip),
