@@ -134,7 +134,7 @@ static int answer(char *out, size_t size, uint32_t count, const char *req, size_
 
 static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t len)
 {
-	int one = 1, zero = 0, fd = socket(ss->ss_family, type, 0);
+	int one = 1, zero = 0, rcvbuf = 4 << 20, fd = socket(ss->ss_family, type, 0);
 
 	if (fd < 0)
 		return -1;
@@ -142,6 +142,9 @@ static int bound_socket(int type, const struct sockaddr_storage *ss, socklen_t l
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	/* a round of a thousand flows comes at once: room for all of it */
+	if (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (const struct sockaddr *)ss, len) || (type == SOCK_STREAM && listen(fd, 512))) {
 		perror("xsl_statesrv: bind");
 		close(fd);
