@@ -86,12 +86,14 @@ struct agent_inst {
 	uint16_t num;			/* 0: free */
 	uint8_t phase;			/* enum inst_phase */
 	bool own_dir;			/* <app cgroup>/i<num> is the agent's */
+	bool fresh;			/* started for a join still under way */
 	struct inst_replace_opts opts;	/* how it is started (ready) and stopped */
 	uint64_t deadline_ns;		/* of its phase (monotonic) */
 	uint64_t takeover_ns;		/* when a newer instance took over, 0: none */
 	uint64_t drain_gc;		/* complete GC passes when its drain began */
 	uint32_t first_pid;		/* its first process (gets the stop signal) */
 	uint64_t first_start_ns;
+	uint64_t born_ns;		/* first seen by this agent (monotonic) */
 };
 
 /* How the app's last `run --replace` went (instance.status). */
@@ -122,6 +124,14 @@ struct agent_app {
 		char reason[256];	/* REPLACE_ABORTED: why */
 	} replace;
 	uint64_t restarts[RESTART__MAX];	/* xsl_restarts_total */
+	/* when the instance in each slot of reg_app.inst[] started
+	 * (CLOCK_BOOTTIME ns, as process start times), and which instance
+	 * number that was: a slot reused by a newer instance starts again
+	 * (agent_instview.c) */
+	struct {
+		uint16_t num;
+		uint64_t start_ns;
+	} inst_start[XSL_REG_MAX_INSTANCES];
 };
 
 /* Why a socket was refused as a listener (xsl_sockets_refused_total). */
@@ -261,7 +271,6 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 			 uint32_t *worker);
 /* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
-int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
@@ -317,6 +326,8 @@ void inst__app_freed(struct agent *a, uint32_t app);
 void inst__recover(struct agent *a);
 /* The instance's state name: starting, serving, draining, stopping; gone. */
 const char *inst__state_name(struct agent *a, uint32_t app, uint16_t inst);
+/* The agent's record of live instance inst (first pid, age), or NULL. */
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);
@@ -378,6 +389,19 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
  * *total counts all that match. */
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
 		      uint64_t *total);
+
+/* agent_instview.c: instances as shown (show.instances, metrics; agent_inst.c
+ * drives them) */
+struct inst_view;
+/* Records the start time of every instance not seen before: when it was
+ * first seen, or its oldest process's start time if earlier (an agent
+ * restart keeps the ages). Each timer tick. */
+void iview__tick(struct agent *a);
+/* instview__list() of app with the last GC pass's session counts, its
+ * start times recorded first. */
+int iview__list(struct agent *a, uint32_t app, struct inst_view *out);
+/* Whole seconds since v's instance of app started. */
+uint64_t iview__age_s(const struct agent *a, uint32_t app, const struct inst_view *v);
 
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include "addr.h"
 #include "agent.h"
+#include "instview.h"
 #include "loader.h"
 #include "log.h"
 #include "xsl/maps.h"
@@ -130,12 +131,12 @@ static json_t *worker_json(struct agent *a, uint32_t w)
 
 	if (agent__worker_stats(a, w, &st))
 		memset(&st, 0, sizeof(st));
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i}", "index",
-			 w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i, s:i}",
+			 "index", w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
 			 "app_index", rw->app, "map_index", rw->map_index, "pid", rw->pid, "state",
 			 "live", "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
 			 (json_int_t)st.packets, "bytes", (json_int_t)st.bytes, "created",
-			 (json_int_t)st.sessions_created, "cpu", rw->cpu);
+			 (json_int_t)st.sessions_created, "cpu", rw->cpu, "instance", rw->instance);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)
@@ -373,6 +374,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
+	/* a worker already: it stays in its instance, a new one is given up */
+	if (inst && a->reg->workers[w].instance != inst) {
+		inst__abandon(a, app, inst);
+		replacing = false;
+	}
 	inst = a->reg->workers[w].instance;
 	inst__started(a, app, inst, replacing, &ropts);
 	socks__scan_process(a, app, (uint32_t)pid);
@@ -572,6 +578,31 @@ static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, 
 	return ok(json_pack("{s:o, s:I}", "sessions", arr, "total", (json_int_t)total));
 }
 
+static json_t *do_show_instances(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	struct inst_view v[XSL_REG_MAX_INSTANCES];
+	const char *name;
+	json_t *arr;
+	uint32_t app;
+	int n;
+
+	(void)cl;
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "show instances %s: no such app", name ? name : "");
+	n = iview__list(a, app, v);
+	if (n < 0)
+		return fail(-n, "show instances %s: %s", name, strerror(-n));
+	arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(
+			arr, json_pack("{s:i, s:s, s:b, s:i, s:i, s:I, s:I}", "instance", v[i].num,
+				       "state", instview__state_name(v[i].state), "taking",
+				       v[i].taking, "first_pid", v[i].first_pid, "workers",
+				       v[i].workers, "sessions", (json_int_t)v[i].sessions, "age",
+				       (json_int_t)iview__age_s(a, app, &v[i])));
+	return ok(json_pack("{s:s, s:o}", "app", name, "instances", arr));
+}
+
 static const char *const stat_names[] = {
 #define XSL__NAME(n, s) s,
 	XSL_STAT_LIST(XSL__NAME)
@@ -702,6 +733,7 @@ static const struct {
 	{ "show.workers", do_show_workers },
 	{ "show.listeners", do_show_listeners },
 	{ "show.sessions", do_show_sessions },
+	{ "show.instances", do_show_instances },
 	{ "show.stats", do_show_stats },
 	{ "xdp.attach", do_xdp_attach },
 	{ "xdp.detach", do_xdp_detach },

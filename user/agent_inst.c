@@ -19,6 +19,7 @@
  * Everything timed runs from inst__tick() (the agent's 100 ms tick).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,6 +49,8 @@ static struct agent_inst *inst_find(struct agent *a, uint32_t app, uint16_t num)
 	return NULL;
 }
 
+static void inst_gone(struct agent *a, uint32_t app, struct agent_inst *ai, uint64_t now);
+
 /* The agent's record of live instance num (made when missing), or NULL. */
 static struct agent_inst *inst_get(struct agent *a, uint32_t app, uint16_t num)
 {
@@ -57,16 +60,22 @@ static struct agent_inst *inst_get(struct agent *a, uint32_t app, uint16_t num)
 		return ai;
 	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
 		ai = &a->apps[app].inst[i];
-		/* a slot whose instance the registry freed is free */
-		if (!ai->num || !registry__instance(a->reg, app, ai->num)) {
-			if (ai->num && ai->own_dir)
-				continue;	/* its cgroup is removed at the tick first */
-			*ai = (struct agent_inst){ .num = num };
+		/* a slot whose instance the registry freed is free once its
+		 * end is handled (the tick would do it) */
+		if (ai->num && !registry__instance(a->reg, app, ai->num))
+			inst_gone(a, app, ai, mono_ns());
+		if (!ai->num) {
+			*ai = (struct agent_inst){ .num = num, .born_ns = mono_ns() };
 			instance__default_opts(&ai->opts);
 			return ai;
 		}
 	}
 	return NULL;
+}
+
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst)
+{
+	return registry__app(a->reg, app) ? inst_get(a, app, inst) : NULL;
 }
 
 static int inst_dir(struct agent *a, uint32_t app, uint16_t num, char *out, size_t len)
@@ -92,8 +101,8 @@ int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, b
 	struct agent_app *aa = &a->apps[app];
 	struct agent_inst *ai;
 	char path[PATH_MAX];
+	bool any = false, started = false;
 	uint16_t cur = 0;
-	bool any = false;
 	int err;
 
 	*replacing = false;
@@ -116,13 +125,18 @@ int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, b
 			return err;
 		}
 		*replacing = replace && any;
+		started = true;
 	}
 	ai = inst_get(a, app, *inst);
 	if (!ai) {
 		snprintf(why, why_len, "instance %u: no room to track it", *inst);
-		inst__abandon(a, app, *inst);
+		if (started)
+			registry__instance_mark(a->reg, app, *inst, XSL_INST_STOPPING);
+		if (!registry__app(a->reg, app) && a->app_freed)
+			a->app_freed(a, app);
 		return -ENOSPC;
 	}
+	ai->fresh |= started;
 	err = inst_dir(a, app, *inst, path, sizeof(path));
 	if (!err && mkdir(path, 0755) && errno != EEXIST)
 		err = -errno;
@@ -157,10 +171,14 @@ int inst__move(struct agent *a, uint32_t app, uint16_t inst, uint32_t pid)
 void inst__abandon(struct agent *a, uint32_t app, uint16_t inst)
 {
 	const struct reg_instance *ri = registry__instance(a->reg, app, inst);
+	struct agent_inst *ai = inst_find(a, app, inst);
 
-	/* an instance with no worker is freed by its mark */
-	if (ri && !ri->n_workers)
-		registry__instance_mark(a->reg, app, inst, XSL_INST_STOPPING);
+	/* only one inst__prepare() started; with no worker its mark frees it */
+	if (!ri || ri->n_workers || (ai && !ai->fresh))
+		return;
+	registry__instance_mark(a->reg, app, inst, XSL_INST_STOPPING);
+	if (!registry__app(a->reg, app) && a->app_freed)
+		a->app_freed(a, app);
 }
 
 /* The replace options stay with the new instance's cgroup (an xattr), so
@@ -208,6 +226,8 @@ void inst__started(struct agent *a, uint32_t app, uint16_t inst, bool replacing,
 	struct agent_app *aa = &a->apps[app];
 	struct agent_inst *ai = inst_get(a, app, inst);
 
+	if (ai)
+		ai->fresh = false;
 	if (!replacing || !ai)
 		return;
 	ai->opts = *o;
@@ -580,11 +600,37 @@ static void recover_app(struct agent *a, uint32_t app, uint64_t now)
 	}
 }
 
+/* i<N> directories of instances that are gone (their end came while no
+ * agent ran): removed when empty. */
+static void remove_stale_dirs(struct agent *a, uint32_t app)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(a->apps[app].cgroup);
+	uint16_t num;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		num = instance__dir_num(de->d_name);
+		if (!num || de->d_type != DT_DIR || registry__instance(a->reg, app, num) ||
+		    inst_dir(a, app, num, path, sizeof(path)))
+			continue;
+		if (!rmdir(path))
+			pr_info("recover: app %s: removed %s (instance %u is gone)\n",
+				app_name(a, app), path, num);
+	}
+	closedir(d);
+}
+
 void inst__recover(struct agent *a)
 {
 	uint64_t now = mono_ns();
 
-	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
-		if (registry__app(a->reg, app) && a->apps[app].cgroup[0])
-			recover_app(a, app, now);
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
+		if (!registry__app(a->reg, app) || !a->apps[app].cgroup[0])
+			continue;
+		recover_app(a, app, now);
+		remove_stale_dirs(a, app);
+	}
 }

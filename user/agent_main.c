@@ -265,6 +265,7 @@ static void on_tick(struct agent *a)
 	socks__settle(a);
 	inst__tick(a);
 	apps__retry_rmdirs(a);
+	iview__tick(a);
 	if (a->since_gc_ms >= a->o.gc_ms) {
 		a->since_gc_ms = 0;
 		gc__tick(a);

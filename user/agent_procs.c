@@ -522,22 +522,6 @@ void procs__pidfd_ready(struct agent *a, uint32_t idx)
 	}
 }
 
-int procs__join(struct agent *a, uint32_t app, uint32_t pid)
-{
-	char path[PATH_MAX + 16], buf[16];
-	int fd, n, err = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", a->apps[app].cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%u", pid);
-	if (write(fd, buf, (size_t)n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* Appends pid to s, growing it as needed. */
 static int pid_set_add(struct pid_set *s, uint32_t pid)
 {

@@ -146,6 +146,10 @@ const struct cli_cmd cli_cmds[] = {
 	    "Show app NAME with its workers and listeners."),
 	CMD("show workers", "show.workers", opt_name_args, cli_print_workers,
 	    "List the workers, of all apps or of app NAME."),
+	CMD("show instances", "show.instances", name_args, cli_print_instances,
+	    "List the instances of app NAME, oldest first: state (starting, serving,\n"
+	    "draining, stopping), first pid (its oldest live worker process: while it\n"
+	    "lives, the one xslctl run started), workers, sessions and age."),
 	CMD("show listeners", "show.listeners", no_args, cli_print_listeners,
 	    "List the listeners."),
 	CMD("show sessions", "show.sessions", sessions_args, cli_print_sessions,

@@ -210,7 +210,7 @@ static int do_run(struct conn *c, const struct cli_opts *o, const char *socket)
 {
 	const struct timespec tick = { .tv_nsec = RUN_POLL_MS * 1000000L };
 	struct replace_wait w = { .socket = socket };
-	bool waiting = false, aborted = false;
+	bool waiting = false, aborted = false, cmd_done = false;
 	json_t *attach;
 	sigset_t set, old;
 	struct cli_reply r;
@@ -291,22 +291,31 @@ static int do_run(struct conn *c, const struct cli_opts *o, const char *socket)
 			}
 			waiting = false;
 			conn_close(c);
+			/* CMD ended well before: its instance lived on in its forks */
+			if (cmd_done)
+				return aborted ? 1 : cli_exit_status(status);
 			continue;
 		}
 		if (sig < 0)
 			continue;	/* EINTR from a signal we do not wait for */
 		if (sig != SIGCHLD) {
-			if (si.si_code != SI_KERNEL)
+			if (si.si_code != SI_KERNEL && !cmd_done)
 				kill(pid, sig);
 			continue;
 		}
-		if (waitpid(pid, &status, WNOHANG) != pid)
+		if (cmd_done || waitpid(pid, &status, WNOHANG) != pid)
 			continue;
 		/* CMD is gone before its instance served: killed by the agent
 		 * (the ready timeout), or by itself */
 		if (waiting && poll_instance(c, o, &w) == WAIT_ABORTED) {
 			fprintf(stderr, "xslctl: run %s --replace: %s\n", o->object, w.reason);
 			return 1;
+		}
+		/* a CMD that exits 0 at once (it daemonized): its instance may
+		 * still serve, in the processes it left */
+		if (waiting && WIFEXITED(status) && !WEXITSTATUS(status)) {
+			cmd_done = true;
+			continue;
 		}
 		if (waiting) {
 			fprintf(stderr, "xslctl: run %s --replace: %s exited before instance %u "

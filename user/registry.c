@@ -496,25 +496,36 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 /*
  * Which instances serve which listeners: for each listener of app, a mask
  * of the app's instance slots (bit i: r->apps[app].inst[i]) one of whose
- * workers serves it; other listeners get 0. One pass over the serving sets.
+ * workers serves it; other listeners get 0. One pass over the serving sets,
+ * each stopping once every live instance was seen.
  */
 static void app_serves(const struct xsl_registry *r, uint32_t app, uint8_t *serves)
 {
 	const struct reg_app *ra = &r->apps[app];
+	uint16_t num[XSL_REG_MAX_INSTANCES];
+	uint8_t slot[XSL_REG_MAX_INSTANCES], all = 0;
+	unsigned int n = 0;
 
+	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
+		if (ra->inst[s].num) {
+			num[n] = ra->inst[s].num;
+			slot[n++] = (uint8_t)s;
+			all |= 1u << s;
+		}
+	}
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = &r->listeners[l];
 
 		serves[l] = 0;
 		if (!ln->live || ln->app != app)
 			continue;
-		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS && serves[l] != all; i++) {
 			for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
-				const struct reg_worker *wk = &r->workers[i * 64 + __builtin_ctzll(m)];
+				uint16_t inst = r->workers[i * 64 + __builtin_ctzll(m)].instance;
 
-				for (unsigned int s = 0; wk->live && s < XSL_REG_MAX_INSTANCES; s++) {
-					if (ra->inst[s].num && ra->inst[s].num == wk->instance)
-						serves[l] |= 1u << s;
+				for (unsigned int k = 0; k < n; k++) {
+					if (num[k] == inst)
+						serves[l] |= 1u << slot[k];
 				}
 			}
 		}

@@ -2,12 +2,14 @@
 /*
  * Restart recovery (see restore.h for the rules).
  *
- * Three passes in dependency order: apps, then workers (they need their
- * app), then listeners (they need their app and the workers their table
- * names). Each record goes through a registry__restore_*() primitive, which
- * validates it against what is restored already; a refused record is
- * dropped and reported. A last pass raises the gens kept by free slots to
- * the highest gen any record names for them.
+ * Passes in dependency order: apps, then workers (they need their app),
+ * then listeners (they need their app and the workers their table names),
+ * then the serving sets from the sockets and the tables checked against the
+ * instances (they need every listener: which instance takes new sessions
+ * depends on all of them). Each record goes through a registry__restore_*()
+ * primitive, which validates it against what is restored already; a refused
+ * record is dropped and reported. A last pass raises the gens kept by free
+ * slots to the highest gen any record names for them.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 # drain and is killed after --stop-timeout; a new instance that never serves
 # is stopped after --ready-timeout; one replace at a time; an app attached
 # by the operator survives its last worker (the systemd restart case); an
-# agent restarted mid-drain finishes the drain.
+# agent restarted mid-drain finishes the drain, with the options it was given.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server.sh"
 
@@ -19,6 +19,9 @@ inst_state() {
 }
 # The pids in the cgroup $1 (one directory), sorted, one line.
 cg_pids() { sort -n "$1/cgroup.procs" 2>/dev/null | tr '\n' ' '; }
+# The agent's own time (ms) of its first log line matching $1: what the
+# polling test adds on a busy machine is not the agent's.
+log_ms() { awk -v p="$1" '$0 ~ p { split($1, s, "."); printf "%d%03d\n", s[1], s[2]; exit }' "$AGENT_LOG"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 metric() { in_srv curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
@@ -58,22 +61,26 @@ test_run_adds_to_current_instance() {
 test_replace_drains_then_stops_old() {
 	start_server 1 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
-	local old="$(server_pids)" t0 t1 st
+	local old="$(server_pids)" t0 t1 st out
+	# sessions of the old instance (idle timeout 60 s): the drain lasts
+	out=$(udp --flows 8 --rounds 1)
+	[ "$(echo "$out" | field lost)" = 0 ] || fail "old instance does not answer: $out"
 	start_new --drain 2 --stop-timeout 20 || return 1
 	wait_for 500 '[ "$(inst_state app1 2)" = serving ]' || fail "instance 2: $(inst_state app1 2)"
 	grep -qw "$NEW_MASTER" "$CGROOT/app1/i2/cgroup.procs" || fail "new master not in i2"
 	[ "$(inst_state app1 1)" = draining ] || fail "instance 1 not draining: $(inst_state app1 1)"
-	t0=$(now_ms)
 	# the old server lives through the drain, then gets SIGTERM and stops
 	for p in $old; do
 		kill -0 "$p" || fail "old pid $p gone during the drain"
 	done
 	wait_for 1000 '! kill -0 "$MASTER" 2>/dev/null' || fail "old master not stopped"
-	t1=$(now_ms)
-	log "old instance stopped $((t1 - t0)) ms after the new one served (--drain 2)"
-	[ $((t1 - t0)) -ge 1500 ] || fail "stopped before the drain was over"
 	grep -q "app app1: instance 1: SIGTERM to its first process $MASTER" "$AGENT_LOG" ||
 		fail "no stop signal logged"
+	grep -q "app app1: instance 1 drained (drain time over)" "$AGENT_LOG" || fail "drain not timed out"
+	t0=$(log_ms "instance 2 serves")
+	t1=$(log_ms "instance 1: SIGTERM")
+	log "the old instance got SIGTERM $((t1 - t0)) ms after the new one served (--drain 2)"
+	[ $((t1 - t0)) -ge 1900 ] || fail "stopped before the drain was over"
 	wait "$RUN_PID"
 	st=$?
 	[ "$st" = 0 ] || fail "old run exited $st"
@@ -94,12 +101,14 @@ test_replace_kills_old_that_ignores_stop_signal() {
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
 	start_new --drain 1 --stop-signal WINCH --stop-timeout 2 || return 1
 	wait_for 500 '[ "$(inst_state app1 1)" = stopping ]' || fail "instance 1: $(inst_state app1 1)"
-	local t0=$(now_ms) st
+	local t0 t1 st
 	grep -q "instance 1: SIGWINCH to its first process" "$AGENT_LOG" || fail "no WINCH logged"
 	kill -0 "$MASTER" || fail "the old master did not ignore WINCH"
 	wait_for 1000 '! kill -0 "$MASTER" 2>/dev/null' || fail "old master not killed"
-	log "killed $(($(now_ms) - t0)) ms after the stop signal (--stop-timeout 2)"
-	[ $(($(now_ms) - t0)) -ge 1000 ] || fail "killed before the stop timeout"
+	t0=$(log_ms "instance 1: SIGWINCH")
+	t1=$(log_ms "instance 1 killed")
+	log "killed $((t1 - t0)) ms after the stop signal (--stop-timeout 2)"
+	[ $((t1 - t0)) -ge 1900 ] || fail "killed before the stop timeout"
 	wait "$RUN_PID"
 	st=$?
 	[ "$st" = 137 ] || fail "old run exited $st, not 128 + SIGKILL"
@@ -130,6 +139,25 @@ test_ready_timeout_aborts_new_instance() {
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "the old instance lost replies: $out"
 	[ "$(echo "$out" | field moved)" = 0 ] || fail "flows moved: $out"
 	[ "$(metric 'xsl_restarts_total{app="app1",result="aborted"}')" = 1 ] || fail "abort not counted"
+}
+
+# CMD starts the server in the background and exits 0 (a daemon): run
+# --replace still waits for the instance to serve, then exits 0. The old
+# instance has no session: its drain ends with the next GC passes, long
+# before --drain.
+test_replace_daemonizing_cmd() {
+	start_server 1 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
+	local st err="$E2E_TMP/daemon.err"
+	in_srv "$XSLCTL" --socket "$SOCK" run app1 --replace --drain 60 -- sh -c \
+		'"$1" --port "$2" --workers 1 >/dev/null 2>&1 &' sh "$TESTSRV" "$PORT" 2>"$err"
+	st=$?
+	[ "$st" = 0 ] || fail "run --replace of a daemonizing CMD exited $st: $(cat "$err")"
+	[ "$(inst_state app1 2)" = serving ] || fail "instance 2 not serving when run returned: $(inst_state app1 2)"
+	[ "$(cg_pids "$CGROOT/app1/i2" | wc -w)" = 2 ] || fail "i2 holds $(cg_pids "$CGROOT/app1/i2")"
+	wait_for 1500 '! kill -0 "$MASTER" 2>/dev/null' || fail "old master not stopped"
+	grep -q "app app1: instance 1 drained (no sessions left)" "$AGENT_LOG" ||
+		fail "the drain did not end with the sessions"
 }
 
 test_concurrent_replace_refused() {
@@ -208,22 +236,52 @@ test_agent_restart_mid_drain() {
 	wait_for 500 '[ "$(inst_state app1 1)" = draining ]' || fail "instance 1: $(inst_state app1 1)"
 	kill -TERM "$AGENT_PID"
 	wait "$AGENT_PID"
+	# the cgroup of an instance that ended while no agent ran
+	mkdir "$CGROOT/app1/i9" || return 1
 	agent_start || return 1
-	local t0=$(now_ms)
+	[ ! -e "$CGROOT/app1/i9" ] || fail "the stale i9 stays"
+	local t0 t1
 	[ "$(inst_state app1 1)" = draining ] || fail "instance 1 after the restart: $(inst_state app1 1)"
 	[ "$(inst_state app1 2)" = serving ] || fail "instance 2 after the restart: $(inst_state app1 2)"
 	grep -q "recover: app app1: instance 1 drains again (up to 4 s)" "$AGENT_LOG" ||
 		fail "drain not resumed with its options"
 	wait_for 1500 '! kill -0 "$MASTER" 2>/dev/null' || fail "old master not stopped"
-	log "old instance stopped $(($(now_ms) - t0)) ms after the restart (--drain 4)"
+	t0=$(log_ms "instance 1 drains again")
+	t1=$(log_ms "instance 1: SIGINT")
+	log "the old instance got SIGINT $((t1 - t0)) ms after the agent came back (--drain 4)"
+	[ $((t1 - t0)) -ge 3900 ] || fail "the resumed drain was cut short"
 	grep -q "app app1: instance 1: SIGINT to its first process $MASTER" "$AGENT_LOG" ||
 		fail "stop signal not the one asked for"
 	wait_for 500 '[ ! -d "$CGROOT/app1/i1" ]' || fail "i1 not removed"
 	[ "$(inst_state app1 2)" = serving ] || fail "instance 2: $(inst_state app1 2)"
 }
 
+# A replace still starting when the agent restarts: its ready timer starts
+# again with its --ready-timeout; run (reconnecting) gets the reason.
+test_agent_restart_mid_start() {
+	start_server 1 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 1 ]' || return 1
+	local err="$E2E_TMP/start.err" run st
+	bg nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" run app1 --replace \
+		--ready-timeout 3 -- sleep 100 2>"$err"
+	run=$BG_PID
+	wait_for 500 '[ "$(inst_state app1 2)" = starting ]' || fail "instance 2: $(inst_state app1 2)"
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	agent_start || return 1
+	[ "$(inst_state app1 2)" = starting ] || fail "instance 2 after the restart: $(inst_state app1 2)"
+	grep -q "recover: app app1: instance 2 starting again (ready within 3 s)" "$AGENT_LOG" ||
+		fail "start not resumed with its options"
+	wait "$run"
+	st=$?
+	[ "$st" = 1 ] && grep -q "instance 2 did not serve .* within 3 s" "$err" ||
+		fail "run exited $st: $(cat "$err")"
+	[ "$(inst_state app1 1)" = serving ] || fail "instance 1: $(inst_state app1 1)"
+	wait_for 500 '[ ! -d "$CGROOT/app1/i2" ]' || fail "i2 not removed"
+}
+
 ALL_TESTS="test_run_adds_to_current_instance test_replace_drains_then_stops_old
 test_replace_kills_old_that_ignores_stop_signal test_ready_timeout_aborts_new_instance
-test_concurrent_replace_refused test_held_app_survives_last_worker
-test_systemd_child_cgroup_restart test_agent_restart_mid_drain"
+test_replace_daemonizing_cmd test_concurrent_replace_refused test_held_app_survives_last_worker
+test_systemd_child_cgroup_restart test_agent_restart_mid_drain test_agent_restart_mid_start"
 e2e_main

@@ -177,6 +177,31 @@ static void test_show_makes_requests(void **state)
 	assert_request("{'cmd':'show.sessions','limit':1000000}",
 		       ARGV("show", "sessions", "--limit=1000000"));
 	assert_request("{'cmd':'show.stats'}", ARGV("show", "stats"));
+	assert_request("{'cmd':'show.instances','name':'web'}", ARGV("show", "instances", "web"));
+	assert_request("{'cmd':'show.instances','name':'kresd'}",
+		       ARGV("show", "instances", "--", "kresd"));
+}
+
+/* show instances takes exactly one app name and no options. */
+static void test_show_instances_needs_one_name(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_usage_error("show instances", ARGV("show", "instances"));
+	assert_usage_error("show instances", ARGV("show", "instances", "a", "b"));
+	assert_usage_error("show instances", ARGV("show", "instances", "bad/name"));
+	assert_usage_error("show instances", ARGV("show", "instances", "web", "--limit", "5"));
+	assert_usage_error("show instances", ARGV("show", "instances", "web", "--json"));
+	parse(&o, ARGV("show", "instances"));
+	assert_string_equal(o.err, "show instances: missing NAME");
+	cli_opts_free(&o);
+	assert_help("show instances", ARGV("show", "instances", "web", "--help"));
+	/* --json is global: before the command */
+	assert_int_equal(parse(&o, ARGV("--json", "show", "instances", "web")), 0);
+	assert_true(o.json);
+	assert_string_equal(o.cmd->req, "show.instances");
+	cli_opts_free(&o);
 }
 
 static void test_xdp_makes_requests(void **state)
@@ -408,6 +433,7 @@ static void test_usage_matches_interface(void **state)
 		"  show apps\n"
 		"  show app NAME\n"
 		"  show workers [NAME]\n"
+		"  show instances NAME\n"
 		"  show listeners\n"
 		"  show sessions [NAME] [--limit N]\n"
 		"  show stats\n"
@@ -423,6 +449,10 @@ static void test_usage_matches_interface(void **state)
 
 	s = usage_text("show app", false);
 	assert_string_equal(s, "Usage: xslctl show app NAME\n");
+	free(s);
+
+	s = usage_text("show instances", false);
+	assert_string_equal(s, "Usage: xslctl show instances NAME\n");
 	free(s);
 
 	s = usage_text("show sessions", true);
@@ -456,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_run_replace_options),
 		cmocka_unit_test(test_listen_makes_request),
 		cmocka_unit_test(test_show_makes_requests),
+		cmocka_unit_test(test_show_instances_needs_one_name),
 		cmocka_unit_test(test_xdp_makes_requests),
 		cmocka_unit_test(test_top_parses_its_options),
 		cmocka_unit_test(test_global_options_before_command),
