@@ -8,7 +8,8 @@
 # instance; after the drain the old instance is stopped and its flows follow
 # the app's policy. Also: a new instance that never serves is aborted while
 # the old one keeps serving; long-lived TCP connections stay with the old
-# instance until it stops, new ones go to the new instance.
+# instance until it stops, new ones go to the new instance; the README's
+# restart commands.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server.sh"
 
@@ -110,20 +111,9 @@ taking_instance() {
 
 # Instance directories i<N> below APP's cgroup.
 instance_dirs() { (cd "$CGROOT/$1" 2>/dev/null && ls -d i[0-9]* 2>/dev/null | sort -V | tr '\n' ' '); }
-# Live instances of APP: "N:state" words, oldest first; from `show
-# instances`, else from the agent's instance.status of each i<N> directory.
+# Live instances of APP in `show instances`: "N:state" words, oldest first.
 instances() {
-	local out d st words=""
-	if out=$(ctl --json show instances "$1" 2>/dev/null); then
-		echo "$out" | jq -r '[.instances[] | "\(.instance):\(.state)"] | join(" ")'
-		return
-	fi
-	for d in $(instance_dirs "$1"); do
-		st=$(echo "{\"cmd\":\"instance.status\",\"name\":\"$1\",\"instance\":${d#i}}" |
-			in_srv socat -t 2 - UNIX-CONNECT:"$SOCK" | jq -r '.data.state // .error')
-		[ "$st" = gone ] || words="$words ${d#i}:$st"
-	done
-	echo "${words# }"
+	ctl --json show instances "$1" 2>/dev/null | jq -r '[.instances[] | "\(.instance):\(.state)"] | join(" ")'
 }
 
 drops() { ctl --json show stats | jq ".drops.$1"; }
@@ -296,6 +286,44 @@ test_replace_tcp_connections() {
 	[ "$(instances app1)" = "2:serving" ] || fail "at the end: instances $(instances app1)"
 }
 
+# ---- the README's commands ----
+
+# Lines of the first code block after the heading $1 in README.md.
+readme_block() {
+	awk -v h="$1" '
+		$0 == h { found = 1; next }
+		found && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }' "$E2E_ROOT/README.md"
+}
+
+# The README's restart commands, as written (on this test's agent socket):
+# the second server replaces the first after its drain.
+test_readme_restart_commands() {
+	local line n=0 first
+	while IFS= read -r line; do
+		n=$((n + 1))
+		line=${line%%#*}
+		line=${line//build\/xslctl/build/xslctl --socket $SOCK}
+		log "\$ $line"
+		case $line in
+		*\&*)
+			bg in_srv bash -c "cd '$E2E_ROOT' && exec ${line%&*}" >>"$E2E_TMP/readme.out" 2>&1
+			# each server serves before the next line
+			wait_for 1000 '[ "$(ctl --json show workers dns 2>/dev/null | jq "[.workers[] | select(.instance == $n)] | length")" -eq 5 ]' ||
+				fail "the server of line $n is not registered as instance $n: $(ctl show workers dns)"
+			[ "$n" = 1 ] && first=$(worker_pids dns)
+			;;
+		*) (cd "$E2E_ROOT" && in_srv bash -c "$line") >>"$E2E_TMP/readme.out" 2>&1 ||
+			fail "README command failed: $line" ;;
+		esac
+	done < <(readme_block "## Restarting without dropping flows")
+	[ "$n" -ge 3 ] || fail "only $n lines under \"## Restarting without dropping flows\" in README.md"
+	grep -q draining "$E2E_TMP/readme.out" || fail "show instances: $(cat "$E2E_TMP/readme.out")"
+	# --drain 10: the first server is stopped 10 s after the second serves
+	wait_for 2000 '[ "$(instances dns)" = "2:serving" ]' || fail "instances $(instances dns)"
+	! any_of "$first" "$(worker_pids dns)" || fail "the first server's workers are left: $(worker_pids dns)"
+}
+
 ALL_TESTS="test_replace_drains_old_flows_then_reassigns test_replace_drains_old_flows_then_drops
-test_replace_never_serving_is_aborted test_replace_tcp_connections"
+test_replace_never_serving_is_aborted test_replace_tcp_connections test_readme_restart_commands"
 e2e_main
