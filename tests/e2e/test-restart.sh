@@ -117,6 +117,8 @@ instances() {
 }
 
 drops() { ctl --json show stats | jq ".drops.$1"; }
+# The value of one sample line of the agent's /metrics (NAME{LABELS} as written).
+metric() { in_srv curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # The whole replace under 1,000 established flows, with the app's POLICY.
 replace_under_flows() {
@@ -194,6 +196,13 @@ replace_under_flows() {
 	[ "$(instance_dirs app1)" = "i2 " ] || fail "instance cgroups at the end: $(instance_dirs app1)"
 	[ "$(worker_pids app1)" = "$new_pids" ] || fail "workers $(worker_pids app1) != instance 2 $new_pids"
 	kill -0 "$new_run" || fail "the new xslctl run ended"
+	[ "$(metric 'xsl_restarts_total{app="app1",result="replaced"}')" = 1 ] &&
+		[ "$(metric 'xsl_restarts_total{app="app1",result="aborted"}')" = 0 ] ||
+		fail "restarts: $(in_srv curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^xsl_restarts_total')"
+	# one drain: from the take-over to the old instance gone, about DRAIN s
+	[ "$(metric xsl_drain_seconds_count)" = 1 ] &&
+		awk -v s="$(metric xsl_drain_seconds_sum)" -v d=$DRAIN 'BEGIN { exit !(s >= d && s < d + 3) }' ||
+		fail "drain: count $(metric xsl_drain_seconds_count), sum $(metric xsl_drain_seconds_sum) s"
 }
 
 test_replace_drains_old_flows_then_reassigns() { replace_under_flows reassign; }
@@ -247,6 +256,9 @@ test_replace_never_serving_is_aborted() {
 	client_end new 8
 	[ "$(echo "$TOTAL" | field unanswered)" = 0 ] || fail "new flows: $TOTAL"
 	any_alive "$old_pids" || fail "the old instance was stopped"
+	[ "$(metric 'xsl_restarts_total{app="app1",result="aborted"}')" = 1 ] &&
+		[ "$(metric 'xsl_restarts_total{app="app1",result="replaced"}')" = 0 ] ||
+		fail "restarts: $(in_srv curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^xsl_restarts_total')"
 }
 
 # A TCP connection made to the old instance keeps working through the
