@@ -591,13 +591,18 @@ static void recover_app(struct agent *a, uint32_t app, uint64_t now)
 				ra->name, num, ai->opts.ready_timeout_s);
 		}
 	}
-	/* marked after the walk: a mark may free an instance with no worker */
+	/* marked after the walk: a mark may free an instance with no worker.
+	 * Marked all first, tables built once after: marking one by one could
+	 * hand a table to another instance in between and back. */
 	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
 		struct agent_inst *ai = &aa->inst[i];
 
-		if (ai->num && ai->phase == INST_P_DRAINING)
+		if (ai->num && ai->phase == INST_P_DRAINING &&
+		    registry__restore_mark(a->reg, app, ai->num, XSL_INST_DRAINING) == -EBUSY)
 			registry__instance_mark(a->reg, app, ai->num, XSL_INST_DRAINING);
 	}
+	if (registry__app(a->reg, app))
+		registry__sync_tables(a->reg, app);
 }
 
 /* i<N> directories of instances that are gone (their end came while no
