@@ -50,7 +50,8 @@ churn() {
 	# the flows are established: two rounds of replies
 	wait_for 1000 '[ "$(cli_udp_in "$n")" -ge $((replies + 2 * FLOWS)) ]' ||
 		die "$mode: the flows got $(($(cli_udp_in "$n") - replies)) replies"
-	# the events come PAUSE apart (pacing, not a wait)
+	# the events come PAUSE apart, and the kill's phase lasts PAUSE too (pacing,
+	# not a wait)
 	for i in $(seq "$ADDS"); do
 		echo add >&7
 		kill -USR1 "$MASTER"
