@@ -285,7 +285,7 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	struct agent *a = l->a;
 	const struct reg_worker *rw;
 	char remote[64], local[64];
-	int map_index = -1, shared = 0;
+	int map_index = -1, shared = 0, instance = 0;
 	const char *app;
 	uint32_t pid = 0;
 
@@ -302,9 +302,11 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	/*
 	 * A pid only when xsl knows who gets the flow: the session's own
 	 * worker (not a dead one's), holding a socket of its own. A socket
-	 * shared by several holders goes to whichever the kernel wakes.
+	 * shared by several holders goes to whichever the kernel wakes. The
+	 * instance is its worker's, also then; 0 when that worker is gone.
 	 */
 	if (rw && rw->gen == s->worker_gen) {
+		instance = rw->instance;
 		shared = sharers(a, l, s->listener, s->worker);
 		shared = shared > 1 ? shared : 0;
 		if (!shared) {
@@ -314,10 +316,10 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	}
 	json_array_append_new(
 		l->arr,
-		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:b, s:I, s:I, s:I}", "proto",
-			  addr__proto(k->proto), "remote", remote, "local", local, "app",
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:s, s:b, s:I, s:I, s:I}",
+			  "proto", addr__proto(k->proto), "remote", remote, "local", local, "app",
 			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
-			  (json_int_t)pid, "shared", shared, "state",
+			  (json_int_t)pid, "shared", shared, "instance", instance, "state",
 			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "assured",
 			  !!(s->flags & XSL_SESSION_F_ASSURED), "packets",
 			  (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "idle_ms",

@@ -37,7 +37,7 @@ B_TMP=$(mktemp -d /tmp/xsl-bench.XXXXXX)
 SOCK="/run/xsl-bench-$B_ID.sock"
 CGROOT="$CG2/xsl-bench-$B_ID"
 AGENT_LOG="$B_TMP/agent.log"
-METRICS_PORT=19477
+METRICS_PORT=${XSL_BENCH_METRICS_PORT:-19477}
 AGENT_PAIR=
 
 log() { echo "  # $*"; }

@@ -119,7 +119,7 @@ test_make_install_puts_every_file_in_place() {
 		cmp -s "$dest$prefix/share/man/man8/xslctl.8" "$BUILD/man/xslctl.8" || fail "installed xslctl.8 differs"
 		"$dest$prefix/bin/xslctl" --help >/dev/null || fail "installed xslctl does not run"
 		unit=$dest$prefix/lib/systemd/system/xsl-agent.service
-		grep -qx "ExecStart=$prefix/sbin/xsl-agent" "$unit" || fail "unit: $(grep ExecStart "$unit")"
+		grep -qx "ExecStart=$prefix/sbin/xsl-agent --sched fifo:10" "$unit" || fail "unit: $(grep ExecStart "$unit")"
 		grep -q @ "$unit" && fail "unsubstituted @...@ left in the unit"
 		# the installed unit, with its ExecStart found under DESTDIR
 		# systemd-analyze (package systemd, make deps) must be there: a
