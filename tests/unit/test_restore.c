@@ -1383,8 +1383,8 @@ static void mid_restart(struct xsl_registry *r, struct restart *o)
 	struct xsl_listener_key k1 = key4(IPPROTO_UDP, 53, 0), k2 = key6_any(IPPROTO_TCP, 53);
 
 	o->a = attach(r, "dns", 0, 41);
-	o->l1 = add_listener(r, o->a, &k1);
-	o->l2 = add_listener(r, o->a, &k2);
+	o->l1 = add_listener_key(r, o->a, &k1);
+	o->l2 = add_listener_key(r, o->a, &k2);
 	for (int i = 0; i < 2; i++) {
 		o->old[i] = add_worker(r, o->a, 101 + i);
 		serve(r, o->l1, o->old[i]);
