@@ -53,6 +53,8 @@ P=1
 scrape() { in_srv $P curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep "^$1"; }
 forks() { ctl --json show app "$1" | jq '.app.registrations.fork'; }
 n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
+sessions() { ctl --json show sessions "$1" --limit 1 | jq .total; }
+app_packets() { ctl --json show app "$1" | jq .app.packets; }
 
 # Prints "count p50 p99 mean" (seconds; a quantile above the last bucket is
 # "inf") of the observations between two scrapes.
@@ -166,6 +168,7 @@ fork_run() {
 	forks_seen=$(($(forks forks) - f0))
 	for _ in $(seq "$PACED"); do
 		kill -USR1 "$MASTER"
+		# forks 20 ms apart: the paced phase (pacing, not a wait)
 		sleep 0.02
 	done
 	wait_for 2000 '[ "$(n_workers forks)" -eq $((PACED + 2)) ]' ||
@@ -190,7 +193,7 @@ read -r s_bw s_bq s_bh s_pw s_pq s_ph <<<"$ST"
 # "held gone_us rehome_ms lost_after_kill late exit_detach_s"
 cleanup_run() {
 	local app=$1 hold=$2 fifo="$B_TMP/marks-$1" out="$B_TMP/flows-$1.out" client victim idx
-	local held=0 t0 t1 fill e0="$B_TMP/e0-$1" e1="$B_TMP/e1-$1" req line n xd
+	local held=0 t0 t1 fill e0="$B_TMP/e0-$1" e1="$B_TMP/e1-$1" req line n xd pkts
 	server_start $P 2 "$app"
 	wait_for 500 '[ "$(listener_workers udp)" -eq 2 ]' || die "$app: UDP listener without 2 workers"
 	mkfifo "$fifo"
@@ -199,7 +202,7 @@ cleanup_run() {
 		--duration 60 <"$fifo" >"$out" &
 	client=$!
 	B_PIDS+=("$client")
-	sleep 0.5
+	wait_for 1000 '[ "$(sessions "$app")" -ge 64 ]' || die "$app: $(sessions "$app") of 64 flows have sessions"
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
 	idx=$(ctl --json show workers "$app" | jq ".workers[] | select(.pid == $victim) | .index")
 	if [ "$hold" -gt 0 ]; then
@@ -207,8 +210,9 @@ cleanup_run() {
 			die "cannot fill sessions"
 		log "$app: $fill"
 	fi
-	# the agent's GC publishes per-worker counts once a pass is through
-	wait_for 1000 '[ "$(ctl --json show workers "$app" | jq ".workers[] | select(.pid == $victim) | .sessions")" -ge "$hold" ]'
+	# the agent's GC publishes per-worker counts once a pass is through: the
+	# filled sessions and at least one of its real flows
+	wait_for 1000 '[ "$(ctl --json show workers "$app" | jq ".workers[] | select(.pid == $victim) | .sessions")" -gt "$hold" ]'
 	held=$(ctl --json show workers "$app" | jq ".workers[] | select(.pid == $victim) | .sessions")
 	scrape xsl_exit_to_detach_seconds >"$e0"
 	# one control connection, one show.workers request per poll: no
@@ -232,7 +236,10 @@ cleanup_run() {
 	wait "$POLL_PID" 2>/dev/null
 	scrape xsl_exit_to_detach_seconds >"$e1"
 	read -r _ _ xd _ < <(quantiles "$e0" "$e1")
-	sleep 0.5
+	# 20 rounds of the flows after the detach (64 packets a round), for rehome_ms
+	pkts=$(app_packets "$app")
+	wait_for 1000 '[ "$(app_packets "$app")" -ge $((pkts + 20 * 64)) ]' ||
+		log "$app: only $(($(app_packets "$app") - pkts)) packets after the detach"
 	echo end >&7
 	exec 7>&-
 	wait "$client"

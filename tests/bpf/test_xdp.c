@@ -23,22 +23,6 @@
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-static struct xsl_stats get_stats(struct fx *fx)
-{
-	struct xsl_stats s;
-
-	assert_int_equal(fx_stats(fx, &s), 0);
-	return s;
-}
-
-static __u32 send_pkt(struct fx *fx, const struct fx_pkt *p)
-{
-	__u32 act = 0xffff;
-
-	assert_int_equal(fx_send(fx, p, &act), 0);
-	return act;
-}
-
 static int pkt_len(const struct fx_pkt *p)
 {
 	__u8 buf[FX_PKT_MAX];

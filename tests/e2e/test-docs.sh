@@ -140,6 +140,7 @@ test_make_install_puts_every_file_in_place() {
 ALL_TESTS="test_man_pages_build test_man_pages_render_without_warnings
 test_every_help_text_is_in_its_man_page test_make_install_puts_every_file_in_place"
 
+echo "PLAN $(echo ${XSL_E2E_ONLY:-$ALL_TESTS})"
 for t in $ALL_TESTS; do
 	[ -n "${XSL_E2E_ONLY:-}" ] && [ "$XSL_E2E_ONLY" != "$t" ] && continue
 	FAILED=0

@@ -238,6 +238,7 @@ test_nginx_reload_under_load() {
 		else
 			fail "reload $reloads: workers $(worker_pids web) != nginx $(ps_tree "$NGX_MASTER")"
 		fi
+		# a reload every 2 s (pacing, not a wait)
 		while [ $(($(now_ms) - t1)) -lt 2000 ]; do sleep 0.05; done
 	done
 	wait "$client"

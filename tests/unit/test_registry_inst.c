@@ -19,38 +19,13 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
-
-static int setup(void **state)
-{
-	struct xsl_registry *r = registry__new();
-
-	if (!r)
-		return -1;
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	registry__free(*state);
-	return 0;
-}
+#include "fixture.h"
 
 static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creator, uint8_t flags)
 {
 	struct xsl_app_opts o = { .creator_pid = creator, .flags = flags };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
-}
-
-static uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid)
-{
-	uint32_t w = XSL_NO_WORKER;
-
-	assert_int_equal(registry__worker_add(r, app, pid, 1000 + pid, &w), 0);
-	return w;
+	return attach_opts(r, name, &o);
 }
 
 static uint32_t add_worker_to(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t pid)
@@ -64,19 +39,12 @@ static uint32_t add_worker_to(struct xsl_registry *r, uint32_t app, uint16_t ins
 static uint32_t add_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
 {
 	struct xsl_listener_key k;
-	uint32_t l = XSL_NO_WORKER;
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET;
 	k.proto = IPPROTO_UDP;
 	k.port = htons(port);
-	assert_int_equal(registry__listener_add(r, app, &k, &l), 0);
-	return l;
-}
-
-static void serve(struct xsl_registry *r, uint32_t l, uint32_t w)
-{
-	assert_int_equal(registry__listener_add_worker(r, l, w), 0);
+	return add_listener_key(r, app, &k);
 }
 
 static uint16_t start(struct xsl_registry *r, uint32_t app)
@@ -805,7 +773,7 @@ static void test_instance_hooks(void **state)
 	assert_int_equal(x.n, 0);
 }
 
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, reg_setup, reg_teardown)
 
 int main(void)
 {

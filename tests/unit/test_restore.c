@@ -30,6 +30,7 @@
 #include "records.h"
 #include "registry.h"
 #include "restore.h"
+#include "fixture.h"
 
 #define DEFAULT_SEED	0x7e570e5u
 #define DEFAULT_OPS	20000u
@@ -217,18 +218,8 @@ static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creato
 {
 	struct xsl_app_opts o = { .creator_pid = creator, .cgroup_id = cg,
 				  .creator_start_time_ns = 7000 + creator };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
-}
-
-static uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid)
-{
-	uint32_t w = XSL_NO_WORKER;
-
-	assert_int_equal(registry__worker_add(r, app, pid, 1000 + pid, &w), 0);
-	return w;
+	return attach_opts(r, name, &o);
 }
 
 static struct xsl_listener_key key4(uint8_t proto, uint16_t port, uint32_t addr)
@@ -252,20 +243,6 @@ static struct xsl_listener_key key6_any(uint8_t proto, uint16_t port)
 	k.proto = proto;
 	k.port = htons(port);
 	return k;
-}
-
-static uint32_t add_listener(struct xsl_registry *r, uint32_t app,
-			     const struct xsl_listener_key *k)
-{
-	uint32_t l = XSL_NO_WORKER;
-
-	assert_int_equal(registry__listener_add(r, app, k, &l), 0);
-	return l;
-}
-
-static void serve(struct xsl_registry *r, uint32_t l, uint32_t w)
-{
-	assert_int_equal(registry__listener_add_worker(r, l, w), 0);
 }
 
 /* ---- comparing two registries ---- */
@@ -518,7 +495,7 @@ static void build_world(struct xsl_registry *r, struct world *o)
 	o->w_dns[3] = add_worker(r, o->dns, 102);	/* a second worker of one process */
 	gone = add_worker(r, o->dns, 103);
 	k = key4(IPPROTO_UDP, 53, 0x0a000001);
-	o->l_dns = add_listener(r, o->dns, &k);
+	o->l_dns = add_listener_key(r, o->dns, &k);
 	for (int i = 0; i < 4; i++)
 		serve(r, o->l_dns, o->w_dns[i]);
 	serve(r, o->l_dns, gone);
@@ -529,15 +506,15 @@ static void build_world(struct xsl_registry *r, struct world *o)
 	o->w_web[1] = add_worker(r, o->web, 201);
 	o->w_web[2] = add_worker(r, o->web, 0);		/* a worker with no process */
 	k = key6_any(IPPROTO_TCP, 80);
-	o->l_web6 = add_listener(r, o->web, &k);
+	o->l_web6 = add_listener_key(r, o->web, &k);
 	k = key4(IPPROTO_TCP, 8080, 0);
-	o->l_web4 = add_listener(r, o->web, &k);
+	o->l_web4 = add_listener_key(r, o->web, &k);
 	for (int i = 0; i < 3; i++)
 		serve(r, o->l_web6, o->w_web[i]);
 	serve(r, o->l_web4, o->w_web[1]);
 	/* a listener that came and went */
 	k = key4(IPPROTO_UDP, 9999, 0);
-	assert_int_equal(registry__listener_del(r, add_listener(r, o->web, &k)), 0);
+	assert_int_equal(registry__listener_del(r, add_listener_key(r, o->web, &k)), 0);
 	/* and an app with two workers that came and went: free slots with gens */
 	o->old = attach(r, "old", 950, 0);
 	add_worker(r, o->old, 951);
@@ -592,7 +569,7 @@ static void test_restored_registry_keeps_behaving_the_same(void **state)
 		add_worker(r[i], a, 301);
 		assert_int_equal(registry__attach_app(r[i], "x", &(struct xsl_app_opts){
 							      .cgroup_id = 41 }, NULL), -EEXIST);
-		add_listener(r[i], a, &k);
+		add_listener_key(r[i], a, &k);
 		assert_int_equal(registry__detach_app(r[i], o.dns), 0);
 	}
 	same_registry(e, "after the same operations");
@@ -1358,7 +1335,7 @@ static void test_instances_round_trip(void **state)
 	struct env *e = *state;
 	struct xsl_registry *r = e->orig;
 	struct xsl_listener_key k = key4(IPPROTO_UDP, 53, 0);
-	uint32_t a = attach(r, "dns", 100, 41), l = add_listener(r, a, &k), w, prev;
+	uint32_t a = attach(r, "dns", 100, 41), l = add_listener_key(r, a, &k), w, prev;
 	uint16_t n = 0;
 
 	prev = add_worker(r, a, 101);
@@ -1406,8 +1383,8 @@ static void mid_restart(struct xsl_registry *r, struct restart *o)
 	struct xsl_listener_key k1 = key4(IPPROTO_UDP, 53, 0), k2 = key6_any(IPPROTO_TCP, 53);
 
 	o->a = attach(r, "dns", 0, 41);
-	o->l1 = add_listener(r, o->a, &k1);
-	o->l2 = add_listener(r, o->a, &k2);
+	o->l1 = add_listener_key(r, o->a, &k1);
+	o->l2 = add_listener_key(r, o->a, &k2);
 	for (int i = 0; i < 2; i++) {
 		o->old[i] = add_worker(r, o->a, 101 + i);
 		serve(r, o->l1, o->old[i]);
