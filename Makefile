@@ -149,7 +149,8 @@ $(BUILD)/fuzz/fuzz_ctl: $(FUZZ_SRCS) $(USER_HDRS)
 
 ifeq ($(SANITIZE),1)
 # e2e files run under the sanitizers; every report written fails the run
-SAN_E2E		?= test-agent.sh test-faults.sh test-metrics.sh test-observe.sh
+SAN_E2E		?= test-agent.sh test-faults.sh test-metrics.sh test-observe.sh test-instances.sh \
+		   test-inst-view.sh
 # tests to leave out of it (each shown as skipped, with SAN_E2E_WHY)
 SAN_E2E_EXCLUDE	?=
 SAN_E2E_WHY	?= left out of the sanitizer pass (SAN_E2E_EXCLUDE)
