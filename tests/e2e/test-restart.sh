@@ -298,6 +298,101 @@ test_replace_tcp_connections() {
 	[ "$(instances app1)" = "2:serving" ] || fail "at the end: instances $(instances app1)"
 }
 
+HTTP_PORT=8080
+NGINX=/usr/sbin/nginx
+
+# A new TCP connection from the source port of an earlier, closed one is a
+# new session: in the drain it goes to the new instance, not to the old
+# instance's worker that had that port's connection (wrk and busy clients
+# reuse ports all the time; one steered to the old instance is reset when
+# that instance stops).
+test_replace_tcp_port_reuse_goes_to_new_instance() {
+	xdp_on || return 1
+	srv_run app1 "" "" || return 1
+	wait_for 500 '[ "$(ctl --json show listeners | jq "[.listeners[] | select(.proto == \"tcp\")] | .[0].workers // 0")" -ge $WORKERS ]' ||
+		{ fail "tcp listener does not have $WORKERS workers"; return 1; }
+	LINE=$(in_cli "$STATECLIENT" --addr "$SRV_IP" --port $PORT --flows 20 --rounds 1 --tcp --sport-base 21000 | grep '^round')
+	expect "connections before the replace (closed at the client's exit)" answered=20 insts=1=20
+	srv_run app1 "--replace --drain 20" "" || return 1
+	wait_for 500 '[ "$(taking_instance --tcp)" = 2 ]' || { fail "new connections do not go to instance 2"; return 1; }
+	LINE=$(in_cli "$STATECLIENT" --addr "$SRV_IP" --port $PORT --flows 20 --rounds 1 --tcp --sport-base 21000 | grep '^round')
+	expect "new connections from the same ports in the drain" answered=20 insts=2=20
+}
+
+# ---- nginx ----
+
+# Writes nginx.conf into a new directory below E2E_TMP; sets NGX_DIR.
+nginx_dir() {
+	NGX_DIR=$(mktemp -d "$E2E_TMP/nginx.XXXXXX")
+	cat >"$NGX_DIR/nginx.conf" <<EOF
+worker_processes 4;
+pid $NGX_DIR/nginx.pid;
+error_log $NGX_DIR/error.log notice;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $NGX_DIR/body;
+	proxy_temp_path $NGX_DIR/proxy;
+	fastcgi_temp_path $NGX_DIR/fastcgi;
+	uwsgi_temp_path $NGX_DIR/uwsgi;
+	scgi_temp_path $NGX_DIR/scgi;
+	server {
+		listen $SRV_IP:$HTTP_PORT reuseport;
+		location / { return 200 "ok\n"; }
+	}
+}
+EOF
+}
+
+# Starts nginx in a new directory by `xslctl run web ARGS`; sets NGX_MASTER.
+nginx_run() {
+	nginx_dir
+	# shellcheck disable=SC2086 # a word list
+	bg in_srv "$XSLCTL" --socket "$SOCK" run web $1 -- "$NGINX" -p "$NGX_DIR" \
+		-e "$NGX_DIR/error.log" -c "$NGX_DIR/nginx.conf" -g 'daemon off;'
+	wait_for 1000 '[ -s "$NGX_DIR/nginx.pid" ]' || { fail "nginx did not start: $(cat "$NGX_DIR/error.log")"; return 1; }
+	NGX_MASTER=$(cat "$NGX_DIR/nginx.pid")
+}
+
+# A process and its children, as ps sees them.
+ps_tree() { { echo "$1"; ps -o pid= --ppid "$1"; } | tr -d ' ' | sort -n | tr '\n' ' '; }
+words() { echo $#; }
+wrk_errors() {
+	awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
+		/Non-2xx/ { n += $NF } END { print n + 0 }' "$1"
+}
+
+# nginx replaced three times (QUIT to the old one) under wrk, a new
+# connection per request: no request fails, and at the end the app's
+# workers are exactly the last nginx's processes.
+test_nginx_replaced_under_wrk() {
+	xdp_on || return 1
+	nginx_run "" || return 1
+	local out="$E2E_TMP/wrk.out" client k old
+	wait_for 1000 '[ "$(words $(ps_tree "$NGX_MASTER"))" -eq 5 ] && [ "$(worker_pids web)" = "$(ps_tree "$NGX_MASTER")" ]' ||
+		{ fail "nginx not registered: workers $(worker_pids web), nginx $(ps_tree "$NGX_MASTER")"; return 1; }
+	bg in_cli wrk -t2 -c32 -d30s --timeout 2s -H "Connection: close" "http://$SRV_IP:$HTTP_PORT/" >"$out" 2>&1
+	client=$BG_PID
+	# wrk is under way: the first replacement comes amid its traffic
+	wait_for 1000 '[ "$(ctl --json show app web | jq .app.created)" -gt 100 ]' ||
+		{ fail "wrk's connections never reached nginx"; return 1; }
+	for k in 1 2 3; do
+		old=$(ps_tree "$NGX_MASTER")
+		nginx_run "--replace --stop-signal QUIT --drain 1" || return 1
+		wait_for 1500 '! any_alive "$old"' || { fail "replacement $k: old nginx $old not gone"; break; }
+		wait_for 1000 '[ "$(words $(ps_tree "$NGX_MASTER"))" -eq 5 ] && [ "$(worker_pids web)" = "$(ps_tree "$NGX_MASTER")" ]' ||
+			fail "replacement $k: workers $(worker_pids web) != nginx $(ps_tree "$NGX_MASTER")"
+		kill -0 "$client" 2>/dev/null || { fail "wrk ended before replacement $k was done"; break; }
+	done
+	wait "$client"
+	log "wrk: $(awk '/requests in/ { print $1 }' "$out") requests, $(wrk_errors "$out") errors over 3 replacements"
+	[ "$(awk '/requests in/ { print $1 }' "$out")" -gt 0 ] 2>/dev/null || fail "wrk got nothing: $(cat "$out")"
+	[ "$(wrk_errors "$out")" = 0 ] || fail "wrk errors: $(grep -E 'errors|Non-2xx' "$out")"
+	[ "$(worker_pids web)" = "$(ps_tree "$NGX_MASTER")" ] ||
+		fail "end: workers $(worker_pids web) != nginx $(ps_tree "$NGX_MASTER")"
+	[ "$(instances web)" = "4:serving" ] || fail "at the end: instances $(instances web)"
+}
+
 # ---- the README's commands ----
 
 # Lines of the first code block after the heading $1 in README.md.
@@ -337,5 +432,6 @@ test_readme_restart_commands() {
 }
 
 ALL_TESTS="test_replace_drains_old_flows_then_reassigns test_replace_drains_old_flows_then_drops
-test_replace_never_serving_is_aborted test_replace_tcp_connections test_readme_restart_commands"
+test_replace_never_serving_is_aborted test_replace_tcp_connections
+test_replace_tcp_port_reuse_goes_to_new_instance test_nginx_replaced_under_wrk test_readme_restart_commands"
 e2e_main
