@@ -71,7 +71,7 @@ struct xsl_gc_state {
 	uint64_t duplicates;		/* removed since start */
 	/* slot tables as the mirror writes them, valid until the registry
 	 * may have changed (the next chunk) */
-	struct {
+	struct gc_slots {
 		bool valid;
 		uint32_t listener;
 		struct xsl_listener l;
@@ -170,20 +170,19 @@ struct pass_ctx {
 };
 
 /* The listener's record and slot table as mirrored into the maps, or NULL. */
-static const struct xsl_gc_state *slots_of(struct agent *a, uint32_t listener, unsigned int *i)
+static const struct gc_slots *slots_of(struct agent *a, uint32_t listener)
 {
-	struct xsl_gc_state *g = a->gc;
+	struct gc_slots *c = &a->gc->slots[listener % GC_SLOT_CACHE];
 	struct xsl_listener_key key;
 
-	*i = listener % GC_SLOT_CACHE;
-	if (g->slots[*i].valid && g->slots[*i].listener == listener)
-		return g;
+	if (c->valid && c->listener == listener)
+		return c;
 	if (!registry__listener(a->reg, listener) ||
-	    records__listener(a->reg, listener, &key, &g->slots[*i].l, &g->slots[*i].tab))
+	    records__listener(a->reg, listener, &key, &c->l, &c->tab))
 		return NULL;
-	g->slots[*i].valid = true;
-	g->slots[*i].listener = listener;
-	return g;
+	c->valid = true;
+	c->listener = listener;
+	return c;
 }
 
 static void slots_forget(struct xsl_gc_state *g)
@@ -201,15 +200,13 @@ static void slots_forget(struct xsl_gc_state *g)
 static int pick_worker(struct agent *a, uint32_t listener, uint32_t app, uint32_t hash,
 		       uint32_t *worker, uint32_t *gen)
 {
-	const struct xsl_gc_state *g;
-	unsigned int c;
+	const struct gc_slots *c = slots_of(a, listener);
 
-	g = slots_of(a, listener, &c);
-	if (!g || g->slots[c].l.app != app || !g->slots[c].l.n_workers)
+	if (!c || c->l.app != app || !c->l.n_workers)
 		return -ENOENT;
 	for (uint32_t i = 0; i <= GC_PICK_PROBES; i++) {
-		const struct xsl_slot *sl = &g->slots[c].tab.slot[(hash % XSL_TABLE_SLOTS + i) %
-								   XSL_TABLE_SLOTS];
+		const struct xsl_slot *sl = &c->tab.slot[(hash % XSL_TABLE_SLOTS + i) %
+							  XSL_TABLE_SLOTS];
 		const struct reg_worker *rw = registry__worker(a->reg, sl->worker);
 
 		if (rw && rw->gen == sl->gen && rw->app == app) {
