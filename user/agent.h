@@ -168,6 +168,7 @@ struct agent_counters {
 	uint64_t events_lost_seen;	/* kernel-side EVENTS_LOST at last read */
 	uint64_t reconcile_runs;
 	uint64_t gc_runs;
+	uint64_t gc_rehomed;		/* sessions of gone workers re-homed by GC */
 	uint64_t ctl_requests, ctl_errors, ctl_bad;
 	uint64_t sock_attach_fail;
 	/* from a FORK event's kernel timestamp to the worker registered (or
@@ -400,6 +401,8 @@ struct json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl,
  * per-worker session counts from the last complete pass */
 int gc__init(struct agent *a);
 void gc__tick(struct agent *a);
+/* A pass is in progress: the next timer tick goes on with it. */
+bool gc__busy(const struct agent *a);
 void gc__free(struct agent *a);
 /* Deletes every session of app now. */
 int gc__flush_app(struct agent *a, uint32_t app);

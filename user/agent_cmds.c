@@ -641,10 +641,11 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 		json_object_set_new(parse, parse_names[i], json_integer((json_int_t)s.parse[i]));
 	for (unsigned int i = 0; i < a->n_xdp_devs; i++)
 		json_array_append_new(devs, json_string(a->xdp_devs[i].name));
-	reply = ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}", "stats",
-			     stats, "drops", drops, "parse_errors", parse, "agent",
+	reply = ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			     "stats", stats, "drops", drops, "parse_errors", parse, "agent",
 			     "reconcile_runs", (json_int_t)a->c.reconcile_runs, "gc_runs",
-			     (json_int_t)a->c.gc_runs, "ctl_requests", (json_int_t)a->c.ctl_requests,
+			     (json_int_t)a->c.gc_runs, "gc_rehomed", (json_int_t)a->c.gc_rehomed,
+			     "ctl_requests", (json_int_t)a->c.ctl_requests,
 			     "ctl_errors", (json_int_t)a->c.ctl_errors, "events_lost",
 			     (json_int_t)s.stat[XSL_STAT_EVENTS_LOST], "start_time",
 			     (json_int_t)a->start_time, "xdp_detached_behind",

@@ -284,7 +284,7 @@ static void on_tick(struct agent *a)
 	inst__tick(a);
 	apps__retry_rmdirs(a);
 	iview__tick(a);
-	if (a->since_gc_ms >= a->o.gc_ms) {
+	if (a->since_gc_ms >= a->o.gc_ms || gc__busy(a)) {
 		a->since_gc_ms = 0;
 		gc__tick(a);
 	}

@@ -73,6 +73,7 @@ churn() {
 		END_WORKERS=$(listener_workers udp)
 		CREATED=$(ctl --json show stats | jq '.stats.session_created')
 		REASSIGNED=$(ctl --json show stats | jq '.stats.session_reassigned + .stats.sk_repicked')
+		GC_REHOMED=$(ctl --json show stats | jq '.agent.gc_rehomed')
 		agent_stop
 	fi
 	kill "$MASTER" 2>/dev/null
@@ -137,7 +138,7 @@ row "kill: requests lost from the kill on" "$(kill_field "$R" lost)" "$(kill_fie
 row "requests without reply (lost), whole run" "$(frac "${lost[reuseport]}" "${req[reuseport]}")" \
 	"$(frac "${lost[xsl]}" "${req[xsl]}")"
 echo
-log "xsl: sessions created $CREATED, re-homed by the data path $REASSIGNED, UDP listener workers at the end $END_WORKERS"
+log "xsl: sessions created $CREATED, re-homed by the data path $REASSIGNED and by the agent's GC $GC_REHOMED, UDP listener workers at the end $END_WORKERS"
 log "a flow stayed when every reply after the event came from the pid that answered it last before"
 log "\"answered again after\": first round start after the kill in which all its flows got live replies (resolution one round, $PERIOD_MS ms)"
 if [ "${add_st[xsl]}" = "${add_est[xsl]}" ] && [ "${add_est[xsl]}" -gt 0 ]; then

@@ -31,13 +31,22 @@ test_flows_stick_to_their_worker() {
 		fail "sessions not in the table"
 }
 
+# The dead worker's sessions are re-homed by the agent's GC (one store of
+# the route), not re-created: the same flows (fixed source ports) go on in
+# the same sessions, whose packet counts continue, and the data path has
+# nothing left to re-home when they come back.
 test_killed_worker_cleaned_and_flows_rehomed() {
 	xdp_on || return 1
 	start_server 3 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || fail "udp listener does not have 3 workers"
-	udp --flows 48 --rounds 1 >/dev/null
-	local victim t0 t1 ms out
+	udp --flows 48 --rounds 1 --sport-base 20000 >/dev/null
+	local victim t0 t1 ms out n_victim created0 reassigned0 stats counts
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	n_victim=$(ctl --json show sessions app1 --limit 1000 |
+		jq --argjson p "$victim" '[.sessions[] | select(.pid == $p)] | length')
+	[ "$n_victim" -gt 0 ] || fail "the victim $victim has no session"
+	created0=$(ctl --json show stats | jq .stats.session_created)
+	reassigned0=$(ctl --json show stats | jq .stats.session_reassigned)
 	t0=$(date +%s%N)
 	kill -9 "$victim"
 	wait_for 500 '! worker_pids app1 | grep -qw "$victim"' || fail "killed worker still listed"
@@ -49,9 +58,20 @@ test_killed_worker_cleaned_and_flows_rehomed() {
 	log "worker $victim detached by the agent after ${ms:-?} ms, gone from show workers after" \
 		"$(((t1 - t0) / 1000000)) ms"
 	[ -n "$ms" ] && [ "$ms" -le 100 ] || fail "cleanup took more than 100 ms"
-	out=$(udp --flows 48 --rounds 3)
-	log "$out"
+	wait_for 500 '[ "$(ctl --json show stats | jq .agent.gc_rehomed)" -ge "$n_victim" ]' ||
+		fail "GC re-homed $(ctl --json show stats | jq .agent.gc_rehomed) of $n_victim sessions"
+	out=$(udp --flows 48 --rounds 3 --sport-base 20000)
+	log "$out; $n_victim sessions of the victim re-homed"
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "flows of the dead worker were not re-homed"
+	stats=$(ctl --json show stats)
+	[ "$(echo "$stats" | jq .stats.session_created)" = "$created0" ] ||
+		fail "sessions re-created: created $created0 -> $(echo "$stats" | jq .stats.session_created)"
+	[ "$(echo "$stats" | jq .stats.session_reassigned)" = "$reassigned0" ] ||
+		fail "the data path re-homed sessions the agent should have"
+	# 1 packet before the kill and 3 after: the same session all along
+	counts=$(ctl --json show sessions app1 --limit 1000 | jq -c '[.sessions[].packets]')
+	[ "$(echo "$counts" | jq '[.[] | select(. == 4)] | length')" = 48 ] ||
+		fail "not every session counts 4 packets: $counts"
 }
 
 test_new_fork_is_registered() {
