@@ -117,6 +117,7 @@ struct agent_app {
 	int cgroup_fd;
 	bool own_cgroup;		/* made by us: removed with the app */
 	uint64_t registrations[CAUSE__MAX];
+	uint64_t gc_rehomed;		/* its sessions the GC re-homed (reassigned) */
 	uint64_t detaches[DETACH__MAX];
 	uint64_t sessions;		/* from the last GC pass */
 	uint64_t expired[3];		/* idle, closed, app gone */
@@ -339,6 +340,8 @@ void inst__worker_added(struct agent *a, uint32_t app, uint32_t worker);
 /* Readiness, drains, stop signals and kills due now; freed instances'
  * cgroups removed. Each timer tick. */
 void inst__tick(struct agent *a);
+/* Acts on a takeover at once (each loop turn). */
+void inst__settle(struct agent *a);
 /* app is freed: its instance cgroups go (before the app's own). */
 void inst__app_freed(struct agent *a, uint32_t app);
 /* After a restart: the instances' cgroups and timers from the registry

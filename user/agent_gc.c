@@ -242,6 +242,7 @@ static void rehome(struct pass_ctx *p, const struct sesstab_way *w, const struct
 	s->worker = worker;
 	s->worker_gen = gen;
 	p->a->c.gc_rehomed++;
+	p->a->apps[s->app].gc_rehomed++;
 }
 
 /* One session of the pass: counts the live, deletes the expired, re-homes

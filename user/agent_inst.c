@@ -507,6 +507,30 @@ static void tick_app(struct agent *a, uint32_t app, uint64_t now)
 	}
 }
 
+/*
+ * A takeover acted on in the loop turn it happens in, not on the next tick:
+ * in between, the old instance would still show as serving beside the new.
+ */
+void inst__settle(struct agent *a)
+{
+	uint16_t taking;
+
+	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
+		struct agent_app *aa = &a->apps[app];
+		struct agent_inst *ai;
+
+		if (aa->replace.result != REPLACE_PENDING || !registry__app(a->reg, app))
+			continue;
+		ai = inst_find(a, app, aa->replace.num);
+		if (!ai || ai->phase != INST_P_STARTING ||
+		    registry__instance_taking(a->reg, app, &taking) || taking != ai->num)
+			continue;
+		took_over(a, app, ai, mono_ns());
+		if (!registry__app(a->reg, app) && a->app_freed)
+			a->app_freed(a, app);
+	}
+}
+
 void inst__tick(struct agent *a)
 {
 	uint64_t now = mono_ns();

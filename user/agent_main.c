@@ -336,6 +336,7 @@ static int run(struct agent *a)
 			case TAG_METRICS: metrics__run(a); break;
 			}
 		}
+		inst__settle(a);
 		ctl__serve(a);
 	}
 	return 0;

@@ -401,6 +401,10 @@ static void render_apps(struct prom *p, struct agent *a, struct render_bufs *b)
 
 	if (err)
 		pr_warn("metrics: read %s: %s\n", XSL_MAP_APP_STATS, strerror(-err));
+	/* re-homed by the data path or by the GC: reassigned either way */
+	for (uint32_t i = 0; !err && i < XSL_MAX_APPS; i++)
+		sums[i * NF + offsetof(struct xsl_app_stats, sessions_reassigned) / sizeof(uint64_t)] +=
+			a->apps[i].gc_rehomed;
 	for (size_t f = 0; !err && f < ARRAY_LEN(fams); f++) {
 		prom__family(p, fams[f].name, PROM_COUNTER, fams[f].help);
 		for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {

@@ -47,10 +47,16 @@ int agent__read_stats(struct agent *a, struct xsl_stats *sum)
 	return percpu_sum(a->maps.stats, &zero, sizeof(*sum) / sizeof(uint64_t), (uint64_t *)sum);
 }
 
+/* The data path's counters of app; reassigned also counts the sessions the
+ * agent's GC re-homed (the data path re-homes only those a packet finds first). */
 int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum)
 {
-	return percpu_sum(a->maps.app_stats, &app, sizeof(*sum) / sizeof(uint64_t),
-			  (uint64_t *)sum);
+	int err = percpu_sum(a->maps.app_stats, &app, sizeof(*sum) / sizeof(uint64_t),
+			     (uint64_t *)sum);
+
+	if (!err && app < XSL_MAX_APPS)
+		sum->sessions_reassigned += a->apps[app].gc_rehomed;
+	return err;
 }
 
 int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum)

@@ -108,6 +108,9 @@ test_dead_worker_sessions_belong_to_no_instance() {
 	local victim w left runs j page inst app table
 	agent_restart --gc-ms 100 || return 1
 	xdp_on || return 1
+	# policy drop: the GC leaves a dead worker's sessions where they are
+	# (under reassign it re-homes them to a live worker at its next pass)
+	ctl app attach app1 --policy drop >/dev/null || return 1
 	start_server 2 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || { fail "udp listener not served"; return 1; }
 	[ "$(udp --flows 40 --rounds 1 | field lost)" = 0 ] || fail "flows unanswered"

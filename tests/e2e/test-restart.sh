@@ -418,7 +418,16 @@ test_readme_restart_commands() {
 			# each server serves before the next line
 			wait_for 1000 '[ "$(ctl --json show workers dns 2>/dev/null | jq "[.workers[] | select(.instance == $n)] | length")" -eq 5 ]' ||
 				fail "the server of line $n is not registered as instance $n: $(ctl show workers dns)"
-			[ "$n" = 1 ] && first=$(worker_pids dns)
+			if [ "$n" = 1 ]; then
+				first=$(worker_pids dns)
+				# sessions of the first server: its drain lasts --drain
+				in_cli "$STATECLIENT" --addr "$SRV_IP" --port 5300 --flows 8 --rounds 1 |
+					grep -q 'unanswered 0' || fail "the first server does not answer"
+			else
+				# the new server takes over before the next line looks
+				wait_for 1000 '[ "$(instances dns)" = "1:draining 2:serving" ]' ||
+					fail "no takeover: instances $(instances dns)"
+			fi
 			;;
 		*) (cd "$E2E_ROOT" && in_srv bash -c "$line") >>"$E2E_TMP/readme.out" 2>&1 ||
 			fail "README command failed: $line" ;;
