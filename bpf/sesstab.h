@@ -2,7 +2,7 @@
 /*
  * The session table on the BPF side (layout and protocol:
  * include/xsl/session.h): the header, the lookup (no helper call but the
- * two inlined array lookups), the claim of a way for a new flow, deletes.
+ * inlined array lookups), the claim of a way for a new flow, deletes.
  *
  * Lookup: the hash is computed here with the table's seed; the first
  * bucket's 8 tags are scanned unrolled, a matching tag's key compared and
@@ -42,7 +42,7 @@ struct xsl_sref {
 /*
  * The header; a table nobody initialised (created by `ip link` before any
  * agent) is initialised here with a random seed and the object's default
- * geometry. NULL while another CPU is doing that.
+ * geometry (hz unknown). NULL while another CPU is doing that.
  */
 static __always_inline struct xsl_sess_hdr *xsl_sess_hdr(void)
 {
@@ -56,6 +56,7 @@ static __always_inline struct xsl_sess_hdr *xsl_sess_hdr(void)
 	if (__sync_val_compare_and_swap(&h->magic, 0, XSL_SESS_HDR_INIT) != 0)
 		return NULL;
 	h->seed = bpf_get_prandom_u32();
+	xsl_hash_secrets(h->seed, h->secret);
 	h->nbuckets = XSL_SESS_BUCKETS_DEFAULT;
 	h->mask = XSL_SESS_BUCKETS_DEFAULT - 1;
 	__sync_lock_test_and_set(&h->magic, XSL_SESS_MAGIC);
@@ -66,7 +67,9 @@ static __always_inline void xsl_sess_ctx_init(struct xsl_sess_ctx *c, const stru
 {
 	c->h = xsl_sess_hdr();
 	if (c->h) {
-		xsl_sess_place(k, XSL_READ_ONCE(c->h->seed), XSL_READ_ONCE(c->h->mask), &c->pos);
+		/* the secrets, not the seed: ten loads instead of ten multiplies */
+		xsl_sess_place_h(xsl_flow_hash64_sec(k, c->h->secret), XSL_READ_ONCE(c->h->mask),
+				 &c->pos);
 	} else {
 		c->pos.hash = xsl_flow_hash(k);
 		c->pos.tag = 0;
@@ -82,14 +85,13 @@ static __always_inline struct xsl_sess_bucket *xsl_bucket(__u32 b)
 	return bpf_map_lookup_elem(&xsl_sessions, &idx);
 }
 
-/* Word by word: no memcmp (it would be an external call). */
+/* Five 8-byte words (both keys are 8-aligned); no memcmp, it would be an
+ * external call. */
 static __always_inline int xsl_key_eq(const struct xsl_flow_key *a, const struct xsl_flow_key *k)
 {
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)k;
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)k;
 
-	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
-		 (x[4] ^ y[4]) | (x[5] ^ y[5]) | (x[6] ^ y[6]) | (x[7] ^ y[7]) |
-		 (x[8] ^ y[8]) | (x[9] ^ y[9]));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
 }
 
 /* The way of b holding k with tag: its index, or -1; *route read between
@@ -114,67 +116,41 @@ static __always_inline int xsl_sess_scan(struct xsl_sess_bucket *b, const struct
 	return -1;
 }
 
-/* A lookup's question and answer (on the caller's stack). */
-struct xsl_sess_q {
-	__u32 tag;
-	__u32 b1;
-	__u32 b2;
-	__u32 pad;
-	__u64 route;			/* out */
-};
-
 /*
- * The lookup, a global function: verified once on its own, and its result
- * is a plain scalar to the caller, so the eight ways do not multiply the
- * caller's verification. Returns the way, | 8 when in the second bucket,
- * or -1.
+ * 1 with *r when k has a session, else 0. Inlined: no call on the hit path
+ * (a call and its return cost more than the scan on a mitigated CPU). The
+ * second bucket is read only when the first one's overflow count says some
+ * of its flows live there.
  */
-__noinline int xsl_sess_lookup(const struct xsl_flow_key *k, struct xsl_sess_q *q)
-{
-	struct xsl_sess_bucket *b;
-	int w;
-
-	if (!k || !q)
-		return -1;
-	b = xsl_bucket(q->b1);
-	if (!b)
-		return -1;
-	w = xsl_sess_scan(b, k, q->tag, &q->route);
-	if (w >= 0)
-		return w;
-	if (!XSL_READ_ONCE(b->t.overflow) || q->b2 == q->b1)
-		return -1;
-	b = xsl_bucket(q->b2);
-	if (!b)
-		return -1;
-	w = xsl_sess_scan(b, k, q->tag, &q->route);
-	return w >= 0 ? w | 8 : -1;
-}
-
-/* 1 with *r when k has a session, else 0. */
 static __always_inline int xsl_sess_find(const struct xsl_sess_ctx *c,
 					 const struct xsl_flow_key *k, struct xsl_sref *r)
 {
-	struct xsl_sess_q q;
+	struct xsl_sess_bucket *b;
+	__u32 bucket;
 	int w;
 
 	if (!c->h)
 		return 0;
-	q.tag = c->pos.tag;
-	q.b1 = c->pos.b1;
-	q.b2 = c->pos.b2;
-	q.pad = 0;
-	q.route = 0;
-	w = xsl_sess_lookup(k, &q);
-	if (w < 0)
+	bucket = c->pos.b1;
+	b = xsl_bucket(bucket);
+	if (!b)
 		return 0;
-	r->bucket = w & 8 ? q.b2 : q.b1;
-	r->b = xsl_bucket(r->bucket);
-	if (!r->b)
-		return 0;
-	r->way = w & 7;
-	r->tag = q.tag;
-	r->route = q.route;
+	w = xsl_sess_scan(b, k, c->pos.tag, &r->route);
+	if (w < 0) {
+		if (!XSL_READ_ONCE(b->t.overflow) || c->pos.b2 == bucket)
+			return 0;
+		bucket = c->pos.b2;
+		b = xsl_bucket(bucket);
+		if (!b)
+			return 0;
+		w = xsl_sess_scan(b, k, c->pos.tag, &r->route);
+		if (w < 0)
+			return 0;
+	}
+	r->b = b;
+	r->bucket = bucket;
+	r->way = w;
+	r->tag = c->pos.tag;
 	return 1;
 }
 
@@ -200,14 +176,15 @@ struct xsl_sess_init {
 	__u64 route;
 	__u64 bytes;
 	__u32 packets;
-	__u32 seen;			/* now >> XSL_SEEN_SHIFT */
+	__u32 seen;			/* now, jiffies */
 	__u32 tag;
 	__u32 b1;
 	__u32 b2;
 	__u32 mask;
+	__u32 hz;			/* the header's; 0: XSL_HZ_MAX */
 	__u16 tick;			/* now >> XSL_TICK_SHIFT */
 	__u8 state;
-	__u8 pad[5];
+	__u8 pad;
 };
 
 /* Fills way i of b (claimed: tag BUSY) and publishes the tag. */
@@ -307,14 +284,15 @@ static __always_inline int xsl_sess_delete(const struct xsl_sess_ctx *c, const s
 	return xsl_sess_take(r->b, r->bucket, r->way, r->tag, XSL_READ_ONCE(c->h->mask));
 }
 
-/* Idle timeout of the app a route names, in XSL_SEEN_SHIFT units. */
-static __always_inline __u64 xsl_sess_idle_limit(__u64 route)
+/* Idle timeout of the app a route names, in jiffies (hz 0: XSL_HZ_MAX,
+ * never shorter than configured). */
+static __always_inline __u64 xsl_sess_idle_limit(__u64 route, __u32 hz)
 {
 	__u32 app = xsl_route_app(route);
 	struct xsl_app *a = bpf_map_lookup_elem(&xsl_apps, &app);
 	__u64 s = a && a->state == XSL_APP_LIVE ? a->idle_timeout_s : 0;
 
-	return (s * 1000000000ull) >> XSL_SEEN_SHIFT;
+	return s * (hz ? hz : XSL_HZ_MAX);
 }
 
 #define XSL_CLAIM_SECOND	8	/* claimed in the second bucket */
@@ -345,8 +323,8 @@ static __always_inline int xsl_sess_evict(__u32 bucket, int v, int assured,
 	 * been active, since the search. */
 	state = xsl_way_state(b, way);
 	if ((state & XSL_WAY_ASSURED) != (assured ? XSL_WAY_ASSURED : 0) ||
-	    (assured && in->seen - XSL_READ_ONCE(e->last_seen) <=
-				xsl_sess_idle_limit(XSL_READ_ONCE(e->route)))) {
+	    (assured && (__u32)(in->seen - XSL_READ_ONCE(e->last_seen)) <=
+				xsl_sess_idle_limit(XSL_READ_ONCE(e->route), in->hz))) {
 		__sync_lock_test_and_set(&b->t.tag[way], tag);
 		return -1;
 	}
