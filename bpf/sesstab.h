@@ -23,6 +23,8 @@
 
 /* One load of a field userspace or another CPU may rewrite meanwhile. */
 #define XSL_READ_ONCE(x)	(*(volatile typeof(x) *)&(x))
+/* One store of a field others may read meanwhile. */
+#define XSL_WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
 
 /* The table and a flow's place in it, computed once per packet. */
 struct xsl_sess_ctx {
@@ -187,7 +189,12 @@ struct xsl_sess_init {
 	__u8 pad;
 };
 
-/* Fills way i of b (claimed: tag BUSY) and publishes the tag. */
+/*
+ * Fills way i of b (claimed: tag BUSY) and publishes the tag. The way's
+ * state byte is a plain store: while the tag is BUSY nobody else owns it
+ * (a neighbour's bits are set by atomic ops on the whole word, which keep
+ * this byte).
+ */
 static __always_inline void xsl_sess_fill(struct xsl_sess_bucket *b, __u32 i,
 					  const struct xsl_flow_key *k,
 					  const struct xsl_sess_init *in, __u8 alt)
@@ -200,16 +207,20 @@ static __always_inline void xsl_sess_fill(struct xsl_sess_bucket *b, __u32 i,
 	e->packets = in->packets;
 	e->bytes = in->bytes;
 	b->t.seen[i & 7] = in->tick;
-	xsl_way_clear(b, i, 0xff);
-	xsl_way_set(b, i, in->state | alt);
+	XSL_WRITE_ONCE(b->t.state[i & 7], in->state | alt);
 	/* xchg: a full barrier, the entry is visible before the tag */
 	__sync_lock_test_and_set(&b->t.tag[i & 7], in->tag);
 }
 
-/* An empty way of b claimed and filled: its index, else -1. */
+/*
+ * An empty way of b claimed and filled: its index, else -1. first, for a
+ * flow's second bucket, is its first one: its overflow count goes up once
+ * the way is ours, before the tag is published (a lookup never misses it).
+ */
 static __always_inline int xsl_sess_claim_empty(struct xsl_sess_bucket *b,
+						struct xsl_sess_bucket *first,
 						const struct xsl_flow_key *k,
-						const struct xsl_sess_init *in, __u8 alt)
+						const struct xsl_sess_init *in)
 {
 	int i;
 
@@ -220,40 +231,48 @@ static __always_inline int xsl_sess_claim_empty(struct xsl_sess_bucket *b,
 		if (__sync_val_compare_and_swap(&b->t.tag[i], XSL_TAG_EMPTY, XSL_TAG_BUSY) !=
 		    XSL_TAG_EMPTY)
 			continue;
-		xsl_sess_fill(b, i, k, in, alt);
+		if (first)
+			__sync_fetch_and_add(&first->t.overflow, 1);
+		xsl_sess_fill(b, i, k, in, first ? XSL_WAY_ALT : 0);
 		return i;
 	}
 	return -1;
 }
 
 /*
- * The oldest used way of bucket whose ASSURED bit is assured: a global
- * function (its result is a scalar to the caller). Returns age << 3 | way
- * (age in ticks), or -1.
+ * The way of bucket to evict first among the used ones whose ASSURED bit
+ * is assured: the oldest by the tag line's tick; of equally old ones, one
+ * that lives in its flow's first bucket (evicting an overflowed flow also
+ * writes its first bucket's count, one more cache line). A global function
+ * (its result is a scalar to the caller). Returns
+ * (age << 1 | in its first bucket) << 3 | way, age in ticks, or -1.
  */
-__noinline int xsl_sess_oldest(__u32 bucket, __u32 tick, __u32 assured)
+static __always_inline int xsl_sess_oldest(__u32 bucket, __u32 tick, __u32 assured)
 {
 	struct xsl_sess_bucket *b = xsl_bucket(bucket);
 	int i, best = -1;
-	__u32 best_age = 0;
+	__u32 best_score = 0;
 
 	if (!b)
 		return -1;
 #pragma unroll
 	for (i = 0; i < XSL_SESS_WAYS; i++) {
-		__u32 a;
+		__u32 score;
+		__u8 state;
 
 		if (XSL_READ_ONCE(b->t.tag[i]) < XSL_TAG_BIT)
 			continue;
-		if ((XSL_READ_ONCE(b->t.state[i]) & XSL_WAY_ASSURED) != assured)
+		state = XSL_READ_ONCE(b->t.state[i]);
+		if ((state & XSL_WAY_ASSURED) != assured)
 			continue;
-		a = xsl_tick_age((__u16)tick, XSL_READ_ONCE(b->t.seen[i]));
-		if (best < 0 || a > best_age) {
+		score = xsl_tick_age((__u16)tick, XSL_READ_ONCE(b->t.seen[i])) << 1 |
+			!(state & XSL_WAY_ALT);
+		if (best < 0 || score > best_score) {
 			best = i;
-			best_age = a;
+			best_score = score;
 		}
 	}
-	return best < 0 ? -1 : (int)(best_age << 3 | best);
+	return best < 0 ? -1 : (int)(best_score << 3 | best);
 }
 
 /*
@@ -274,7 +293,7 @@ static __always_inline int xsl_sess_take(struct xsl_sess_bucket *b, __u32 bucket
 		if (first)
 			__sync_fetch_and_add(&first->t.overflow, -1);
 	}
-	xsl_way_clear(b, way, 0xff);
+	XSL_WRITE_ONCE(b->t.state[way], 0);
 	__sync_lock_test_and_set(&b->t.tag[way], XSL_TAG_EMPTY);
 	return 0;
 }
@@ -299,15 +318,20 @@ static __always_inline __u64 xsl_sess_idle_limit(__u64 route, __u32 hz)
 #define XSL_CLAIM_EVICTED	16	/* an older session gave its way */
 
 /*
- * Evicts the way v (age << 3 | way, from xsl_sess_oldest) of bucket for
- * the new flow: an unassured one, or with assured set an assured one whose
- * app's idle timeout has passed. Returns the way, or -1.
+ * Evicts the way v (from xsl_sess_oldest) of bucket for the new flow: an
+ * unassured one, or with assured set an assured one whose app's idle
+ * timeout has passed. first: the new flow's first bucket when bucket is its
+ * second (its overflow count goes up), else NULL. The evicted flow's own
+ * first bucket's count goes down when it lived in its second; both are the
+ * same count, left alone, when the flow is replaced by another of that
+ * first bucket. Returns the way, or -1.
  */
 static __always_inline int xsl_sess_evict(__u32 bucket, int v, int assured,
 					  const struct xsl_flow_key *k,
-					  const struct xsl_sess_init *in, __u8 alt)
+					  const struct xsl_sess_init *in,
+					  struct xsl_sess_bucket *first)
 {
-	struct xsl_sess_bucket *b = xsl_bucket(bucket), *first;
+	struct xsl_sess_bucket *b = xsl_bucket(bucket), *old_first;
 	__u32 way = (__u32)v & 7, tag;
 	struct xsl_sess_entry *e;
 	__u8 state;
@@ -329,15 +353,20 @@ static __always_inline int xsl_sess_evict(__u32 bucket, int v, int assured,
 		return -1;
 	}
 	if (state & XSL_WAY_ALT) {
-		first = xsl_bucket(xsl_sess_other(bucket, tag, in->mask));
-		if (first)
-			__sync_fetch_and_add(&first->t.overflow, -1);
+		__u32 ob = xsl_sess_other(bucket, tag, in->mask);
+
+		if (first && ob == in->b1)
+			first = NULL;	/* one flow of b1 for another: the count stays */
+		else if ((old_first = xsl_bucket(ob)))
+			__sync_fetch_and_add(&old_first->t.overflow, -1);
 	}
-	xsl_sess_fill(b, way, k, in, alt);
+	if (first)
+		__sync_fetch_and_add(&first->t.overflow, 1);
+	xsl_sess_fill(b, way, k, in, bucket == in->b1 ? 0 : XSL_WAY_ALT);
 	return (int)way;
 }
 
-/* Of two candidates (age << 3 | way, or -1), 1 when the second's is older. */
+/* Of two candidates (xsl_sess_oldest, or -1), 1 when the second goes first. */
 static __always_inline int xsl_second_older(int v1, int v2)
 {
 	return v2 >= 0 && (v1 < 0 || (v2 >> 3) > (v1 >> 3));
@@ -345,9 +374,7 @@ static __always_inline int xsl_second_older(int v1, int v2)
 
 /*
  * Evicts the oldest way of the pair whose ASSURED bit is assured, for the
- * new flow: the way | XSL_CLAIM_EVICTED (| XSL_CLAIM_SECOND), or -1. The
- * first bucket's overflow count, raised by the caller, is lowered again
- * when the flow lands in its first bucket.
+ * new flow: the way | XSL_CLAIM_EVICTED (| XSL_CLAIM_SECOND), or -1.
  */
 static __always_inline int xsl_sess_evict_oldest(const struct xsl_flow_key *k,
 						 const struct xsl_sess_init *in,
@@ -357,14 +384,11 @@ static __always_inline int xsl_sess_evict_oldest(const struct xsl_flow_key *k,
 	int v2 = xsl_sess_oldest(in->b2, in->tick, assured);
 
 	if (xsl_second_older(v1, v2)) {
-		w = xsl_sess_evict(in->b2, v2, assured, k, in, XSL_WAY_ALT);
+		w = xsl_sess_evict(in->b2, v2, assured, k, in, b1);
 		return w < 0 ? -1 : w | XSL_CLAIM_SECOND | XSL_CLAIM_EVICTED;
 	}
-	w = xsl_sess_evict(in->b1, v1, assured, k, in, 0);
-	if (w < 0)
-		return -1;
-	__sync_fetch_and_add(&b1->t.overflow, -1);
-	return w | XSL_CLAIM_EVICTED;
+	w = xsl_sess_evict(in->b1, v1, assured, k, in, NULL);
+	return w < 0 ? -1 : w | XSL_CLAIM_EVICTED;
 }
 
 /*
@@ -373,7 +397,7 @@ static __always_inline int xsl_sess_evict_oldest(const struct xsl_flow_key *k,
  * XSL_CLAIM_EVICTED, or -ENOSPC (refused: no empty way, no unassured one,
  * no expired assured one).
  */
-__noinline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init *in)
+static __always_inline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init *in)
 {
 	struct xsl_sess_bucket *b1, *b2 = NULL;
 	int w;
@@ -383,26 +407,21 @@ __noinline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init
 	b1 = xsl_bucket(in->b1);
 	if (!b1)
 		return -ENOSPC;
-	w = xsl_sess_claim_empty(b1, k, in, 0);
+	w = xsl_sess_claim_empty(b1, NULL, k, in);
 	if (w >= 0)
 		return w;
 	if (in->b2 != in->b1)
 		b2 = xsl_bucket(in->b2);
 	if (!b2)
 		return -ENOSPC;
-	/* counted before the way is published: a lookup never misses it */
-	__sync_fetch_and_add(&b1->t.overflow, 1);
-	w = xsl_sess_claim_empty(b2, k, in, XSL_WAY_ALT);
+	w = xsl_sess_claim_empty(b2, b1, k, in);
 	if (w >= 0)
 		return w | XSL_CLAIM_SECOND;
 
 	w = xsl_sess_evict_oldest(k, in, b1, 0);
 	if (w < 0)
 		w = xsl_sess_evict_oldest(k, in, b1, XSL_WAY_ASSURED);
-	if (w >= 0)
-		return w;
-	__sync_fetch_and_add(&b1->t.overflow, -1);
-	return -ENOSPC;
+	return w >= 0 ? w : -ENOSPC;
 }
 
 #endif /* XSL_BPF_SESSTAB_H */

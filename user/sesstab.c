@@ -23,77 +23,102 @@ static bool cas32(uint32_t *p, uint32_t old, uint32_t val)
 
 /*
  * The data path's clock (jiffies, include/xsl/session.h) against
- * CLOCK_MONOTONIC, measured by this process: at jiffy j it was ns. The tick
- * is the resolution of CLOCK_MONOTONIC_COARSE (TICK_NSEC); jiffies now are
- * what times() returns (jiffies in USER_HZ units, +-1/USER_HZ), taken at the
- * middle of its 1/USER_HZ step. Re-measured by every open and scan, so a
- * 32-bit last_seen is always read near its own time. Each field is one
- * atomic word: threads measuring at once store values that agree to a tick.
+ * CLOCK_MONOTONIC: jiffy j began at off + j * tick ns. Jiffies advance with
+ * CLOCK_MONOTONIC at every tick, so off, measured once per process, holds.
+ * The tick is the resolution of CLOCK_MONOTONIC_COARSE (TICK_NSEC). off is
+ * measured at an edge of times(), which returns jiffies in USER_HZ units:
+ * the first jiffy of the new unit has just begun (a wait of at most
+ * 1/USER_HZ, once). ref is a recent jiffy, taken by every open and scan: a
+ * 32-bit last_seen is read as the jiffy nearest to it. Each field is one
+ * atomic word; threads measuring at once store values that agree.
  */
 static struct {
-	uint64_t j;
-	uint64_t ns;
-	uint64_t jiffy_ns;
+	uint64_t tick;		/* ns per jiffy; 0: not measured yet */
+	uint64_t off;		/* ns, as int64_t */
+	uint64_t ref;		/* a recent jiffy */
 } clk;
 
-static void clock_measure(void)
+static void clock_calibrate(void)
 {
 	struct timespec res;
 	long user_hz = sysconf(_SC_CLK_TCK);
-	uint64_t tick = 1000000000ull / XSL_HZ_MAX, ns;
-	clock_t c;
+	uint64_t tick = 1000000000ull / XSL_HZ_MAX, unit, ns, end, j;
+	clock_t c0, c;
 
 	if (!clock_getres(CLOCK_MONOTONIC_COARSE, &res) && !res.tv_sec &&
 	    res.tv_nsec >= 1000000000 / XSL_HZ_MAX && res.tv_nsec <= 100000000)
 		tick = (uint64_t)res.tv_nsec;
-	if (user_hz <= 0)
-		user_hz = 100;
-	c = times(NULL);
+	unit = 1000000000ull / (uint64_t)(user_hz > 0 ? user_hz : 100);
+	c0 = times(NULL);
 	ns = mono_ns();
+	end = ns + 3 * unit;
+	do {
+		c = times(NULL);
+		ns = mono_ns();
+	} while (c == c0 && c != (clock_t)-1 && ns < end);
 	if (c == (clock_t)-1)
 		return;
-	__atomic_store_n(&clk.jiffy_ns, tick, __ATOMIC_RELAXED);
-	__atomic_store_n(&clk.j, ((uint64_t)c * 2 + 1) * (1000000000ull / (uint64_t)user_hz) / 2 / tick,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&clk.ns, ns, __ATOMIC_RELAXED);
+	/* the first jiffy counted in unit c (times() rounds down); without an
+	 * edge (a stalled clock), the middle of the unit */
+	if (c != c0)
+		j = ((uint64_t)c * unit + tick - 1) / tick;
+	else
+		j = ((uint64_t)c * 2 + 1) * unit / 2 / tick;
+	__atomic_store_n(&clk.off, ns - j * tick, __ATOMIC_RELAXED);
+	__atomic_store_n(&clk.tick, tick, __ATOMIC_RELAXED);
 }
 
-static void clock_get(uint64_t *j, uint64_t *ns, uint64_t *tick)
+/* Measures the process's jiffies against CLOCK_MONOTONIC (once) and takes
+ * the current jiffy as ref. */
+static void clock_measure(void)
 {
-	if (!__atomic_load_n(&clk.jiffy_ns, __ATOMIC_RELAXED))
+	uint64_t tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+
+	if (!tick) {
+		clock_calibrate();
+		tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+		if (!tick)
+			return;
+	}
+	__atomic_store_n(&clk.ref, (mono_ns() - __atomic_load_n(&clk.off, __ATOMIC_RELAXED)) / tick,
+			 __ATOMIC_RELAXED);
+}
+
+static void clock_get(uint64_t *tick, uint64_t *off, uint64_t *ref)
+{
+	if (!__atomic_load_n(&clk.tick, __ATOMIC_RELAXED))
 		clock_measure();
-	*j = __atomic_load_n(&clk.j, __ATOMIC_RELAXED);
-	*ns = __atomic_load_n(&clk.ns, __ATOMIC_RELAXED);
-	*tick = __atomic_load_n(&clk.jiffy_ns, __ATOMIC_RELAXED);
+	*tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+	*off = __atomic_load_n(&clk.off, __ATOMIC_RELAXED);
+	*ref = __atomic_load_n(&clk.ref, __ATOMIC_RELAXED);
 	if (!*tick)
 		*tick = 1000000000ull / XSL_HZ_MAX;
 }
 
 uint64_t sesstab__seen_ns(uint32_t seen)
 {
-	uint64_t j, ns, tick;
+	uint64_t tick, off, ref;
 
-	clock_get(&j, &ns, &tick);
-	/* the jiffy nearest to the measure with these low 32 bits */
-	return ns + (uint64_t)((int64_t)(int32_t)(seen - (uint32_t)j) * (int64_t)tick);
+	clock_get(&tick, &off, &ref);
+	/* the jiffy nearest to ref with these low 32 bits, when it began */
+	ref += (uint64_t)(int64_t)(int32_t)(seen - (uint32_t)ref);
+	return off + ref * tick;
 }
 
-/* Jiffies (64 bits) at CLOCK_MONOTONIC t_ns. */
+/* The jiffy CLOCK_MONOTONIC t_ns falls in. */
 static uint64_t jiffies_at(uint64_t t_ns)
 {
-	uint64_t j, ns, tick;
+	uint64_t tick, off, ref;
 
-	clock_get(&j, &ns, &tick);
-	if (t_ns >= ns)
-		return j + (t_ns - ns) / tick;
-	return j - (ns - t_ns + tick - 1) / tick;
+	clock_get(&tick, &off, &ref);
+	return (t_ns - off) / tick;
 }
 
 static uint32_t clock_hz(void)
 {
-	uint64_t j, ns, tick;
+	uint64_t tick, off, ref;
 
-	clock_get(&j, &ns, &tick);
+	clock_get(&tick, &off, &ref);
 	return (uint32_t)((1000000000ull + tick / 2) / tick);
 }
 

@@ -4,8 +4,8 @@
  * its own mapping of xsl_sessions: find, decode, insert (tests and tools),
  * delete and re-home by compare-and-swap, duplicate detection, scans. Pure
  * C on a memory range: the mapping is made by the caller (maps.c); the
- * only syscalls read the clocks (open and scan measure jiffies against
- * CLOCK_MONOTONIC, to convert last_seen).
+ * only syscalls read the clocks (jiffies against CLOCK_MONOTONIC, measured
+ * once per process, to convert last_seen).
  *
  * Deletes keep the overflow counts exact: removing a way that holds its
  * flow's second bucket (XSL_WAY_ALT) decrements the first bucket's count.
@@ -28,7 +28,7 @@ enum xsl_session_state {
 
 /* A session decoded from its way. */
 struct xsl_session {
-	uint64_t last_seen_ns;		/* CLOCK_MONOTONIC, to a jiffy (+-10 ms) */
+	uint64_t last_seen_ns;		/* CLOCK_MONOTONIC, start of its jiffy */
 	uint64_t packets;
 	uint64_t bytes;
 	uint32_t worker;
