@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The session table on the BPF side (layout and protocol:
- * include/xsl/session.h): the header, the lookup (no helper call but the
- * inlined array lookups), the claim of a way for a new flow, deletes.
+ * include/xsl/session.h): the header, the lookup, the claim of a way for a
+ * new flow, deletes. No call on the hit path, one on a create (the claim):
+ * the array lookups are inlined by the verifier, and a call and its return
+ * cost more than a bucket scan on a CPU with return-thunk mitigations.
  *
- * Lookup: the hash is computed here with the table's seed; the first
- * bucket's 8 tags are scanned unrolled, a matching tag's key compared and
- * the tag read again after the route; the second bucket is read only when
- * the first's overflow count is non-zero.
+ * Lookup: the hash is computed here with the table's hash secrets; the
+ * first bucket's 8 tags are scanned unrolled, a matching tag's key compared
+ * (five 8-byte words) and the tag read again after the route; the second
+ * bucket is read only when the first's overflow count is non-zero (its line
+ * is requested early, see xsl_sess_touch_line()).
  *
  * Claim, in order: an empty way of the first bucket, of the second; the
  * oldest unassured way of either; the oldest assured way idle past its
@@ -119,6 +122,21 @@ static __always_inline int xsl_sess_scan(struct xsl_sess_bucket *b, const struct
 }
 
 /*
+ * Requests bucket's tag line without waiting for it. A lookup reads the
+ * second bucket only after the first one's line has come (its overflow
+ * count): asked for together, two cold lines cost one memory latency, as
+ * on every create in a full table.
+ */
+static __always_inline void xsl_sess_touch_line(__u32 bucket)
+{
+	struct xsl_sess_bucket *b = xsl_bucket(bucket);
+	__u32 x = b ? XSL_READ_ONCE(b->t.overflow) : 0;
+
+	/* the value goes nowhere: keep the load */
+	asm volatile("" : : "r"(x));
+}
+
+/*
  * 1 with *r when k has a session, else 0. Inlined: no call on the hit path
  * (a call and its return cost more than the scan on a mitigated CPU). The
  * second bucket is read only when the first one's overflow count says some
@@ -137,6 +155,7 @@ static __always_inline int xsl_sess_find(const struct xsl_sess_ctx *c,
 	b = xsl_bucket(bucket);
 	if (!b)
 		return 0;
+	xsl_sess_touch_line(c->pos.b2);
 	w = xsl_sess_scan(b, k, c->pos.tag, &r->route);
 	if (w < 0) {
 		if (!XSL_READ_ONCE(b->t.overflow) || c->pos.b2 == bucket)
@@ -243,8 +262,7 @@ static __always_inline int xsl_sess_claim_empty(struct xsl_sess_bucket *b,
  * The way of bucket to evict first among the used ones whose ASSURED bit
  * is assured: the oldest by the tag line's tick; of equally old ones, one
  * that lives in its flow's first bucket (evicting an overflowed flow also
- * writes its first bucket's count, one more cache line). A global function
- * (its result is a scalar to the caller). Returns
+ * writes its first bucket's count, one more cache line). Returns
  * (age << 1 | in its first bucket) << 3 | way, age in ticks, or -1.
  */
 static __always_inline int xsl_sess_oldest(__u32 bucket, __u32 tick, __u32 assured)
@@ -392,12 +410,13 @@ static __always_inline int xsl_sess_evict_oldest(const struct xsl_flow_key *k,
 }
 
 /*
- * Claims a way for a new flow, a global function (verified once; the
- * caller sees a scalar). Returns the way | XSL_CLAIM_SECOND |
- * XSL_CLAIM_EVICTED, or -ENOSPC (refused: no empty way, no unassured one,
- * no expired assured one).
+ * Claims a way for a new flow, a global function: verified once on its own
+ * (inlined, its 8-way scans multiply the states of every hook's create path
+ * and sk_lookup nears the verifier's limit); one call per create. Returns
+ * the way | XSL_CLAIM_SECOND | XSL_CLAIM_EVICTED, or -ENOSPC (refused: no
+ * empty way, no unassured one, no expired assured one).
  */
-static __always_inline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init *in)
+__noinline int xsl_sess_claim(const struct xsl_flow_key *k, struct xsl_sess_init *in)
 {
 	struct xsl_sess_bucket *b1, *b2 = NULL;
 	int w;
