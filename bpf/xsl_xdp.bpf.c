@@ -21,6 +21,8 @@
  * makes it for the packets that reach the stack; nor does it steer a packet
  * to a CPU, past the next program.
  */
+/* The table's claim inlined: no call on a create (bpf/sesstab.h). */
+#define XSL_SESS_CLAIM_INLINE
 #include "maps.h"
 #include "parse.h"
 #include "flow_parse.h"

@@ -22,8 +22,8 @@
  *               then 2M new flows; the share of the 1M still present
  *
  * The xsl table has 2M ways (2^18 buckets, 144 MiB). Ends with one line per
- * goal of the issue: goal NAME measured=X target=Y met|missed; the two hot
- * goals are medians of interleaved rounds (paired()). Exits
+ * goal of the issue: goal NAME measured=X target=Y met|missed; the hot and
+ * the create goals are medians of interleaved rounds (paired()). Exits
  * non-zero only when the benchmark cannot run.
  */
 #include <errno.h>
@@ -497,6 +497,7 @@ int main(int argc, char **argv)
 	int nop_fd, pa_fd, step_fd, err, len, nrows = 0;
 	double base, base_step, parse, ref_hot, ref_cold, ref_create, hot, cold, create_hot;
 	double create_full, not_ours, base_skb, egress, egress_none, hit_ratio, not_ours_d;
+	double create_ratio[PAIRED];
 	struct xsl_cgroup *eg;
 	int eg_fd, skb_fd;
 	__u32 refused, established, kept = 0, i;
@@ -595,15 +596,28 @@ int main(int argc, char **argv)
 	client(&p, XSL_AF_INET, IPPROTO_UDP, 3, 53);
 	p.sport = 2000;
 	fill_xsl(&fx, &p, TABLE_WAYS, 0);
-	err = prog_array_set(pa_fd, ref.lru_fd);
-	if (err)
-		die("prog array <- ref_lru", err);
-	ref_create = time_steps(&fx, step_fd, ROUNDS_CREATE, 1u << 20, 3000, -1);
-	err = prog_array_set(pa_fd, fx.prog_fd);
-	if (err)
-		die("prog array <- xsl_xdp", err);
-	create_full = time_steps(&fx, step_fd, ROUNDS_CREATE, 1u << 20, 4000,
-				 XSL_STAT_SESSION_CREATED);
+	/* Rounds of each back to back (new flows every round), as paired(). */
+	ref_create = create_full = 1e18;
+	printf("paired rounds (xsl create / LRU create, full tables, over the stepper):");
+	for (i = 0; i < PAIRED; i++) {
+		double bs = 0, rc = 0, xc;
+
+		err = prog_array_set(pa_fd, nop_fd);
+		if (!err)
+			bs = time_repeat(step_fd, pkt, len, XDP_PASS);
+		err = err ? err : prog_array_set(pa_fd, ref.lru_fd);
+		if (!err)
+			rc = time_steps(&fx, step_fd, 1, 1u << 20, 3000 + i, -1);
+		err = err ? err : prog_array_set(pa_fd, fx.prog_fd);
+		if (err)
+			die("prog array", err);
+		xc = time_steps(&fx, step_fd, 1, 1u << 20, 4000 + i, XSL_STAT_SESSION_CREATED);
+		create_ratio[i] = (xc - bs) / (rc - bs);
+		printf(" %.2f", create_ratio[i]);
+		ref_create = rc < ref_create ? rc : ref_create;
+		create_full = xc < create_full ? xc : create_full;
+	}
+	printf("; median %.2f\n", median(create_ratio, PAIRED));
 	ROW("reference LRU create, full", ref_create, base_step);
 	ROW("xsl create, cold full table", create_full, base_step);
 	assert_stats(&fx, &st);
@@ -662,7 +676,7 @@ int main(int argc, char **argv)
 
 	goal("hit_hot_vs_lru", hit_ratio, "<=", 0.5);
 	goal("hit_cold_vs_lru", (cold - base_step) / (ref_cold - base_step), "<=", 1.0);
-	goal("create_full_vs_lru", (create_full - base_step) / (ref_create - base_step), "<=", 0.5);
+	goal("create_full_vs_lru", median(create_ratio, PAIRED), "<=", 0.5);
 	goal("not_ours_over_parse_ns", not_ours_d, "<=", 2.0);
 	goal("flood_kept_pct", 100.0 * kept / established, ">=", 100.0);
 	goal("mem_mib_per_1m", mem_mib, "<=", 150.0);
