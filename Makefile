@@ -53,6 +53,7 @@ LIB		:= $(BUILD)/libxsl.a
 LIB_BPF		:= $(BUILD)/libxsl-bpf.a
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_COMMON	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BPFT_SRCS	:= $(wildcard tests/bpf/test_*.c)
 BPFT_COMMON	:= $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
@@ -104,9 +105,10 @@ $(BUILD)/xslctl: $(patsubst user/%.c,$(BUILD)/user/%.o,$(CTL_SRCS)) $(LIB)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL)
 
 # Unit tests link only libxsl.a, cmocka and jansson (the CLI's JSON): no libbpf.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(USER_HDRS) | $(BUILD)/tests/unit
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_COMMON) $(wildcard tests/unit/*.h) $(LIB) $(USER_HDRS) \
+		       | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(LIB) -lcmocka -ljansson
+	$(Q)$(CC) $(CFLAGS) $(XSL_CFLAGS) -o $@ $< $(UNIT_COMMON) $(LIB) -lcmocka -ljansson
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_COMMON) $(wildcard tests/bpf/*.h) $(LIB_BPF) $(LIB) $(SKELS) $(BPF_OBJS) | $(BUILD)/tests/bpf
 	$(call msg,CC,$@)
@@ -147,7 +149,8 @@ $(BUILD)/fuzz/fuzz_ctl: $(FUZZ_SRCS) $(USER_HDRS)
 
 ifeq ($(SANITIZE),1)
 # e2e files run under the sanitizers; every report written fails the run
-SAN_E2E		?= test-agent.sh test-faults.sh test-metrics.sh
+SAN_E2E		?= test-agent.sh test-faults.sh test-metrics.sh test-observe.sh test-instances.sh \
+		   test-inst-view.sh
 # tests to leave out of it (each shown as skipped, with SAN_E2E_WHY)
 SAN_E2E_EXCLUDE	?=
 SAN_E2E_WHY	?= left out of the sanitizer pass (SAN_E2E_EXCLUDE)

@@ -124,4 +124,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xsl_ports SEC(".maps");
 
+/*
+ * Flows XDP refused lately (table full), so sk_lookup, seeing the same
+ * packet next, does not count the refusal again: one tag per slot, slot =
+ * flow hash % XSL_REFUSED_SLOTS (session.h). Shared by all CPUs: a packet
+ * steered to another CPU is seen there too. Not read by userspace.
+ */
+#define XSL_REFUSED_SLOTS	1024
+
+struct xsl_refused_marks {
+	__u32 tag[XSL_REFUSED_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsl_refused_marks);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xsl_refused SEC(".maps");
+
 #endif /* XSL_BPF_MAPS_H */

@@ -194,6 +194,32 @@ static __always_inline void xsl_session_touch(const struct xsl_sref *r, __u32 pa
 		r->b->t.seen[r->way & 7] = tick;
 }
 
+/* The hook creating a session: XDP, or sk_lookup (which follows XDP when
+ * XDP runs on the packet's device). */
+#define XSL_BY_XDP	0
+#define XSL_BY_SK	1
+
+/*
+ * Counts a flow the table refused, once per packet although XDP and then
+ * sk_lookup both try to create its session: XDP counts it and marks it in
+ * xsl_refused; sk_lookup counts only a flow not marked there, one that came
+ * by a path without XDP (loopback, a device without xsl's XDP). A mark
+ * overwritten by another refused flow of the same slot before sk_lookup
+ * reads it costs one count too many.
+ */
+static __always_inline void xsl_count_refused(struct xsl_stats *st, const struct xsl_sess_ctx *c,
+					      int by)
+{
+	__u32 zero = 0, slot = c->pos.hash & (XSL_REFUSED_SLOTS - 1), mark = c->pos.hash | 1;
+	struct xsl_refused_marks *m = bpf_map_lookup_elem(&xsl_refused, &zero);
+
+	if (by == XSL_BY_SK && m && XSL_READ_ONCE(m->tag[slot]) == mark)
+		return;
+	if (by == XSL_BY_XDP && m && XSL_READ_ONCE(m->tag[slot]) != mark)
+		m->tag[slot] = mark;
+	xsl_count(st, XSL_STAT_SESSION_REFUSED);
+}
+
 /*
  * Creates the session of a new flow to listener l, whose app the caller has
  * checked is live: picks a worker with the flow hash and claims a way with
@@ -201,13 +227,15 @@ static __always_inline void xsl_session_touch(const struct xsl_sref *r, __u32 pa
  * be taken, see sesstab.h). Returns 0 with *t and *r filled, -ENOENT when
  * no worker serves l, or -ENOSPC with *t filled when the table refuses the
  * flow: the caller delivers it statelessly to t (the same worker while the
- * worker set is unchanged); it is counted refused here.
+ * worker set is unchanged); it is counted refused here, once per packet
+ * (xsl_count_refused). by is XSL_BY_XDP or XSL_BY_SK, the hook asking.
  */
-static __always_inline int xsl_session_create(struct xsl_stats *st, const struct xsl_sess_ctx *c,
-					      const struct xsl_flow_key *k,
-					      const struct xsl_listener *l, __u64 now,
-					      __u32 packets, __u64 bytes, __u8 state,
-					      struct xsl_target *t, struct xsl_sref *r)
+static __always_inline int xsl_session_create_by(struct xsl_stats *st,
+						 const struct xsl_sess_ctx *c,
+						 const struct xsl_flow_key *k,
+						 const struct xsl_listener *l, __u64 now,
+						 __u32 packets, __u64 bytes, __u8 state,
+						 struct xsl_target *t, struct xsl_sref *r, int by)
 {
 	__u32 index = l->index, app = l->app, app_gen = l->app_gen;
 	struct xsl_sess_init in;
@@ -235,7 +263,7 @@ static __always_inline int xsl_session_create(struct xsl_stats *st, const struct
 	if (w >= 0 && (w & XSL_CLAIM_EVICTED))
 		xsl_count(st, XSL_STAT_SESSION_EVICTED);
 	if (w < 0) {
-		xsl_count(st, XSL_STAT_SESSION_REFUSED);
+		xsl_count_refused(st, c, by);
 		return -ENOSPC;
 	}
 	r->bucket = w & XSL_CLAIM_SECOND ? c->pos.b2 : c->pos.b1;
@@ -248,6 +276,16 @@ static __always_inline int xsl_session_create(struct xsl_stats *st, const struct
 		return -ENOSPC;
 	xsl_count_created(st, app, t->worker);
 	return 0;
+}
+
+/* xsl_session_create_by() for the XDP program. */
+static __always_inline int xsl_session_create(struct xsl_stats *st, const struct xsl_sess_ctx *c,
+					      const struct xsl_flow_key *k,
+					      const struct xsl_listener *l, __u64 now,
+					      __u32 packets, __u64 bytes, __u8 state,
+					      struct xsl_target *t, struct xsl_sref *r)
+{
+	return xsl_session_create_by(st, c, k, l, now, packets, bytes, state, t, r, XSL_BY_XDP);
 }
 
 /*

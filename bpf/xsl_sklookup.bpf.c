@@ -135,7 +135,7 @@ static __always_inline int xsl_sk_session(struct xsl_stats *st, const struct xsl
 			return err;
 		}
 		/* XDP counts packets; here the session only records the flow. */
-		err = xsl_session_create(st, c, k, l, now, 0, 0, 0, t, r);
+		err = xsl_session_create_by(st, c, k, l, now, 0, 0, 0, t, r, XSL_BY_SK);
 		if (err == -ENOSPC) {
 			r->b = NULL;
 			return 0;

@@ -57,9 +57,9 @@ static __always_inline int xsl_deliver(struct xsl_target *t, __u32 app, struct x
 
 /*
  * FIN or RST marks the session CLOSING (the agent expires it after the
- * linger); a new SYN on the same 4-tuple reopens it. The client's ACK of
- * the handshake (no SYN) makes it assured. Each bit is written only when it
- * changes.
+ * linger); a new SYN on the same 4-tuple is a new connection (xsl_on_hit).
+ * The client's ACK of the handshake (no SYN) makes it assured. Each bit is
+ * written only when it changes.
  */
 static __always_inline void xsl_tcp_track(struct xsl_stats *st, const struct xsl_sref *r,
 					  __u8 flags)
@@ -71,9 +71,6 @@ static __always_inline void xsl_tcp_track(struct xsl_stats *st, const struct xsl
 			xsl_way_set(r->b, r->way, XSL_WAY_CLOSING);
 			xsl_count(st, XSL_STAT_SESSION_CLOSING);
 		}
-	} else if ((flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_SYN) {
-		if (state & XSL_WAY_CLOSING)
-			xsl_way_clear(r->b, r->way, XSL_WAY_CLOSING);
 	} else if ((flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_ACK &&
 		   !(state & XSL_WAY_ASSURED)) {
 		xsl_way_set(r->b, r->way, XSL_WAY_ASSURED);
@@ -88,7 +85,15 @@ static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
 	struct xsl_target t;
 	int err;
 
-	err = xsl_session_resolve(st, c, r, &t);
+	/* A SYN after the 4-tuple's connection closed (a client reusing its
+	 * port) opens a new connection: it is placed like any new flow, e.g.
+	 * on the instance taking new sessions, not on the old one's worker. */
+	if (p->key.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (XSL_TCP_SYN | XSL_TCP_ACK)) == XSL_TCP_SYN &&
+	    (xsl_way_state(r->b, r->way) & XSL_WAY_CLOSING))
+		err = -ESTALE;
+	else
+		err = xsl_session_resolve(st, c, r, &t);
 	if (err == -ESTALE) {
 		xsl_sess_delete(c, r);
 		return XSL_RETRY;

@@ -4,11 +4,14 @@
 # Usage: tests/run.sh BUILD_DIR [unit|bpf|e2e|fuzz]...
 #
 # cmocka binaries are counted from their own summary (passed, failed,
-# skipped); shell suites (tests/e2e/test-*.sh) print one "PASS name",
-# "FAIL name" or "SKIP name (why)" line per test. Nothing is trusted to end
-# by itself or to say it ran: every binary and file runs under a timeout (a
-# hung one fails, named), a crash or non-zero exit without a failure count
-# fails, and a binary or file that reports no test at all fails.
+# skipped), against the number of tests they said they were running; shell
+# suites (tests/e2e/test-*.sh) first print "PLAN name..." (the tests they
+# are about to run), then one "PASS name", "FAIL name" or "SKIP name (why)"
+# line per test. Nothing is trusted to end by itself or to say it ran:
+# every binary and file runs under a timeout (a hung one fails, named), a
+# crash or non-zero exit without a failure count fails, a binary or file
+# that reports no test at all fails, and so does each test it planned but
+# gave no result for (a shell file without a plan fails too).
 #
 # Environment:
 #   XSL_TIMEOUT_UNIT, XSL_TIMEOUT_BPF, XSL_TIMEOUT_E2E  seconds per cmocka
@@ -78,15 +81,29 @@ tally() { # name timeout passed failed skipped
 	fi
 }
 
+# Sum of N over the cmocka lines "TAG N test(s)..." of $OUT (a line per
+# group the binary runs); TAG is a sed pattern.
+cmocka_sum() { # tag
+	sed -n "s/^$1 \([0-9]*\) test.*/\1/p" "$OUT" | awk '{ n += $1 } END { print n + 0 }'
+}
+
 count_cmocka() { # binary timeout
-	local bin=$1 secs=$2 name p f s
+	local bin=$1 secs=$2 name p f s planned lost
 	name=$(basename "$bin")
 	CMOCKA_MESSAGE_OUTPUT=stdout run_limited "$secs" "$bin"
 	cat "$OUT"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$OUT" | tail -1)
-	tally "$name" "$secs" "${p:-0}" "${f:-0}" "${s:-0}"
+	planned=$(cmocka_sum '\[==========\] Running')
+	p=$(cmocka_sum '\[  PASSED  \]')
+	f=$(cmocka_sum '\[  FAILED  \]')
+	s=$(cmocka_sum '\[  SKIPPED \]')
+	# a test whose setup failed is in none of the counts; one cut short
+	# (exit, a crash) in no summary at all: each is a failure
+	lost=$((planned - p - f - s))
+	if [ "$lost" -gt 0 ] && [ "$RC" != 124 ]; then
+		echo "FAIL $name ($lost of $planned tests gave no result)"
+		f=$((f + lost))
+	fi
+	tally "$name" "$secs" "$p" "$f" "$s"
 }
 
 count_shell() { # script timeout
@@ -98,6 +115,21 @@ count_shell() { # script timeout
 	f=$(grep -c '^FAIL ' "$OUT")
 	s=$(grep -c '^SKIP ' "$OUT")
 	tally "$name" "$secs" "$p" "$f" "$s"
+	check_plan "$name"
+}
+
+# Each test a shell file planned has a result line; one without fails,
+# named. A file that printed no plan fails.
+check_plan() { # name
+	local t
+	if ! grep -q '^PLAN\( \|$\)' "$OUT"; then
+		count_fail "$1" "no PLAN line: the runner cannot tell which tests it left out"
+		return
+	fi
+	for t in $(sed -n 's/^PLAN//p' "$OUT"); do
+		awk -v t="$t" '($1 == "PASS" || $1 == "FAIL" || $1 == "SKIP") && $2 == t { found = 1 }
+			END { exit !found }' "$OUT" || count_fail "$t" "planned by $1, no PASS, FAIL or SKIP line"
+	done
 }
 
 # The control protocol fuzzer for FUZZ_SECONDS: one test, passed when it

@@ -13,10 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "instance.h"
 #include "lathist.h"
 #include "maps.h"
 #include "mirror.h"
 #include "registry.h"
+#include "sched_opt.h"
 
 struct ring_buffer;
 struct xsl_hooks;
@@ -53,6 +55,8 @@ struct agent_opts {
 	unsigned int max_sessions;	/* sizes of maps this agent creates; 0: default */
 	unsigned int ringbuf_bytes;
 	unsigned int client_idle_s;	/* drop a control client without a request this long */
+	bool sched_set;			/* --sched given: sched, else the policy inherited */
+	struct sched_opt sched;
 };
 
 /* A worker's socket for a listener, as inserted into xsl_wsocks. */
@@ -79,6 +83,26 @@ struct agent_client {
 
 #define AGENT_MAX_LEFT 64
 
+/* agent_inst.c: one live instance of an app as the agent drives it (the
+ * registry has its number, workers and mark). */
+struct agent_inst {
+	uint16_t num;			/* 0: free */
+	uint8_t phase;			/* enum inst_phase */
+	bool own_dir;			/* <app cgroup>/i<num> is the agent's */
+	bool fresh;			/* started for a join still under way */
+	struct inst_replace_opts opts;	/* how it is started (ready) and stopped */
+	uint64_t deadline_ns;		/* of its phase (monotonic) */
+	uint64_t takeover_ns;		/* when a newer instance took over, 0: none */
+	uint64_t drain_gc;		/* complete GC passes when its drain began */
+	uint32_t first_pid;		/* its first process (gets the stop signal) */
+	uint64_t first_start_ns;
+	uint64_t born_ns;		/* first seen by this agent (monotonic) */
+};
+
+/* How the app's last `run --replace` went (instance.status). */
+enum replace_result { REPLACE_NONE, REPLACE_PENDING, REPLACE_SERVING, REPLACE_ABORTED };
+enum restart_result { RESTART_REPLACED, RESTART_ABORTED, RESTART__MAX };
+
 /* Per-app agent-side facts the registry does not keep. */
 struct agent_app {
 	/* processes (pid + start time) that detached themselves while staying
@@ -96,6 +120,21 @@ struct agent_app {
 	uint64_t detaches[DETACH__MAX];
 	uint64_t sessions;		/* from the last GC pass */
 	uint64_t expired[3];		/* idle, closed, app gone */
+	struct agent_inst inst[XSL_REG_MAX_INSTANCES];
+	struct {
+		uint16_t num;		/* its new instance, 0: none yet */
+		uint8_t result;		/* enum replace_result */
+		char reason[256];	/* REPLACE_ABORTED: why */
+	} replace;
+	uint64_t restarts[RESTART__MAX];	/* xsl_restarts_total */
+	/* when the instance in each slot of reg_app.inst[] started
+	 * (CLOCK_BOOTTIME ns, as process start times), and which instance
+	 * number that was: a slot reused by a newer instance starts again
+	 * (agent_instview.c) */
+	struct {
+		uint16_t num;
+		uint64_t start_ns;
+	} inst_start[XSL_REG_MAX_INSTANCES];
 };
 
 /* Why a socket was refused as a listener (xsl_sockets_refused_total). */
@@ -121,16 +160,24 @@ struct agent_sockpol {
 	unsigned int n_wants_room;
 };
 
+/* The parts of a fork's registration latency (xsl_fork_stage_seconds). */
+enum fork_stage { FORK_STAGE_WAKE, FORK_STAGE_QUEUE, FORK_STAGE_HANDLE, FORK_STAGE__MAX };
+
 struct agent_counters {
 	uint64_t events[8];		/* by enum xsl_event_type */
 	uint64_t events_lost_seen;	/* kernel-side EVENTS_LOST at last read */
 	uint64_t reconcile_runs;
 	uint64_t gc_runs;
+	uint64_t gc_rehomed;		/* sessions of gone workers re-homed by GC */
 	uint64_t ctl_requests, ctl_errors, ctl_bad;
 	uint64_t sock_attach_fail;
 	/* from a FORK event's kernel timestamp to the worker registered (or
 	 * found gone already), and from an EXIT event's to the detach */
 	struct lathist fork_lat, exit_lat;
+	/* fork_lat in parts (agent_events.c): kernel timestamp -> the loop
+	 * awake, awake -> the event's turn, its handling */
+	struct lathist fork_stage[FORK_STAGE__MAX];
+	uint64_t sched_demotions;	/* real-time agent dropped by its watchdog */
 };
 
 struct agent {
@@ -145,6 +192,11 @@ struct agent {
 	char cgroup_root[PATH_MAX];
 	uint64_t start_time;		/* unix seconds */
 	bool exiting;
+	uint64_t woke_ns;		/* when the loop's epoll_wait last returned */
+	/* agent_sched.c: running real-time (--sched); when its watchdog last
+	 * dropped it to SCHED_OTHER, 0: not dropped */
+	bool sched_rt;
+	uint64_t sched_demoted_ns;
 	/* time since the last reconcile and GC passes, in timer ticks' ms */
 	unsigned int since_reconcile_ms, since_gc_ms;
 	struct agent_app apps[XSL_MAX_APPS];
@@ -177,6 +229,7 @@ struct agent {
 	 * sets it; agent_procs.c calls it after a detach freed the app) */
 	void (*app_freed)(struct agent *a, uint32_t app);
 	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
+	struct drainhist drain_hist;	/* xsl_drain_seconds */
 };
 
 /* epoll tags: the high 32 bits say what, the low 32 bits which one. */
@@ -184,6 +237,10 @@ enum agent_tag {
 	TAG_RINGBUF = 1, TAG_CTL, TAG_CLIENT, TAG_PIDFD, TAG_SIGNAL, TAG_TIMER, TAG_METRICS,
 };
 #define AGENT_EV(tag, idx) (((uint64_t)(tag) << 32) | (uint32_t)(idx))
+
+/* agent_sched.c: --sched applied once started, and its watchdog's tick */
+void agent__sched_start(struct agent *a);
+void agent__sched_tick(struct agent *a);
 
 /* agent_epoll.c */
 int agent__epoll_add(struct agent *a, int fd, enum agent_tag tag, uint32_t idx);
@@ -228,12 +285,12 @@ int procs__exited(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns
  * its workers there are detached first. */
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker);
+/* ppid: a FORK's parent (its instance is the child's), 0 otherwise. */
 int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
-			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
+			 uint64_t ino, uint32_t ppid, enum reg_cause cause, uint64_t event_ts_ns,
 			 uint32_t *worker);
 /* Detaches pid's workers of app (all of them for pid 0: frees the app). */
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
-int procs__join(struct agent *a, uint32_t app, uint32_t pid);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
 /* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
@@ -253,6 +310,44 @@ int apps__attach(struct agent *a, const char *name, const char *cgroup,
 int apps__detach(struct agent *a, uint32_t app);
 /* Retries removing freed apps' cgroups (an exiting task stays a moment). */
 void apps__retry_rmdirs(struct agent *a);
+/* Removes the cgroup directory path now, or on the next ticks while an
+ * exiting task still holds it; what names it in a warning. */
+void apps__rmdir(struct agent *a, const char *path, const char *what);
+
+/* agent_inst.c: app instances (graceful restart), see instance.h */
+/* The instance a process started for app by `run` (or a root app.join)
+ * goes into: a new one (replace, when the app has one already; -EBUSY while
+ * another replace is starting), else the current one (made when there is
+ * none). Its cgroup <app cgroup>/i<N> is made. *replacing: a new instance
+ * replaces others. */
+int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, bool *replacing,
+		  char *why, size_t why_len);
+/* Moves pid into instance inst's cgroup. */
+int inst__move(struct agent *a, uint32_t app, uint16_t inst, uint32_t pid);
+/* The process of a prepared instance is registered: a replacing instance
+ * starts its ready timer (o: the replace options). */
+void inst__started(struct agent *a, uint32_t app, uint16_t inst, bool replacing,
+		   const struct inst_replace_opts *o);
+/* A prepared instance that got no process is given up (freed if empty). */
+void inst__abandon(struct agent *a, uint32_t app, uint16_t inst);
+/* The instance a process registering in app belongs to: its parent's
+ * (ppid, a worker of app; 0: unknown), else its cgroup's; 0: the current. */
+uint16_t inst__of_process(struct agent *a, uint32_t app, uint32_t pid, uint32_t ppid);
+/* A worker was registered: the first one of its instance is its first
+ * process. */
+void inst__worker_added(struct agent *a, uint32_t app, uint32_t worker);
+/* Readiness, drains, stop signals and kills due now; freed instances'
+ * cgroups removed. Each timer tick. */
+void inst__tick(struct agent *a);
+/* app is freed: its instance cgroups go (before the app's own). */
+void inst__app_freed(struct agent *a, uint32_t app);
+/* After a restart: the instances' cgroups and timers from the registry
+ * (drains and stops continue with fresh timers, see docs/protocol.md). */
+void inst__recover(struct agent *a);
+/* The instance's state name: starting, serving, draining, stopping; gone. */
+const char *inst__state_name(struct agent *a, uint32_t app, uint16_t inst);
+/* The agent's record of live instance inst (first pid, age), or NULL. */
+const struct agent_inst *inst__get(struct agent *a, uint32_t app, uint16_t inst);
 
 /* agent_socks.c: listener sockets of worker processes */
 int socks__init(struct agent *a);
@@ -306,6 +401,8 @@ struct json_t *cmds__dispatch(struct agent *a, const struct agent_client *cl,
  * per-worker session counts from the last complete pass */
 int gc__init(struct agent *a);
 void gc__tick(struct agent *a);
+/* A pass is in progress: the next timer tick goes on with it. */
+bool gc__busy(const struct agent *a);
 void gc__free(struct agent *a);
 /* Deletes every session of app now. */
 int gc__flush_app(struct agent *a, uint32_t app);
@@ -314,6 +411,19 @@ uint64_t gc__worker_sessions(const struct agent *a, uint32_t worker);
  * *total counts all that match. */
 int gc__list_sessions(struct agent *a, uint32_t app, uint32_t limit, struct json_t *arr,
 		      uint64_t *total);
+
+/* agent_instview.c: instances as shown (show.instances, metrics; agent_inst.c
+ * drives them) */
+struct inst_view;
+/* Records the start time of every instance not seen before: when it was
+ * first seen, or its oldest process's start time if earlier (an agent
+ * restart keeps the ages). Each timer tick. */
+void iview__tick(struct agent *a);
+/* instview__list() of app with the last GC pass's session counts, its
+ * start times recorded first. */
+int iview__list(struct agent *a, uint32_t app, struct inst_view *out);
+/* Whole seconds since v's instance of app started. */
+uint64_t iview__age_s(const struct agent *a, uint32_t app, const struct inst_view *v);
 
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;

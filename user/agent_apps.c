@@ -53,6 +53,8 @@ static void app_freed(struct agent *a, uint32_t app)
 	pr_info("app %s (index %u) freed\n", raw->name, app);
 	hooks__detach_cgroup(raw->cgroup_id, a->o.pin_root);
 	gc__flush_app(a, app);
+	/* its instances' cgroups first: the app's own is removed once empty */
+	inst__app_freed(a, app);
 	if (aa->cgroup_fd >= 0)
 		close(aa->cgroup_fd);
 	/* only a directory this agent made, right below its own cgroup root */
@@ -60,6 +62,12 @@ static void app_freed(struct agent *a, uint32_t app)
 	    errno != ENOENT)
 		cgroup_rmdir_later(a, aa->cgroup, raw->name);
 	*aa = (struct agent_app){ .cgroup_fd = -1 };
+}
+
+void apps__rmdir(struct agent *a, const char *path, const char *what)
+{
+	if (rmdir(path) && errno != ENOENT)
+		cgroup_rmdir_later(a, path, what);
 }
 
 void apps__init(struct agent *a)

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 #include "addr.h"
 #include "agent.h"
+#include "instview.h"
 #include "loader.h"
 #include "log.h"
 #include "xsl/maps.h"
@@ -97,6 +99,8 @@ static json_t *app_json(struct agent *a, uint32_t app)
 			 !!(ra->flags & XSL_APP_F_CPU_STEER), "workers", ra->n_workers,
 			 "listeners", ra->n_listeners, "sessions",
 			 (json_int_t)a->apps[app].sessions);
+	/* attached by the operator: stays with no worker until app.detach */
+	json_object_set_new(o, "held", json_boolean(ra->flags & XSL_APP_F_HELD));
 	json_object_set_new(o, "registrations",
 			    json_pack("{s:I, s:I, s:I, s:I}", "fork",
 				      (json_int_t)aa->registrations[CAUSE_FORK], "join",
@@ -129,12 +133,12 @@ static json_t *worker_json(struct agent *a, uint32_t w)
 
 	if (agent__worker_stats(a, w, &st))
 		memset(&st, 0, sizeof(st));
-	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i}", "index",
-			 w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
+	return json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:i, s:i}",
+			 "index", w, "gen", rw->gen, "app", registry__app_name(a->reg, rw->app),
 			 "app_index", rw->app, "map_index", rw->map_index, "pid", rw->pid, "state",
 			 "live", "sessions", (json_int_t)gc__worker_sessions(a, w), "packets",
 			 (json_int_t)st.packets, "bytes", (json_int_t)st.bytes, "created",
-			 (json_int_t)st.sessions_created, "cpu", rw->cpu);
+			 (json_int_t)st.sessions_created, "cpu", rw->cpu, "instance", rw->instance);
 }
 
 static json_t *listener_json(struct agent *a, uint32_t l)
@@ -155,13 +159,14 @@ static json_t *listener_json(struct agent *a, uint32_t l)
 
 /* app.attach arguments, all checked here before anything is made. */
 static const char *const attach_keys[] = { "cmd", "name", "cgroup", "policy", "idle_timeout",
-					   "cpu_steer", NULL };
+					   "cpu_steer", "held", NULL };
 
 static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, json_t *req)
 {
 	struct xsl_app_opts o = { .policy = XSL_POLICY_REASSIGN };
 	json_t *jname = json_object_get(req, "name"), *jpolicy = json_object_get(req, "policy");
 	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
+	json_t *held = json_object_get(req, "held");
 	const char *name, *policy, *cgroup = NULL, *key;
 	char why[512];
 	json_t *v;
@@ -207,6 +212,12 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 		return fail(EINVAL, "app attach %s: cpu_steer must be true or false", name);
 	if (json_is_true(steer))
 		o.flags |= XSL_APP_F_CPU_STEER;
+	/* an operator's attach holds the app until detach; `run` attaches
+	 * with held false: the app goes with its last worker */
+	if (held && !json_is_boolean(held))
+		return fail(EINVAL, "app attach %s: held must be true or false", name);
+	if (!json_is_false(held))
+		o.flags |= XSL_APP_F_HELD;
 	if (jcgroup) {
 		cgroup = json_string_value(jcgroup);
 		if (!cgroup || cgroup[0] != '/' || strlen(cgroup) != json_string_length(jcgroup) ||
@@ -264,10 +275,58 @@ static int worker_elsewhere(struct agent *a, uint32_t app, uint32_t pid, uint32_
 	return 0;
 }
 
+/* app.join's replace options (run --replace) into o; NULL or what is wrong. */
+static const char *replace_args(json_t *req, bool *replace, struct inst_replace_opts *o)
+{
+	json_t *jr = json_object_get(req, "replace"), *jsig = json_object_get(req, "stop_signal");
+	static const struct {
+		const char *key;
+		long long min;
+		size_t off;
+	} secs[] = {
+		{ "drain", 0, offsetof(struct inst_replace_opts, drain_s) },
+		{ "stop_timeout", 1, offsetof(struct inst_replace_opts, stop_timeout_s) },
+		{ "ready_timeout", 1, offsetof(struct inst_replace_opts, ready_timeout_s) },
+	};
+	long long v;
+	int err;
+
+	instance__default_opts(o);
+	if (jr && !json_is_boolean(jr))
+		return "replace must be true or false";
+	*replace = json_is_true(jr);
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		err = int_arg(req, secs[i].key, secs[i].min, INST_MAX_S, &v);
+		if (err == -EINVAL)
+			return secs[i].min ? "drain, stop_timeout and ready_timeout are seconds "
+					     "(1..86400; drain 0..86400)"
+					   : "bad drain (seconds 0..86400)";
+		if (!err && !*replace)
+			return "drain, stop_signal, stop_timeout and ready_timeout go with replace";
+		if (!err)
+			*(uint32_t *)((char *)o + secs[i].off) = (uint32_t)v;
+	}
+	if (jsig) {
+		if (!*replace)
+			return "drain, stop_signal, stop_timeout and ready_timeout go with replace";
+		if (json_is_integer(jsig) && json_integer_value(jsig) >= 1 &&
+		    json_integer_value(jsig) <= 64)
+			o->stop_signal = (int)json_integer_value(jsig);
+		else if (!json_is_string(jsig) ||
+			 (o->stop_signal = instance__signal(json_string_value(jsig))) < 0)
+			return "unknown stop_signal (a name such as TERM or QUIT, or a number)";
+	}
+	return NULL;
+}
+
 static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	struct inst_replace_opts ropts;
+	bool replace, replacing = false;
 	uint64_t start = 0;
-	const char *name;
+	const char *name, *bad;
+	char why[320];
+	uint16_t inst = 0;
 	long long pid;
 	uint32_t app, w, other;
 	int err;
@@ -276,6 +335,11 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 		return fail(ENOENT, "app join %s: no such app", name ? name : "");
 	if (int_arg(req, "pid", 1, 0x7fffffff, &pid))
 		return fail(EINVAL, "app join %s: missing or bad pid", name);
+	bad = replace_args(req, &replace, &ropts);
+	if (bad)
+		return fail(EINVAL, "app join %s: %s", name, bad);
+	if (replace && !is_root(cl))
+		return fail(EPERM, "app join %s: only root may start an instance", name);
 	if (!is_root(cl) && peer__alive(cl))
 		return fail(ESRCH, "app join %s: the process that connected (pid %u) has exited: "
 			    "its pid is not trusted", name, cl->pid);
@@ -292,22 +356,39 @@ static json_t *do_app_join(struct agent *a, const struct agent_client *cl, json_
 	if (!worker_elsewhere(a, app, (uint32_t)pid, &other))
 		return fail(EBUSY, "app join %s: pid %lld is a worker of app %s", name, pid,
 			    registry__app_name(a->reg, other));
+	/* root moves the process into the instance's cgroup (run --replace:
+	 * a new instance) */
 	if (is_root(cl)) {
-		err = procs__join(a, app, (uint32_t)pid);
+		err = inst__prepare(a, app, replace, &inst, &replacing, why, sizeof(why));
 		if (err)
-			return fail(err, "app join %s: move pid %lld into %s: %s", name, pid,
-				    a->apps[app].cgroup, strerror(-err));
+			return fail(err, "app join %s: %s", name, why);
+		err = inst__move(a, app, inst, (uint32_t)pid);
+		if (err) {
+			inst__abandon(a, app, inst);
+			return fail(err, "app join %s: move pid %lld into %s/i%u: %s", name, pid,
+				    a->apps[app].cgroup, inst, strerror(-err));
+		}
 	}
 	err = procs__register(a, app, (uint32_t)pid, start, CAUSE_API, 0, &w);
 	if (err == -EEXIST)
 		err = procs__worker_of(a, app, (uint32_t)pid, &w);
+	if (err && inst)
+		inst__abandon(a, app, inst);
 	if (err == -EBUSY)
 		return fail(err, "app join %s: pid %lld is in the cgroup of another app", name,
 			    pid);
 	if (err)
 		return fail(err, "app join %s: register pid %lld: %s", name, pid, strerror(-err));
+	/* a worker already: it stays in its instance, a new one is given up */
+	if (inst && a->reg->workers[w].instance != inst) {
+		inst__abandon(a, app, inst);
+		replacing = false;
+	}
+	inst = a->reg->workers[w].instance;
+	inst__started(a, app, inst, replacing, &ropts);
 	socks__scan_process(a, app, (uint32_t)pid);
-	return ok(json_pack("{s:o}", "worker", worker_json(a, w)));
+	return ok(json_pack("{s:o, s:i, s:b}", "worker", worker_json(a, w), "instance", inst,
+			    "replacing", replacing));
 }
 
 static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json_t *req)
@@ -333,6 +414,30 @@ static json_t *do_app_leave(struct agent *a, const struct agent_client *cl, json
 	return ok(json_pack("{s:i}", "removed",
 			    before - (registry__app(a->reg, app) ?
 				      (int)registry__app(a->reg, app)->n_workers : 0)));
+}
+
+/* How instance N of an app is doing, and how a run --replace of it went. */
+static json_t *do_instance_status(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	static const char *const results[] = { "none", "pending", "serving", "aborted" };
+	const struct agent_app *aa;
+	const char *name;
+	long long num;
+	uint32_t app;
+	uint8_t res = REPLACE_NONE;
+
+	(void)cl;
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "instance status %s: no such app", name ? name : "");
+	if (int_arg(req, "instance", 1, XSL_REG_MAX_INSTANCE, &num))
+		return fail(EINVAL, "instance status %s: missing or bad instance", name);
+	aa = &a->apps[app];
+	if (aa->replace.num == num)
+		res = aa->replace.result;
+	return ok(json_pack("{s:s, s:I, s:s, s:s, s:s}", "app", name, "instance",
+			    (json_int_t)num, "state", inst__state_name(a, app, (uint16_t)num),
+			    "replace", results[res], "reason",
+			    res == REPLACE_ABORTED ? aa->replace.reason : ""));
 }
 
 /* "udp"/"tcp", address text, port -> key */
@@ -478,6 +583,31 @@ static json_t *do_show_sessions(struct agent *a, const struct agent_client *cl, 
 	return ok(json_pack("{s:o, s:I}", "sessions", arr, "total", (json_int_t)total));
 }
 
+static json_t *do_show_instances(struct agent *a, const struct agent_client *cl, json_t *req)
+{
+	struct inst_view v[XSL_REG_MAX_INSTANCES];
+	const char *name;
+	json_t *arr;
+	uint32_t app;
+	int n;
+
+	(void)cl;
+	if (app_arg(a, req, &app, &name))
+		return fail(ENOENT, "show instances %s: no such app", name ? name : "");
+	n = iview__list(a, app, v);
+	if (n < 0)
+		return fail(-n, "show instances %s: %s", name, strerror(-n));
+	arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(
+			arr, json_pack("{s:i, s:s, s:b, s:i, s:i, s:I, s:I}", "instance", v[i].num,
+				       "state", instview__state_name(v[i].state), "taking",
+				       v[i].taking, "first_pid", v[i].first_pid, "workers",
+				       v[i].workers, "sessions", (json_int_t)v[i].sessions, "age",
+				       (json_int_t)iview__age_s(a, app, &v[i])));
+	return ok(json_pack("{s:s, s:o}", "app", name, "instances", arr));
+}
+
 static const char *const stat_names[] = {
 #define XSL__NAME(n, s) s,
 	XSL_STAT_LIST(XSL__NAME)
@@ -511,10 +641,11 @@ static json_t *do_show_stats(struct agent *a, const struct agent_client *cl, jso
 		json_object_set_new(parse, parse_names[i], json_integer((json_int_t)s.parse[i]));
 	for (unsigned int i = 0; i < a->n_xdp_devs; i++)
 		json_array_append_new(devs, json_string(a->xdp_devs[i].name));
-	reply = ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}", "stats",
-			     stats, "drops", drops, "parse_errors", parse, "agent",
+	reply = ok(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+			     "stats", stats, "drops", drops, "parse_errors", parse, "agent",
 			     "reconcile_runs", (json_int_t)a->c.reconcile_runs, "gc_runs",
-			     (json_int_t)a->c.gc_runs, "ctl_requests", (json_int_t)a->c.ctl_requests,
+			     (json_int_t)a->c.gc_runs, "gc_rehomed", (json_int_t)a->c.gc_rehomed,
+			     "ctl_requests", (json_int_t)a->c.ctl_requests,
 			     "ctl_errors", (json_int_t)a->c.ctl_errors, "events_lost",
 			     (json_int_t)s.stat[XSL_STAT_EVENTS_LOST], "start_time",
 			     (json_int_t)a->start_time, "xdp_detached_behind",
@@ -601,12 +732,14 @@ static const struct {
 	{ "app.detach", do_app_detach },
 	{ "app.join", do_app_join },
 	{ "app.leave", do_app_leave },
+	{ "instance.status", do_instance_status },
 	{ "listen", do_listen },
 	{ "show.apps", do_show_apps },
 	{ "show.app", do_show_app },
 	{ "show.workers", do_show_workers },
 	{ "show.listeners", do_show_listeners },
 	{ "show.sessions", do_show_sessions },
+	{ "show.instances", do_show_instances },
 	{ "show.stats", do_show_stats },
 	{ "xdp.attach", do_xdp_attach },
 	{ "xdp.detach", do_xdp_detach },

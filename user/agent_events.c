@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "agent.h"
+#include "clock.h"
 #include "log.h"
 #include "xsl/events.h"
 
@@ -22,6 +23,25 @@
 static int event_app(struct agent *a, const struct xsl_event *e, uint32_t *app)
 {
 	return registry__app_of_event(a->reg, e->cgroup_id, e->app, e->app_gen, app);
+}
+
+/*
+ * A fork's registration latency in parts, which add up to it (plus the
+ * log line after it): its kernel timestamp -> the agent's loop awake (the
+ * ring buffer's wake-up and the wait for a CPU; 0 for an event queued while
+ * the agent was awake), -> the agent reaching it (events and work ahead of
+ * it), -> registered. Two clock reads a fork, no syscall (vDSO).
+ */
+static void fork_stages(struct agent *a, uint64_t ts, uint64_t start, uint64_t end)
+{
+	uint64_t woke = a->woke_ns > ts ? a->woke_ns : ts;
+	struct lathist *h = a->c.fork_stage;
+
+	if (!ts || start < woke)
+		return;
+	lathist__add(&h[FORK_STAGE_WAKE], woke - ts);
+	lathist__add(&h[FORK_STAGE_QUEUE], start - woke);
+	lathist__add(&h[FORK_STAGE_HANDLE], end - start);
 }
 
 int events__handle(void *ctx, void *data, size_t len)
@@ -43,13 +63,17 @@ int events__handle(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	switch (e->type) {
-	case XSL_EV_FORK:
+	case XSL_EV_FORK: {
+		uint64_t t0 = mono_ns();
+
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_FORK, e->ts_ns, NULL);
+				     e->pid_ino, e->ppid, CAUSE_FORK, e->ts_ns, NULL);
+		fork_stages(a, e->ts_ns, t0, mono_ns());
 		break;
+	}
 	case XSL_EV_JOIN:
 		procs__register_proc(a, app, e->pid, procs__event_start(e->start_time_ns),
-				     e->pid_ino, CAUSE_JOIN, 0, NULL);
+				     e->pid_ino, 0, CAUSE_JOIN, 0, NULL);
 		break;
 	case XSL_EV_EXIT:
 		procs__exited(a, app, e->pid, procs__event_start(e->start_time_ns), e->pid_ino,

@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Session GC, over the agent's own mapping of the session table
- * (sesstab.h). Each tick scans at most GC_BUDGET buckets, continuing from
- * where the previous tick stopped, so a large table never stalls event
- * handling. A session expires when its app is gone, when it is a closing
- * TCP session idle past XSL_TCP_LINGER_S, or when it is idle past its app's
- * idle timeout; a duplicate (two CPUs created the same flow at once) is
- * removed, keeping the way the data path serves. Deletes are a CAS of the
- * way's tag. A completed pass publishes the per-app and per-worker session
- * counts.
+ * (sesstab.h). A pass scans the table in chunks of GC_CHUNK buckets and
+ * handles the queued process events between two chunks, so a fork or exit
+ * waits for one chunk, not the pass; each call works at most GC_SLICE_NS
+ * and a pass in progress goes on at the next timer tick (gc__busy), so a
+ * pass over the default table takes about a second and the loop answers
+ * within a slice. A session expires when its app is gone, when it is a
+ * closing TCP session idle past XSL_TCP_LINGER_S, or when it is idle past
+ * its app's idle timeout; a duplicate (two CPUs created the same flow at
+ * once) is removed, keeping the way the data path serves. Deletes are a
+ * CAS of the way's tag. A completed pass publishes the per-app and
+ * per-worker session counts.
  *
  * A worker's count holds only the sessions made for it: those whose
- * worker_gen is the live worker's gen. A dead worker's leftovers (its index
- * possibly reused by a new worker) belong to nobody: the data path re-homes
- * them on their next packet (policy reassign) or drops them (policy drop),
- * else they expire; they still count for their app.
+ * worker_gen is the live worker's gen. A dead worker's sessions (its index
+ * possibly reused by a new worker) are re-homed by the pass when their app's
+ * policy is reassign: one CAS of the route to the worker the data path
+ * would pick for the flow (the listener's slot table, the flow's hash), so
+ * the session, its counters and its assurance stay; the data path does the
+ * same on a packet that comes first. Under policy drop they belong to
+ * nobody until they expire; they still count for their app.
  *
  * Listings and app flushes scan the table on their own and leave the pass
  * alone: a client polling `show sessions` never holds expiry back.
@@ -31,17 +37,27 @@
 #include "agent.h"
 #include "log.h"
 #include "maps.h"
+#include "records.h"
 #include "sesstab.h"
 #include "xsl/maps.h"
 
-/* Buckets per tick: 8 ways each. */
-#define GC_BUDGET	16384
+/* Buckets (8 ways each) scanned between two looks at the clock and the
+ * event queue: well under a millisecond. */
+#define GC_CHUNK	256
+/* Work per call before the loop gets its turn back. */
+#define GC_SLICE_NS	(5 * 1000000ull)
+/* Slots probed after the hashed one, as the data path (bpf/session.h
+ * XSL_PICK_PROBES). */
+#define GC_PICK_PROBES	8
+/* Listeners' slot tables kept while re-homing (direct-mapped). */
+#define GC_SLOT_CACHE	4
 
 enum { EXPIRE_IDLE, EXPIRE_CLOSED, EXPIRE_APP_GONE };
 
 struct xsl_gc_state {
 	bool mid_pass;
 	uint32_t cursor;		/* next bucket of the pass */
+	uint64_t pass_start_ns, pass_work_ns;	/* for the debug log */
 	void *mem;			/* the table's mapping, made on first use */
 	size_t len;
 	struct sesstab tab;
@@ -53,6 +69,14 @@ struct xsl_gc_state {
 	uint32_t wrk_published[XSL_MAX_WORKERS];
 	uint32_t wrk_published_gen[XSL_MAX_WORKERS];
 	uint64_t duplicates;		/* removed since start */
+	/* slot tables as the mirror writes them, valid until the registry
+	 * may have changed (the next chunk) */
+	struct gc_slots {
+		bool valid;
+		uint32_t listener;
+		struct xsl_listener l;
+		struct xsl_slot_table tab;
+	} slots[GC_SLOT_CACHE];
 };
 
 int gc__init(struct agent *a)
@@ -145,12 +169,89 @@ struct pass_ctx {
 	uint64_t now;
 };
 
-/* One session of the pass: counts the live, deletes the expired. */
+/* The listener's record and slot table as mirrored into the maps, or NULL. */
+static const struct gc_slots *slots_of(struct agent *a, uint32_t listener)
+{
+	struct gc_slots *c = &a->gc->slots[listener % GC_SLOT_CACHE];
+	struct xsl_listener_key key;
+
+	if (c->valid && c->listener == listener)
+		return c;
+	if (!registry__listener(a->reg, listener) ||
+	    records__listener(a->reg, listener, &key, &c->l, &c->tab))
+		return NULL;
+	c->valid = true;
+	c->listener = listener;
+	return c;
+}
+
+static void slots_forget(struct xsl_gc_state *g)
+{
+	for (unsigned int i = 0; i < GC_SLOT_CACHE; i++)
+		g->slots[i].valid = false;
+}
+
+/*
+ * The worker the data path picks for a new flow with this hash to the
+ * listener (bpf/session.h xsl_worker_pick): the hashed slot, else the next
+ * XSL_PICK_PROBES ones, the first naming a live worker of the listener's
+ * app. 0 with *worker and *gen, or -ENOENT.
+ */
+static int pick_worker(struct agent *a, uint32_t listener, uint32_t app, uint32_t hash,
+		       uint32_t *worker, uint32_t *gen)
+{
+	const struct gc_slots *c = slots_of(a, listener);
+
+	if (!c || c->l.app != app || !c->l.n_workers)
+		return -ENOENT;
+	for (uint32_t i = 0; i <= GC_PICK_PROBES; i++) {
+		const struct xsl_slot *sl = &c->tab.slot[(hash % XSL_TABLE_SLOTS + i) %
+							  XSL_TABLE_SLOTS];
+		const struct reg_worker *rw = registry__worker(a->reg, sl->worker);
+
+		if (rw && rw->gen == sl->gen && rw->app == app) {
+			*worker = sl->worker;
+			*gen = sl->gen;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * A session whose worker is gone, of an app with policy reassign, moves to
+ * the worker the data path would pick: one CAS of its route (lost to the
+ * data path doing the same, or to a delete: fine). *s follows on success.
+ */
+static void rehome(struct pass_ctx *p, const struct sesstab_way *w, const struct xsl_flow_key *k,
+		   struct xsl_session *s)
+{
+	const struct reg_worker *rw = registry__worker(p->a->reg, s->worker);
+	const struct reg_app *ra = registry__app(p->a->reg, s->app);
+	struct xsl_sess_pos pos;
+	uint32_t worker, gen;
+
+	if ((rw && rw->gen == s->worker_gen) || !ra || ra->policy != XSL_POLICY_REASSIGN)
+		return;
+	sesstab__place(p->t, k, &pos);
+	if (pick_worker(p->a, s->listener, s->app, pos.hash, &worker, &gen))
+		return;
+	if (sesstab__rehome(p->t, w, xsl_route(s->worker, s->worker_gen, s->app, s->listener),
+			    xsl_route(worker, gen, s->app, s->listener)))
+		return;
+	s->worker = worker;
+	s->worker_gen = gen;
+	p->a->c.gc_rehomed++;
+}
+
+/* One session of the pass: counts the live, deletes the expired, re-homes
+ * those of a gone worker. */
 static int gc_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
-		  const struct xsl_session *s, void *ctx)
+		  const struct xsl_session *cs, void *ctx)
 {
 	struct pass_ctx *p = ctx;
 	struct agent *a = p->a;
+	struct xsl_session one = *cs, *s = &one;
 	int why = expiry(a, s, p->now);
 
 	if (why < 0 && sesstab__duplicate(p->t, w, k)) {
@@ -159,6 +260,7 @@ static int gc_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 		return 0;
 	}
 	if (why < 0) {
+		rehome(p, w, k, s);
 		if (s->app < XSL_MAX_APPS)
 			a->gc->app_count[s->app]++;
 		count_worker(a, s);
@@ -182,22 +284,46 @@ static void publish(struct agent *a)
 	a->c.gc_runs++;
 }
 
+bool gc__busy(const struct agent *a)
+{
+	return a->gc && a->gc->mid_pass;
+}
+
 void gc__tick(struct agent *a)
 {
 	struct xsl_gc_state *g = a->gc;
-	struct pass_ctx p = { .a = a, .now = mono_ns() };
+	struct pass_ctx p = { .a = a };
+	uint64_t start = mono_ns();
 
 	if (!g)
 		return;
 	p.t = gc_table(a);
 	if (!p.t)
 		return;
-	if (!g->mid_pass)
+	if (!g->mid_pass) {
 		g->cursor = 0;
-	g->cursor = sesstab__scan(p.t, g->cursor, GC_BUDGET, gc_one, &p);
-	g->mid_pass = g->cursor < p.t->nbuckets;
-	if (!g->mid_pass)
-		publish(a);
+		g->mid_pass = true;
+		g->pass_start_ns = start;
+		g->pass_work_ns = 0;
+	}
+	do {
+		uint64_t t0 = mono_ns();
+
+		p.now = t0;
+		slots_forget(g);
+		g->cursor = sesstab__scan(p.t, g->cursor, GC_CHUNK, gc_one, &p);
+		g->pass_work_ns += mono_ns() - t0;
+		if (g->cursor >= p.t->nbuckets) {
+			g->mid_pass = false;
+			pr_debug("gc: pass over %u buckets: %llu us of work in %llu ms\n",
+				 p.t->nbuckets, (unsigned long long)(g->pass_work_ns / 1000),
+				 (unsigned long long)((mono_ns() - g->pass_start_ns) / 1000000));
+			publish(a);
+			return;
+		}
+		/* no state of the pass is held across this */
+		agent__events_drain(a);
+	} while (mono_ns() - start < GC_SLICE_NS);
 }
 
 struct flush_ctx {
@@ -285,7 +411,7 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	struct agent *a = l->a;
 	const struct reg_worker *rw;
 	char remote[64], local[64];
-	int map_index = -1, shared = 0;
+	int map_index = -1, shared = 0, instance = 0;
 	const char *app;
 	uint32_t pid = 0;
 
@@ -302,9 +428,11 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	/*
 	 * A pid only when xsl knows who gets the flow: the session's own
 	 * worker (not a dead one's), holding a socket of its own. A socket
-	 * shared by several holders goes to whichever the kernel wakes.
+	 * shared by several holders goes to whichever the kernel wakes. The
+	 * instance is its worker's, also then; 0 when that worker is gone.
 	 */
 	if (rw && rw->gen == s->worker_gen) {
+		instance = rw->instance;
 		shared = sharers(a, l, s->listener, s->worker);
 		shared = shared > 1 ? shared : 0;
 		if (!shared) {
@@ -314,10 +442,10 @@ static int list_one(const struct sesstab_way *w, const struct xsl_flow_key *k,
 	}
 	json_array_append_new(
 		l->arr,
-		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:b, s:I, s:I, s:I}", "proto",
-			  addr__proto(k->proto), "remote", remote, "local", local, "app",
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:s, s:b, s:I, s:I, s:I}",
+			  "proto", addr__proto(k->proto), "remote", remote, "local", local, "app",
 			  app ? app : "-", "worker", s->worker, "map_index", map_index, "pid",
-			  (json_int_t)pid, "shared", shared, "state",
+			  (json_int_t)pid, "shared", shared, "instance", instance, "state",
 			  s->state == XSL_SESSION_CLOSING ? "closing" : "open", "assured",
 			  !!(s->flags & XSL_SESSION_F_ASSURED), "packets",
 			  (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "idle_ms",

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "clock.h"
 #include "defaults.h"
 #include "hooks.h"
 #include "loader.h"
@@ -59,6 +60,11 @@ static void usage(FILE *f)
 		"                        power of two (default %u)\n"
 		"  --client-idle-s N     drop a control client without a request for N\n"
 		"                        seconds (default %u)\n"
+		"  --sched POLICY        CPU scheduling of the agent once started: other\n"
+		"                        (SCHED_OTHER), fifo:N or rr:N (real-time, priority\n"
+		"                        1..99); default: the policy it was started with.\n"
+		"                        The systemd unit gives fifo:10: a fork waits for\n"
+		"                        the agent, not for a busy CPU's run queue\n"
 		"  --reset               remove all pinned xsl state (maps, links) and exit\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n",
@@ -79,6 +85,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{ "max-sessions", required_argument, NULL, 'S' },
 		{ "ringbuf-kb", required_argument, NULL, 'B' },
 		{ "client-idle-s", required_argument, NULL, 'I' },
+		{ "sched", required_argument, NULL, 'P' },
 		{ "reset", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -138,6 +145,16 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 				goto bad;
 			}
 			break;
+		case 'P': {
+			char why[96];
+
+			if (sched_opt__parse(optarg, &o->sched, why, sizeof(why))) {
+				fprintf(stderr, "xsl-agent: bad --sched '%s': %s\n", optarg, why);
+				goto bad;
+			}
+			o->sched_set = true;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("xsl-agent %s\n", XSL_VERSION); exit(0);
 		default: goto bad;
@@ -262,9 +279,12 @@ static void on_tick(struct agent *a)
 		procs__reconcile(a);
 		xdp__scan(a);
 	}
-	apps__retry_rmdirs(a);
+	agent__sched_tick(a);
 	socks__settle(a);
-	if (a->since_gc_ms >= a->o.gc_ms) {
+	inst__tick(a);
+	apps__retry_rmdirs(a);
+	iview__tick(a);
+	if (a->since_gc_ms >= a->o.gc_ms || gc__busy(a)) {
 		a->since_gc_ms = 0;
 		gc__tick(a);
 	}
@@ -292,6 +312,7 @@ static int run(struct agent *a)
 		/* control requests still buffered: look at events, don't wait */
 		int n = epoll_wait(a->epfd, evs, 64, ctl__pending(a) ? 0 : -1);
 
+		a->woke_ns = mono_ns();
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -390,6 +411,8 @@ int main(int argc, char **argv)
 	if (!err) {
 		mirror__install(&a.mirror, a.reg, &a.maps);
 		err = recover__registry(&a);
+		if (!err)
+			inst__recover(&a);
 	}
 	if (!err)
 		err = mirror__enable_port_filter(&a.mirror);
@@ -401,6 +424,7 @@ int main(int argc, char **argv)
 	procs__reconcile(&a);
 	xdp__scan(&a);
 	gc__tick(&a);
+	agent__sched_start(&a);
 	pr_info("xsl-agent %s ready: pin root %s, socket %s, cgroups %s\n", XSL_VERSION,
 		a.o.pin_root, a.o.socket_path, a.cgroup_root);
 	err = run(&a);

@@ -18,9 +18,9 @@
  *
  * The page is built with prom.h by one renderer per family group. Per-CPU
  * maps are read with one batch lookup each; a map that cannot be read leaves
- * its families out (zeros would look like counter resets). Per-app and
- * per-worker series exist only for live apps and workers, so a freed
- * worker's series go away.
+ * its families out (zeros would look like counter resets). Per-app,
+ * per-instance and per-worker series exist only for live apps, instances
+ * and workers, so a freed worker's series go away.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +40,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "cli.h"
+#include "instview.h"
 #include "log.h"
 #include "metrics.h"
 #include "prom.h"
@@ -65,6 +66,15 @@ _Static_assert(sizeof(struct xsl_worker_stats) % sizeof(uint64_t) == 0, "u64 fie
 
 #define U64_FIELDS(type) (sizeof(type) / sizeof(uint64_t))
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What one page reads, too large for the stack: render() allocates it and
+ * hands it to the renderers that fill it (per-CPU sums, instances). */
+struct render_bufs {
+	uint64_t app[XSL_MAX_APPS * U64_FIELDS(struct xsl_app_stats)];
+	uint64_t wrk[XSL_MAX_WORKERS * U64_FIELDS(struct xsl_worker_stats)];
+	struct inst_view inst[XSL_MAX_APPS][XSL_REG_MAX_INSTANCES];
+	int n_inst[XSL_MAX_APPS];	/* -ENOENT: no such app */
+};
 
 /* ---- reading the maps ---- */
 
@@ -128,6 +138,7 @@ static const char *const detach_cause_names[DETACH__MAX] = {
 static const char *const expire_cause_names[] = { "idle", "closed", "app_gone" };
 _Static_assert(ARRAY_LEN(expire_cause_names) == ARRAY_LEN(((struct agent_app *)0)->expired),
 	       "one name per expiry cause");
+static const char *const fork_stage_names[FORK_STAGE__MAX] = { "wake", "queue", "handle" };
 
 struct stat_label {
 	enum xsl_stat stat;
@@ -205,6 +216,47 @@ static void render_registry(struct prom *p, const struct agent *a)
 				continue;
 			v = f == 0 ? ra->n_workers : f == 1 ? ra->n_listeners : a->apps[i].sessions;
 			prom__u64(p, PROM_LABELS({ "app", ra->name }), v);
+		}
+	}
+}
+
+/*
+ * Instances: how many of each app are in each state (every state, zeros
+ * too), and the sessions of each live instance: the sum of its workers'
+ * xsl_worker_sessions (a dead worker's leftovers count for no instance).
+ */
+static void render_instances(struct prom *p, struct agent *a, struct render_bufs *b)
+{
+	static const enum xsl_inst_state states[] = {
+		XSL_INST_STARTING, XSL_INST_SERVING, XSL_INST_DRAINING, XSL_INST_STOPPING,
+	};
+	char num[8];
+
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		b->n_inst[i] = iview__list(a, i, b->inst[i]);
+	prom__family(p, "xsl_instances", PROM_GAUGE,
+		     "Live instances of each app, by state (starting, serving, draining, "
+		     "stopping).");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		for (size_t k = 0; b->n_inst[i] >= 0 && k < ARRAY_LEN(states); k++) {
+			uint64_t count = 0;
+
+			for (int j = 0; j < b->n_inst[i]; j++)
+				count += b->inst[i][j].state == states[k];
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "state", instview__state_name(states[k]) }),
+				  count);
+		}
+	}
+	prom__family(p, "xsl_instance_sessions", PROM_GAUGE,
+		     "Sessions of each live instance, as counted by the last complete GC pass "
+		     "(the sum of its workers' xsl_worker_sessions).");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
+		for (int j = 0; j < b->n_inst[i]; j++) {
+			snprintf(num, sizeof(num), "%u", b->inst[i][j].num);
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "instance", num }),
+				  b->inst[i][j].sessions);
 		}
 	}
 }
@@ -325,7 +377,7 @@ static void render_datapath(struct prom *p, struct agent *a)
 }
 
 /* Per-app counters: xsl_app_stats (data path) and the agent's expiries. */
-static void render_apps(struct prom *p, struct agent *a)
+static void render_apps(struct prom *p, struct agent *a, struct render_bufs *b)
 {
 	enum { NF = U64_FIELDS(struct xsl_app_stats) };
 	static const struct {
@@ -344,7 +396,7 @@ static void render_apps(struct prom *p, struct agent *a)
 		{ offsetof(struct xsl_app_stats, drops), "xsl_app_drops_total",
 		  "Packets of each app dropped." },
 	};
-	static uint64_t sums[XSL_MAX_APPS * NF];	/* not on the stack; one thread */
+	uint64_t *sums = b->app;
 	int err = read_percpu_sums(a->maps.app_stats, XSL_MAX_APPS, NF, sums);
 
 	if (err)
@@ -375,7 +427,7 @@ static void render_apps(struct prom *p, struct agent *a)
 }
 
 /* Per-worker series: xsl_wrk_stats (data path) and GC session counts. */
-static void render_workers(struct prom *p, struct agent *a)
+static void render_workers(struct prom *p, struct agent *a, struct render_bufs *b)
 {
 	enum { NF = U64_FIELDS(struct xsl_worker_stats) };
 	static const struct {
@@ -389,7 +441,7 @@ static void render_workers(struct prom *p, struct agent *a)
 		{ offsetof(struct xsl_worker_stats, sessions_created),
 		  "xsl_worker_sessions_created_total", "Sessions created for each live worker." },
 	};
-	static uint64_t sums[XSL_MAX_WORKERS * NF];	/* not on the stack; one thread */
+	uint64_t *sums = b->wrk;
 	struct worker_labels wl;
 	int err = read_percpu_sums(a->maps.wrk_stats, XSL_MAX_WORKERS, NF, sums);
 
@@ -451,6 +503,18 @@ static void render_agent(struct prom *p, const struct agent *a)
 		     "maps (a child gone by then: to the agent finding it gone).");
 	prom__histogram(p, NULL, 0, lathist_bounds, c->fork_lat.bucket, LATHIST_BUCKETS,
 			c->fork_lat.count, c->fork_lat.sum);
+	prom__family(p, "xsl_fork_stage_seconds", PROM_HISTOGRAM,
+		     "xsl_fork_to_register_seconds in parts: wake (kernel timestamp -> the "
+		     "agent awake: ring buffer wake-up, wait for a CPU), queue (-> the agent "
+		     "reaching the event), handle (-> registered).");
+	for (int k = 0; k < FORK_STAGE__MAX; k++)
+		prom__histogram(p, PROM_LABELS({ "stage", fork_stage_names[k] }), lathist_bounds,
+				c->fork_stage[k].bucket, LATHIST_BUCKETS, c->fork_stage[k].count,
+				c->fork_stage[k].sum);
+	prom__family(p, "xsl_agent_sched_demotions_total", PROM_COUNTER,
+		     "Times the real-time agent (--sched) ran its RLIMIT_RTTIME limit without "
+		     "sleeping and dropped to SCHED_OTHER for a second.");
+	prom__u64(p, NULL, 0, c->sched_demotions);
 	prom__family(p, "xsl_exit_to_detach_seconds", PROM_HISTOGRAM,
 		     "From an exit event's kernel timestamp to the process's workers being "
 		     "removed from the registry and the maps.");
@@ -488,20 +552,50 @@ static void render_agent(struct prom *p, const struct agent *a)
 
 static void render_http(struct prom *p, const struct agent *a);
 
+/* Graceful restarts (agent_inst.c): run --replace outcomes and drains. */
+static void render_restarts(struct prom *p, const struct agent *a)
+{
+	static const char *const results[RESTART__MAX] = {
+		[RESTART_REPLACED] = "replaced", [RESTART_ABORTED] = "aborted",
+	};
+
+	prom__family(p, "xsl_restarts_total", PROM_COUNTER,
+		     "run --replace of each app, by result: the new instance took over "
+		     "(replaced) or did not serve in time (aborted).");
+	for (uint32_t i = 0; i < XSL_MAX_APPS; i++)
+		for (int k = 0; registry__app(a->reg, i) && k < RESTART__MAX; k++)
+			prom__u64(p, PROM_LABELS({ "app", registry__app_name(a->reg, i) },
+						 { "result", results[k] }),
+				  a->apps[i].restarts[k]);
+	prom__family(p, "xsl_drain_seconds", PROM_HISTOGRAM,
+		     "From a new instance taking over to the old instance it replaced being "
+		     "gone (drain, stop signal and stop timeout).");
+	prom__histogram(p, NULL, 0, drainhist_bounds, a->drain_hist.bucket, DRAINHIST_BUCKETS,
+			a->drain_hist.count, a->drain_hist.sum);
+}
+
 static int render(struct agent *a, char **text, size_t *len)
 {
+	struct render_bufs *b = malloc(sizeof(*b));
 	struct prom p;
+	int err;
 
+	if (!b)
+		return -ENOMEM;
 	prom__init(&p);
 	render_info(&p, a);
 	render_registry(&p, a);
+	render_instances(&p, a, b);
 	render_capacity(&p, a);
 	render_datapath(&p, a);
-	render_apps(&p, a);
-	render_workers(&p, a);
+	render_apps(&p, a, b);
+	render_workers(&p, a, b);
 	render_agent(&p, a);
 	render_http(&p, a);
-	return prom__finish(&p, text, len);
+	render_restarts(&p, a);
+	err = prom__finish(&p, text, len);
+	free(b);
+	return err;
 }
 
 /* ---- connections and their deadlines ---- */

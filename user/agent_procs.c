@@ -433,7 +433,7 @@ static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t
 }
 
 int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
-			 uint64_t ino, enum reg_cause cause, uint64_t event_ts_ns,
+			 uint64_t ino, uint32_t ppid, enum reg_cause cause, uint64_t event_ts_ns,
 			 uint32_t *worker)
 {
 	struct agent_app *aa = &a->apps[app];
@@ -473,7 +473,11 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 	if (!err && !registry__app(a->reg, app))
 		err = -ENOENT;
 	if (!err) {
-		err = registry__worker_add(a->reg, app, pid, now_start, &w);
+		/* in its parent's instance, or its cgroup's; else the current */
+		uint16_t inst = inst__of_process(a, app, pid, ppid);
+
+		err = inst ? registry__worker_add_to(a->reg, app, inst, pid, now_start, &w) :
+			     registry__worker_add(a->reg, app, pid, now_start, &w);
 		if (err)
 			pr_warn("app %s: register pid %u: %s\n", registry__app_name(a->reg, app),
 				pid, registry__error(a->reg));
@@ -484,6 +488,7 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 		return err ? err : -ENOENT;
 	}
 	proc_hold(a, e, fd, now_ino);
+	inst__worker_added(a, app, w);
 	aa->registrations[cause]++;
 	if (cause == CAUSE_FORK)
 		lathist__since(&a->c.fork_lat, event_ts_ns, mono_ns());
@@ -499,7 +504,7 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 int procs__register(struct agent *a, uint32_t app, uint32_t pid, uint64_t start_ns,
 		    enum reg_cause cause, uint64_t event_ts_ns, uint32_t *worker)
 {
-	return procs__register_proc(a, app, pid, start_ns, 0, cause, event_ts_ns, worker);
+	return procs__register_proc(a, app, pid, start_ns, 0, 0, cause, event_ts_ns, worker);
 }
 
 void procs__pidfd_ready(struct agent *a, uint32_t idx)
@@ -515,22 +520,6 @@ void procs__pidfd_ready(struct agent *a, uint32_t idx)
 		/* not detachable: stop watching; the reconcile pass drops it */
 		proc_release(a, e);
 	}
-}
-
-int procs__join(struct agent *a, uint32_t app, uint32_t pid)
-{
-	char path[PATH_MAX + 16], buf[16];
-	int fd, n, err = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", a->apps[app].cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%u", pid);
-	if (write(fd, buf, (size_t)n) != n)
-		err = -errno;
-	close(fd);
-	return err;
 }
 
 /* Appends pid to s, growing it as needed. */

@@ -21,8 +21,25 @@ struct map_dump {
 	struct xsl_listener_key lkeys[XSL_MAX_LISTENERS];
 	struct xsl_listener lvals[XSL_MAX_LISTENERS];
 	struct xsl_slot_table slots[XSL_MAX_LISTENERS];
+	struct xsl_wsock_key wsocks[AGENT_MAX_SOCKS];
 	struct xsl_restore_report report;
 };
+
+/* The keys of xsl_wsocks: the workers serving a listener without a slot
+ * (of an instance its table does not hold) serve by them. */
+static unsigned int dump_wsocks(const struct agent *a, struct map_dump *d)
+{
+	struct xsl_wsock_key k, next;
+	void *prev = NULL;
+	unsigned int n = 0;
+
+	while (n < AGENT_MAX_SOCKS && !bpf_map_get_next_key(a->maps.wsocks, prev, &next)) {
+		d->wsocks[n++] = next;
+		k = next;
+		prev = &k;
+	}
+	return n;
+}
 
 static int dump_maps(const struct agent *a, struct map_dump *d, unsigned int *n_listeners)
 {
@@ -232,7 +249,8 @@ int recover__registry(struct agent *a)
 	}
 	in = (struct xsl_restore_input){ .apps = d->apps, .workers = d->workers,
 					 .lkeys = d->lkeys, .lvals = d->lvals,
-					 .n_listeners = nl, .slots = d->slots, .note = note };
+					 .n_listeners = nl, .slots = d->slots, .note = note,
+					 .wsocks = d->wsocks, .n_wsocks = dump_wsocks(a, d) };
 	err = restore__registry(a->reg, &in, &d->report);
 	if (err) {
 		pr_err("recover: rebuild the registry: %s\n", strerror(-err));

@@ -98,6 +98,7 @@ int cli_print_json(FILE *f, json_t *data);
 int cli_print_apps(FILE *f, json_t *data);
 int cli_print_app(FILE *f, json_t *data);
 int cli_print_workers(FILE *f, json_t *data);
+int cli_print_instances(FILE *f, json_t *data);
 int cli_print_listeners(FILE *f, json_t *data);
 int cli_print_sessions(FILE *f, json_t *data);
 int cli_print_stats(FILE *f, json_t *data);

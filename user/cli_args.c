@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "instance.h"
 #include "registry.h"
 #include "strnum.h"
 #include "xsl/limits.h"
@@ -30,6 +31,7 @@ enum arg_type {
 	ARG_FLAG,	/* option without value: true */
 	ARG_ADDRPORT,	/* ADDR:PORT -> "addr" and "port" */
 	ARG_CMD,	/* run: CMD [ARGS...], the rest of the line */
+	ARG_SIGNAL,	/* a signal name (TERM, SIGQUIT) or number */
 };
 
 struct cli_arg {
@@ -69,6 +71,18 @@ static const struct cli_arg opt_name_args[] = { OPT_NAME_ARG, { 0 } };
 static const struct cli_arg no_args[] = { { 0 } };
 static const struct cli_arg run_args[] = {
 	NAME_ARG,
+	{ .opt = "--replace", .key = "replace", .type = ARG_FLAG,
+	  .help = "start a new instance of NAME that takes over from the running one" },
+	{ .opt = "--drain", .meta = "SECONDS", .key = "drain", .type = ARG_UINT, .max = INST_MAX_S,
+	  .help = "--replace: the old instance's sessions may run this long (default 10)" },
+	{ .opt = "--stop-signal", .meta = "SIG", .key = "stop_signal", .type = ARG_SIGNAL,
+	  .help = "--replace: signal for the old instance after the drain (default TERM)" },
+	{ .opt = "--stop-timeout", .meta = "SECONDS", .key = "stop_timeout", .type = ARG_UINT,
+	  .max = INST_MAX_S,
+	  .help = "--replace: kill the old instance this long after its signal (default 10)" },
+	{ .opt = "--ready-timeout", .meta = "SECONDS", .key = "ready_timeout", .type = ARG_UINT,
+	  .max = INST_MAX_S,
+	  .help = "--replace: stop the new instance unless it serves by then (default 30)" },
 	{ .meta = "CMD [ARGS...]", .type = ARG_CMD },
 	{ 0 }
 };
@@ -118,7 +132,13 @@ const struct cli_cmd cli_cmds[] = {
 	{ .words = "run", .req = "app.attach", .args = run_args, .run = true,
 	  .help = "Attach app NAME if needed and run CMD in its cgroup: CMD is a worker of\n"
 		  "NAME and every process it forks becomes one. Signals are forwarded to\n"
-		  "CMD; the exit status is CMD's (128 + signal when a signal killed it)." },
+		  "CMD; the exit status is CMD's (128 + signal when a signal killed it).\n"
+		  "CMD joins NAME's current instance (<app cgroup>/i<N>); with --replace it\n"
+		  "starts a new instance, which takes new sessions once it serves every\n"
+		  "listener of the old one; the old one drains, gets --stop-signal, and is\n"
+		  "killed --stop-timeout later. A new instance that does not serve within\n"
+		  "--ready-timeout is stopped and run exits with 1 and the reason. An app\n"
+		  "made by run goes with its last worker; one made by `app attach` stays." },
 	CMD("listen", "listen", listen_args, cli_print_listener,
 	    "Add a listener of app NAME; IPv6 as [ADDR]:PORT, *:PORT is 0.0.0.0:PORT."),
 	CMD("show apps", "show.apps", no_args, cli_print_apps, "List the apps."),
@@ -126,6 +146,10 @@ const struct cli_cmd cli_cmds[] = {
 	    "Show app NAME with its workers and listeners."),
 	CMD("show workers", "show.workers", opt_name_args, cli_print_workers,
 	    "List the workers, of all apps or of app NAME."),
+	CMD("show instances", "show.instances", name_args, cli_print_instances,
+	    "List the instances of app NAME, oldest first: state (starting, serving,\n"
+	    "draining, stopping), first pid (its oldest live worker process: while it\n"
+	    "lives, the one xslctl run started), workers, sessions and age."),
 	CMD("show listeners", "show.listeners", no_args, cli_print_listeners,
 	    "List the listeners."),
 	CMD("show sessions", "show.sessions", sessions_args, cli_print_sessions,
@@ -347,6 +371,12 @@ static int set_arg(struct cli_opts *o, const struct cli_arg *a, const char *v)
 		    json_object_set_new(o->req, "port", json_integer(port)))
 			return -ENOMEM;
 		return 0;
+	case ARG_SIGNAL:
+		if (instance__signal(v) < 0)
+			return usage_err(o, "bad %s '%s': expected a signal name (TERM, QUIT, "
+					 "INT, HUP, USR1, USR2, WINCH, KILL) or number", what, v);
+		j = json_string(v);
+		break;
 	case ARG_CMD:
 		return -EINVAL;	/* handled by the caller */
 	}
@@ -437,6 +467,10 @@ static int parse_args(struct cli_opts *o, int argc, char **argv)
 	}
 	if (pos && !pos->optional)
 		return usage_err(o, "missing %s", pos->meta);
+	/* run's options but --replace itself are --replace's */
+	for (a = c->args; c->run && !json_object_get(o->req, "replace") && ARG_MORE(a); a++)
+		if (a->opt && json_object_get(o->req, a->key))
+			return usage_err(o, "%s goes with --replace", a->opt);
 	return 0;
 }
 

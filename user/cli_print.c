@@ -17,7 +17,8 @@ enum col_fmt {
 	COL_ADDRPORT,	/* "addr" and "port" as ADDR:PORT or [ADDR6]:PORT */
 	COL_IDLE,	/* milliseconds as seconds: "1.5s" */
 	COL_SESSION_WORKER,	/* "shared(N)" for a shared socket's session, else the worker */
-	COL_PID,	/* "-" for 0: no process xsl can name */
+	COL_NONZERO,	/* "-" for 0: no process (pid) or instance xsl can name */
+	COL_AGE,	/* seconds as "59s", "1m05s", "2h03m", "3d04h" */
 };
 
 struct col {
@@ -150,6 +151,25 @@ static char *session_worker_text(json_t *row, const char *key)
 	return scalar_text(json_object_get(row, key));
 }
 
+static char *age_text(json_t *secs)
+{
+	json_int_t v = json_integer_value(secs);
+	char *s;
+	int n;
+
+	if (!json_is_integer(secs) || v < 0)
+		return strdup("-");
+	if (v < 60)
+		n = asprintf(&s, "%llds", (long long)v);
+	else if (v < 3600)
+		n = asprintf(&s, "%lldm%02llds", (long long)v / 60, (long long)v % 60);
+	else if (v < 86400)
+		n = asprintf(&s, "%lldh%02lldm", (long long)v / 3600, (long long)v % 3600 / 60);
+	else
+		n = asprintf(&s, "%lldd%02lldh", (long long)v / 86400, (long long)v % 86400 / 3600);
+	return n < 0 ? NULL : s;
+}
+
 static char *cell_text(const struct col *c, json_t *row)
 {
 	json_t *v;
@@ -161,7 +181,9 @@ static char *cell_text(const struct col *c, json_t *row)
 		return idle_text(json_object_get(row, c->key));
 	case COL_SESSION_WORKER:
 		return session_worker_text(row, c->key);
-	case COL_PID:
+	case COL_AGE:
+		return age_text(json_object_get(row, c->key));
+	case COL_NONZERO:
 		v = json_object_get(row, c->key);
 		if (json_is_integer(v) && json_integer_value(v) <= 0)
 			return strdup("-");
@@ -245,8 +267,15 @@ static const struct col app_cols[] = {
 
 static const struct col worker_cols[] = {
 	COL("wrk-index", "index"), COL("app", "app"), COL("map-index", "map_index"),
-	COL("pid", "pid"), COL("state", "state"), COL("sessions", "sessions"),
-	COL("packets", "packets"), { 0 }
+	COL("pid", "pid"), COL("state", "state"), COL("instance", "instance"),
+	COL("sessions", "sessions"), COL("packets", "packets"), { 0 }
+};
+
+static const struct col instance_cols[] = {
+	COL("instance", "instance"), COL("state", "state"),
+	{ .head = "first-pid", .key = "first_pid", .fmt = COL_NONZERO },
+	COL("workers", "workers"), COL("sessions", "sessions"),
+	{ .head = "age", .key = "age", .fmt = COL_AGE }, { 0 }
 };
 
 static const struct col listener_cols[] = {
@@ -258,7 +287,8 @@ static const struct col listener_cols[] = {
 static const struct col session_cols[] = {
 	COL("Proto", "proto"), COL("Remote", "remote"), COL("Local", "local"), COL("App", "app"),
 	{ .head = "Worker", .key = "worker", .fmt = COL_SESSION_WORKER },
-	{ .head = "Pid", .key = "pid", .fmt = COL_PID }, COL("State", "state"),
+	{ .head = "Pid", .key = "pid", .fmt = COL_NONZERO },
+	{ .head = "Instance", .key = "instance", .fmt = COL_NONZERO }, COL("State", "state"),
 	COL("Packets", "packets"), { .head = "Idle", .key = "idle_ms", .fmt = COL_IDLE }, { 0 }
 };
 
@@ -274,6 +304,11 @@ int cli_print_apps(FILE *f, json_t *data)
 int cli_print_workers(FILE *f, json_t *data)
 {
 	return print_table(f, worker_cols, json_object_get(data, "workers"));
+}
+
+int cli_print_instances(FILE *f, json_t *data)
+{
+	return print_table(f, instance_cols, json_object_get(data, "instances"));
 }
 
 int cli_print_listeners(FILE *f, json_t *data)

@@ -356,10 +356,13 @@ static bool app_unheld_empty(const struct xsl_registry *r, uint32_t app)
 	return !(ra->flags & XSL_APP_F_HELD) && !inst_count(ra);
 }
 
-/* Makes worker w of app in instance inst, which is live (all checks done). */
-static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t w,
+/* Makes worker w of app in instance inst, which is live (all checks done),
+ * calling no hook; true when it is the instance's first worker (the app
+ * record, which names the newest instance with no worker, changes). */
+static bool worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t w,
 			uint32_t pid, uint64_t start_time_ns)
 {
+	struct reg_instance *in = inst_find(r, app, inst);
 	struct reg_app *a = &r->apps[app];
 	struct reg_worker *wk = &r->workers[w];
 
@@ -371,7 +374,7 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uin
 	wk->start_time_ns = start_time_ns;
 	wk->cpu = -1;
 	wk->instance = inst;
-	inst_find(r, app, inst)->n_workers++;
+	in->n_workers++;
 	bit_set(a->map_index_used, wk->map_index);
 	a->n_workers++;
 	if (pid) {
@@ -380,7 +383,7 @@ static void worker_make(struct xsl_registry *r, uint32_t app, uint16_t inst, uin
 		if (e && e->worker == XSL_NO_WORKER)
 			e->worker = w;
 	}
-	hook_worker(r, w);
+	return in->n_workers == 1;
 }
 
 /* ---- apps ---- */
@@ -482,46 +485,230 @@ int registry__attach_app(struct xsl_registry *r, const char *name,
 	memcpy(ra->name, name, strlen(name) + 1);
 	if (app)
 		*app = a;
-	/* The app exists before anything that refers to it. */
-	hook_app(r, a);
 	if (opts->creator_pid) {
 		proc_add(r, a, opts->creator_pid, opts->creator_start_time_ns);
 		worker_make(r, a, 1, w, opts->creator_pid, opts->creator_start_time_ns);
 	}
+	/* The app exists before anything that refers to it. */
+	hook_app(r, a);
+	if (opts->creator_pid)
+		hook_worker(r, w);
 	return 0;
 }
 
 /* ---- listeners: serving sets and tables ---- */
 
-/* The workers serving listener l, except worker index skip. */
-static unsigned int serving_workers(const struct xsl_registry *r, uint32_t l, uint32_t skip,
-				    struct xsl_table_worker *out)
+/* Worker w joins (true) or leaves listener l's serving set. */
+static void serving_put(struct xsl_registry *r, uint32_t l, uint32_t w, bool on)
+{
+	struct reg_listener *ln = &r->listeners[l];
+	const struct reg_app *ra = &r->apps[ln->app];
+
+	if (on)
+		bit_set(ln->serving, w);
+	else
+		bit_clear(ln->serving, w);
+	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
+		if (ra->inst[s].num && ra->inst[s].num == r->workers[w].instance)
+			ln->inst_serving[s] += on ? 1 : -1;
+	}
+}
+
+/* Which instances serve which listeners: for each listener of app, a mask
+ * of the app's instance slots (bit i: r->apps[app].inst[i]) one of whose
+ * workers serves it; other listeners get 0. */
+static void app_serves(const struct xsl_registry *r, uint32_t app, uint8_t *serves)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *ln = &r->listeners[l];
+
+		serves[l] = 0;
+		if (!ln->live || ln->app != app)
+			continue;
+		for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++)
+			serves[l] |= (ln->inst_serving[s] != 0) << s;
+	}
+}
+
+/* Whether instance slot newer serves every listener instance slot older does. */
+static bool serves_all(const uint8_t *serves, int newer, int older)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		if ((serves[l] >> older & 1) && !(serves[l] >> newer & 1))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The slot of the instance taking new sessions, -1 for none: walking the
+ * unmarked instances from the oldest, a newer one takes over once it serves
+ * every listener the one taking them serves.
+ */
+static int taking_slot(const struct xsl_registry *r, uint32_t app, const uint8_t *serves)
+{
+	const struct reg_app *ra = &r->apps[app];
+	int taker = -1;
+
+	for (uint32_t prev = 0;;) {
+		int next = -1;
+
+		for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			const struct reg_instance *in = &ra->inst[i];
+
+			if (in->num > prev && !inst_marked(in) &&
+			    (next < 0 || in->num < ra->inst[next].num))
+				next = i;
+		}
+		if (next < 0)
+			return taker;
+		prev = ra->inst[next].num;
+		if (taker < 0 || serves_all(serves, next, taker))
+			taker = next;
+	}
+}
+
+/* The table instance of listener l of app (see registry.h), 0 for none. */
+static uint16_t table_inst_of(const struct xsl_registry *r, uint32_t app, const uint8_t *serves,
+			      int taker, uint32_t l)
+{
+	const struct reg_app *ra = &r->apps[app];
+	int best = -1;
+
+	if (taker >= 0 && (serves[l] >> taker & 1))
+		return ra->inst[taker].num;
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		if ((serves[l] >> i & 1) && !inst_marked(&ra->inst[i]) &&
+		    (best < 0 || ra->inst[i].num > ra->inst[best].num))
+			best = i;
+	}
+	return best < 0 ? 0 : ra->inst[best].num;
+}
+
+uint16_t registry__table_instance(const struct xsl_registry *r, uint32_t listener)
+{
+	uint8_t serves[XSL_MAX_LISTENERS];
+	uint32_t app;
+
+	if (!listener_live(r, listener))
+		return 0;
+	app = r->listeners[listener].app;
+	app_serves(r, app, serves);
+	return table_inst_of(r, app, serves, taking_slot(r, app, serves), listener);
+}
+
+/* The workers of instance inst serving listener l, except worker index skip. */
+static unsigned int inst_serving(const struct xsl_registry *r, uint32_t l, uint16_t inst,
+				 uint32_t skip, struct xsl_table_worker *out)
 {
 	const struct reg_listener *ln = &r->listeners[l];
 	unsigned int n = 0;
 
-	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
-		if (w != skip && bit_test(ln->serving, w))
-			out[n++] = (struct xsl_table_worker){ .index = w, .gen = r->workers[w].gen };
+	for (uint32_t i = 0; inst && i < XSL_REG_WORKER_WORDS; i++) {
+		for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
+			uint32_t w = i * 64 + __builtin_ctzll(m);
+
+			if (w != skip && r->workers[w].instance == inst)
+				out[n++] = (struct xsl_table_worker){ .index = w,
+								      .gen = r->workers[w].gen };
+		}
 	}
 	return n;
+}
+
+/* Builds listener l's table anew from the serving workers of inst. */
+static int table_rebuild(struct xsl_registry *r, uint32_t l, uint16_t inst)
+{
+	struct xsl_table_worker cur[XSL_MAX_WORKERS];
+	struct reg_listener *ln = &r->listeners[l];
+	unsigned int n = inst_serving(r, l, inst, XSL_NO_WORKER, cur);
+	int err = table__build(&ln->table, cur, n);
+
+	if (err)
+		return fail(r, err, "listener %u: cannot build its table for instance %u", l, inst);
+	ln->table_inst = inst;
+	return 0;
+}
+
+/* Rebuilds the tables of app's listeners whose table instance changed, each
+ * with listener_changed. */
+static int tables_sync(struct xsl_registry *r, uint32_t app)
+{
+	uint8_t serves[XSL_MAX_LISTENERS];
+	int taker, err = 0;
+
+	app_serves(r, app, serves);
+	taker = taking_slot(r, app, serves);
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *ln = &r->listeners[l];
+		uint16_t inst;
+		int e;
+
+		if (!ln->live || ln->app != app)
+			continue;
+		inst = table_inst_of(r, app, serves, taker, l);
+		if (inst == ln->table_inst)
+			continue;
+		e = table_rebuild(r, l, inst);
+		if (e && !err)
+			err = e;
+		hook_listener(r, l);
+	}
+	return err;
+}
+
+int registry__sync_tables(struct xsl_registry *r, uint32_t app)
+{
+	if (!app_live(r, app))
+		return fail(r, -ENOENT, "sync tables of app %u: no such app", app);
+	return tables_sync(r, app);
+}
+
+/*
+ * Listener l's table after worker w joined (added) or left its serving set
+ * (already changed): when l's table instance stays and w is in it, w's
+ * slots move minimally; when it changed, the table is built anew; else
+ * nothing moves. On failure the table is as it was.
+ */
+static int table_follow(struct xsl_registry *r, uint32_t l, uint32_t w, bool added)
+{
+	struct xsl_table_worker cur[XSL_MAX_WORKERS];
+	struct reg_listener *ln = &r->listeners[l];
+	uint16_t inst = registry__table_instance(r, l);
+	struct xsl_table t = ln->table;
+	unsigned int n;
+	int err;
+
+	if (inst != ln->table_inst)
+		return table_rebuild(r, l, inst);
+	if (r->workers[w].instance != inst)
+		return 0;
+	n = inst_serving(r, l, inst, w, cur);
+	err = added ? table__add(&t, cur, n,
+				 (struct xsl_table_worker){ .index = w, .gen = r->workers[w].gen })
+		    : table__del(&t, w, cur, n);
+	if (err)
+		return fail(r, err, "listener %u: cannot %s worker %u %s its table", l,
+			    added ? "add" : "remove", w, added ? "to" : "from");
+	ln->table = t;
+	return 0;
 }
 
 /* Worker w stops serving listener l (it does serve it). */
 static int listener_drop_worker(struct xsl_registry *r, uint32_t l, uint32_t w)
 {
-	struct xsl_table_worker rest[XSL_MAX_WORKERS];
 	struct reg_listener *ln = &r->listeners[l];
-	unsigned int n = serving_workers(r, l, w, rest);
 	int err;
 
-	err = table__del(&ln->table, w, rest, n);
-	if (err)
-		return fail(r, err, "listener %u: cannot remove worker %u from its table", l, w);
-	bit_clear(ln->serving, w);
+	serving_put(r, l, w, false);
+	err = table_follow(r, l, w, false);
+	if (err) {
+		serving_put(r, l, w, true);
+		return err;
+	}
 	ln->n_workers--;
 	hook_listener(r, l);
-	return 0;
+	return tables_sync(r, ln->app);
 }
 
 static void listener_free(struct xsl_registry *r, uint32_t l)
@@ -531,7 +718,9 @@ static void listener_free(struct xsl_registry *r, uint32_t l)
 	ln->live = false;
 	ln->flags = 0;
 	ln->n_workers = 0;
+	ln->table_inst = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
 	table__clear(&ln->table);
 	r->apps[ln->app].n_listeners--;
 	hook_listener(r, l);
@@ -631,10 +820,12 @@ static int worker_remove(struct xsl_registry *r, uint32_t w, bool *inst_freed)
  * instance left; else a freed instance changed the app. */
 static void app_after_remove(struct xsl_registry *r, uint32_t app, bool inst_freed)
 {
-	if (app_unheld_empty(r, app))
+	if (app_unheld_empty(r, app)) {
 		app_free(r, app);
-	else if (inst_freed)
+	} else if (inst_freed) {
 		hook_app(r, app);
+		tables_sync(r, app);
+	}
 }
 
 /* ---- workers ---- */
@@ -680,13 +871,14 @@ static int worker_add(struct xsl_registry *r, uint32_t app, uint16_t inst, uint3
 	if (pid && !owner && proctab__full(&r->procs))
 		return fail(r, -ENOSPC, "worker for app %s pid %u: all %d process entries in use",
 			    name, pid, XSL_REG_MAX_PROCS);
-	if (new_inst) {
+	if (new_inst)
 		inst_make(r, app, inst);
-		hook_app(r, app);
-	}
 	if (pid && !owner)
 		proc_add(r, app, pid, start_time_ns);
-	worker_make(r, app, inst, w, pid, start_time_ns);
+	/* the app record, with its instances, before the worker naming one */
+	if (worker_make(r, app, inst, w, pid, start_time_ns))
+		hook_app(r, app);
+	hook_worker(r, w);
 	if (worker)
 		*worker = w;
 	return 0;
@@ -766,35 +958,79 @@ int registry__instance_start(struct xsl_registry *r, uint32_t app, uint16_t *ins
 	if (inst)
 		*inst = (uint16_t)num;
 	hook_app(r, app);
-	return 0;
+	return tables_sync(r, app);
+}
+
+/* Checks a mark of instance inst of app; the instance, or NULL with r->err
+ * set and *err the errno (0: the same mark again, nothing to do). */
+static struct reg_instance *mark_check(struct xsl_registry *r, uint32_t app, uint16_t inst,
+				       enum xsl_inst_state state, int *err)
+{
+	struct reg_instance *in;
+
+	*err = 0;
+	if (!app_live(r, app)) {
+		*err = fail(r, -ENOENT, "mark instance %u of app %u: no such app", inst, app);
+		return NULL;
+	}
+	in = inst_find(r, app, inst);
+	if (!in) {
+		*err = fail(r, -ENOENT, "mark instance %u of app %s: no such instance", inst,
+			    r->apps[app].name);
+		return NULL;
+	}
+	if (state != XSL_INST_DRAINING && state != XSL_INST_STOPPING) {
+		*err = fail(r, -EINVAL, "mark instance %u of app %s: state %d is not a mark",
+			    inst, r->apps[app].name, state);
+		return NULL;
+	}
+	if (in->mark == state)
+		return NULL;
+	if (in->mark > state) {
+		*err = fail(r, -EINVAL, "mark instance %u of app %s: stopping, not draining again",
+			    inst, r->apps[app].name);
+		return NULL;
+	}
+	return in;
 }
 
 int registry__instance_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
 			    enum xsl_inst_state state)
 {
 	struct reg_instance *in;
+	int err;
 
-	if (!app_live(r, app))
-		return fail(r, -ENOENT, "mark instance %u of app %u: no such app", inst, app);
-	in = inst_find(r, app, inst);
+	in = mark_check(r, app, inst, state, &err);
 	if (!in)
-		return fail(r, -ENOENT, "mark instance %u of app %s: no such instance", inst,
-			    r->apps[app].name);
-	if (state != XSL_INST_DRAINING && state != XSL_INST_STOPPING)
-		return fail(r, -EINVAL, "mark instance %u of app %s: state %d is not a mark",
-			    inst, r->apps[app].name, state);
-	if (in->mark == state)
-		return 0;
-	if (in->mark > state)
-		return fail(r, -EINVAL, "mark instance %u of app %s: stopping, not draining again",
-			    inst, r->apps[app].name);
+		return err;
 	in->mark = state;
 	if (!in->n_workers)
 		*in = (struct reg_instance){ 0 };
-	if (app_unheld_empty(r, app))
+	if (app_unheld_empty(r, app)) {
 		app_free(r, app);
-	else
-		hook_app(r, app);
+		return 0;
+	}
+	hook_app(r, app);
+	/* a mark of the taking instance hands new sessions to another */
+	return tables_sync(r, app);
+}
+
+int registry__restore_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			   enum xsl_inst_state state)
+{
+	struct reg_instance *in;
+	int err;
+
+	in = mark_check(r, app, inst, state, &err);
+	if (!in)
+		return err;
+	if (!in->n_workers && !(r->apps[app].flags & XSL_APP_F_HELD) &&
+	    inst_count(&r->apps[app]) == 1)
+		return fail(r, -EBUSY, "restore mark of instance %u of app %s: its last, with no "
+			    "worker", inst, r->apps[app].name);
+	in->mark = state;
+	if (!in->n_workers)
+		*in = (struct reg_instance){ 0 };
 	return 0;
 }
 
@@ -825,58 +1061,26 @@ bool registry__instance_serves(const struct xsl_registry *r, uint32_t app, uint1
 
 	if (!ln || ln->app != app || !inst)
 		return false;
-	for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
-		for (uint64_t m = ln->serving[i]; m; m &= m - 1) {
-			uint32_t w = i * 64 + __builtin_ctzll(m);
-
-			if (r->workers[w].live && r->workers[w].instance == inst)
-				return true;
-		}
+	for (unsigned int s = 0; s < XSL_REG_MAX_INSTANCES; s++) {
+		if (r->apps[app].inst[s].num == inst)
+			return ln->inst_serving[s] != 0;
 	}
 	return false;
 }
 
-/* Whether instance newer serves every listener of app that older serves. */
-static bool inst_serves_all(const struct xsl_registry *r, uint32_t app, uint16_t newer,
-			    uint16_t older)
-{
-	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
-		if (!r->listeners[l].live || r->listeners[l].app != app)
-			continue;
-		if (registry__instance_serves(r, app, older, l) &&
-		    !registry__instance_serves(r, app, newer, l))
-			return false;
-	}
-	return true;
-}
-
 int registry__instance_taking(const struct xsl_registry *r, uint32_t app, uint16_t *inst)
 {
-	uint16_t taker = 0;
+	uint8_t serves[XSL_MAX_LISTENERS];
+	int taker;
 
 	if (!app_live(r, app))
 		return -ENOENT;
-	/* unmarked instances from the oldest: a newer one takes over once it
-	 * serves all that the one taking them serves */
-	for (uint32_t prev = 0;;) {
-		const struct reg_instance *next = NULL;
-
-		for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
-			const struct reg_instance *in = &r->apps[app].inst[i];
-
-			if (in->num > prev && !inst_marked(in) && (!next || in->num < next->num))
-				next = in;
-		}
-		if (!next)
-			break;
-		if (!taker || inst_serves_all(r, app, next->num, taker))
-			taker = next->num;
-		prev = next->num;
-	}
-	if (!taker)
+	app_serves(r, app, serves);
+	taker = taking_slot(r, app, serves);
+	if (taker < 0)
 		return -ENOENT;
 	if (inst)
-		*inst = taker;
+		*inst = r->apps[app].inst[taker].num;
 	return 0;
 }
 
@@ -949,7 +1153,9 @@ int registry__listener_add(struct xsl_registry *r, uint32_t app,
 	ln->key = *key;
 	ln->flags = 0;
 	ln->n_workers = 0;
+	ln->table_inst = 0;
 	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
 	table__clear(&ln->table);
 	r->apps[app].n_listeners++;
 	if (listener)
@@ -995,15 +1201,14 @@ int registry__listener_del(struct xsl_registry *r, uint32_t listener)
 	if (!listener_live(r, listener))
 		return fail(r, -ENOENT, "listener %u: no such listener", listener);
 	listener_free(r, listener);
-	return 0;
+	/* its instances may serve all of another's now */
+	return tables_sync(r, r->listeners[listener].app);
 }
 
 int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker)
 {
-	struct xsl_table_worker cur[XSL_MAX_WORKERS];
 	struct reg_listener *ln;
 	const struct reg_worker *wk;
-	unsigned int n;
 	int err;
 
 	if (!listener_live(r, listener))
@@ -1019,16 +1224,16 @@ int registry__listener_add_worker(struct xsl_registry *r, uint32_t listener, uin
 		return fail(r, -EEXIST, "listener %u: worker %u already serves it", listener,
 			    worker);
 
-	n = serving_workers(r, listener, XSL_NO_WORKER, cur);
-	err = table__add(&ln->table, cur, n,
-			 (struct xsl_table_worker){ .index = worker, .gen = wk->gen });
-	if (err)
-		return fail(r, err, "listener %u: cannot add worker %u to its table", listener,
-			    worker);
-	bit_set(ln->serving, worker);
+	serving_put(r, listener, worker, true);
+	err = table_follow(r, listener, worker, true);
+	if (err) {
+		serving_put(r, listener, worker, false);
+		return err;
+	}
 	ln->n_workers++;
 	hook_listener(r, listener);
-	return 0;
+	/* the instance it belongs to may take new sessions now */
+	return tables_sync(r, ln->app);
 }
 
 int registry__listener_del_worker(struct xsl_registry *r, uint32_t listener, uint32_t worker)
@@ -1264,8 +1469,106 @@ int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener
 	ln->key = *key;
 	ln->flags = key_is_v6_wildcard(key) ? val->flags & XSL_LISTENER_F_DUAL : 0;
 	ln->n_workers = n;
-	memcpy(ln->serving, serving, sizeof(serving));
+	memset(ln->serving, 0, sizeof(ln->serving));
+	memset(ln->inst_serving, 0, sizeof(ln->inst_serving));
+	for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+		for (uint64_t m = serving[i]; m; m &= m - 1)
+			serving_put(r, l, i * 64 + __builtin_ctzll(m), true);
+	}
 	ln->table = *table;
+	ln->table_inst = 0;	/* registry__restore_table() says */
 	r->apps[val->app].n_listeners++;
+	return 0;
+}
+
+int registry__restore_serving(struct xsl_registry *r, uint32_t listener, uint32_t worker)
+{
+	struct reg_listener *ln;
+
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "restore socket of worker %u: no listener %u", worker,
+			    listener);
+	if (!worker_live(r, worker))
+		return fail(r, -ENOENT, "restore socket for listener %u: no worker %u", listener,
+			    worker);
+	ln = &r->listeners[listener];
+	if (r->workers[worker].app != ln->app)
+		return fail(r, -EINVAL, "restore socket for listener %u of app %s: worker %u "
+			    "belongs to app %s", listener, r->apps[ln->app].name, worker,
+			    r->apps[r->workers[worker].app].name);
+	if (!bit_test(ln->serving, worker)) {
+		serving_put(r, listener, worker, true);
+		ln->n_workers++;
+	}
+	return 0;
+}
+
+/* The one instance whose workers table t names, 0 when it names none or
+ * workers of several; *n is how many distinct workers it names. */
+static uint16_t table_names_inst(const struct xsl_registry *r, const struct xsl_table *t,
+				 unsigned int *n)
+{
+	uint64_t seen[XSL_REG_WORKER_WORDS] = { 0 };
+	uint16_t inst = 0;
+	bool mixed = false;
+
+	*n = 0;
+	for (unsigned int s = 0; s < XSL_TABLE_SLOTS; s++) {
+		uint32_t w = t->slot[s];
+
+		if (w >= XSL_MAX_WORKERS || bit_test(seen, w))
+			continue;
+		bit_set(seen, w);
+		(*n)++;
+		if (inst && r->workers[w].instance != inst)
+			mixed = true;
+		inst = r->workers[w].instance;
+	}
+	return mixed ? 0 : inst;
+}
+
+int registry__restore_table(struct xsl_registry *r, uint32_t listener, bool *changed)
+{
+	struct xsl_table_worker own[XSL_MAX_WORKERS], kept[XSL_MAX_WORKERS];
+	struct reg_listener *ln;
+	struct xsl_table t;
+	unsigned int named, n, k = 0;
+	uint16_t inst;
+	int err;
+
+	*changed = false;
+	if (!listener_live(r, listener))
+		return fail(r, -ENOENT, "restore table: no listener %u", listener);
+	ln = &r->listeners[listener];
+	inst = table_names_inst(r, &ln->table, &named);
+	/* as the maps had it: one instance's serving workers, all, or none */
+	if (!named || (inst && named == inst_serving(r, listener, inst, XSL_NO_WORKER, own))) {
+		ln->table_inst = named ? inst : 0;
+		return 0;
+	}
+	inst = registry__table_instance(r, listener);
+	n = inst_serving(r, listener, inst, XSL_NO_WORKER, own);
+	for (unsigned int i = 0; i < n; i++) {
+		if (table__load(&ln->table, own[i].index))
+			kept[k++] = own[i];
+	}
+	t = ln->table;
+	if (!k) {
+		err = table__build(&t, own, n);
+	} else {
+		/* the others' slots go to those it keeps; then the rest join */
+		err = table__del(&t, XSL_NO_WORKER, kept, k);
+		for (unsigned int i = 0; !err && i < n; i++) {
+			if (table__load(&ln->table, own[i].index))
+				continue;
+			err = table__add(&t, kept, k, own[i]);
+			kept[k++] = own[i];
+		}
+	}
+	if (err)
+		return fail(r, err, "restore table of listener %u for instance %u", listener, inst);
+	ln->table = t;
+	ln->table_inst = inst;
+	*changed = true;
 	return 0;
 }

@@ -43,6 +43,19 @@
  *   or when it is marked while it has no worker. At most
  *   XSL_REG_MAX_INSTANCES are live per app, all within 255 of the last
  *   number given out (the worker record keeps only the low 8 bits).
+ * - Slot tables (the data path): a listener's table holds only the serving
+ *   workers of one instance, the listener's table instance: the instance
+ *   taking new sessions when it serves the listener, else the newest
+ *   unmarked instance that serves it (a listener only a starting instance
+ *   has), else none (an empty table: new flows are dropped). Workers of
+ *   other instances keep serving (their sockets stay registered, their
+ *   sessions stay with them) without a slot. While the table instance stays
+ *   the same, a worker of it joining or leaving moves slots minimally
+ *   (table__add / table__del); a worker of another instance joining or
+ *   leaving moves none. When it changes (the taking instance changes, or
+ *   stops serving the listener), the table is built anew from the new
+ *   instance's serving workers (table__build). Sessions of an exited worker
+ *   re-home through the table (policy reassign), so to the taking instance.
  * - Freeing apps: an app attached with XSL_APP_F_HELD (an operator's
  *   explicit attach) stays with no instance and no worker until detached;
  *   any other app is freed when its last instance is (with its last worker,
@@ -123,6 +136,10 @@ struct reg_listener {
 	uint32_t flags;			/* XSL_LISTENER_F_* */
 	uint32_t n_workers;
 	uint64_t serving[XSL_REG_WORKER_WORDS];	/* bitmap of worker indexes */
+	/* serving workers of each of its app's instance slots (reg_app.inst[]) */
+	uint16_t inst_serving[XSL_REG_MAX_INSTANCES];
+	/* the serving workers of instance table_inst (0: none, empty) */
+	uint16_t table_inst;
 	struct xsl_table table;
 };
 
@@ -144,8 +161,9 @@ struct xsl_app_opts {
  *
  * Exactly, for each operation:
  * - attach: app_changed(app), then (with a creator) worker_changed(worker 0).
- * - worker add: worker_changed(worker) (when no instance could take it, the
- *   new instance is made first, with app_changed(app)).
+ * - worker add: worker_changed(worker); when it is its instance's first
+ *   worker (a new instance made for it, or a fresh one), app_changed(app)
+ *   first (the app record names the newest instance with no worker).
  * - instance start / mark: app_changed(app); a mark that frees the app's
  *   last instance frees the app as below.
  * - worker delete / detach process: for each listener it served,
@@ -156,6 +174,11 @@ struct xsl_app_opts {
  *   its listeners (freed), worker_changed for each remaining worker (freed),
  *   app_changed(app) last.
  * - listener add / del / add_worker / del_worker: listener_changed(l).
+ * - Besides, whenever an operation changes the table instance of listeners
+ *   (the taking instance changed, see the slot table rule), each such
+ *   listener gets listener_changed(l) with its rebuilt table: during a
+ *   worker's removal before its worker_changed; after a listener's own
+ *   listener_changed; after app_changed for start/mark.
  * A hook sees the registry already changed. For a freed object the
  * registry__app/worker/listener getters return NULL; the raw record
  * (r->apps[i] etc.) still holds its index and the gen it had, live false.
@@ -243,6 +266,17 @@ int registry__instance_state(const struct xsl_registry *r, uint32_t app, uint16_
 /* Whether one of the instance's workers serves listener. */
 bool registry__instance_serves(const struct xsl_registry *r, uint32_t app, uint16_t inst,
 			       uint32_t listener);
+/* The instance whose workers listener's table should hold now (see the
+ * slot table rule): 0 when none, or for a listener not live. */
+uint16_t registry__table_instance(const struct xsl_registry *r, uint32_t listener);
+/* Rebuilds the tables of app's listeners whose table instance changed since
+ * they were last built (listener_changed for each); the registry does it
+ * after every operation itself; after a restore, whose tables are kept as
+ * the maps had them, the agent calls it once it has marked the instances
+ * again (registry__restore_mark: one by one, registry__instance_mark could
+ * hand the tables to an instance in between and back, which builds them
+ * anew). -ENOENT for an app not live. */
+int registry__sync_tables(struct xsl_registry *r, uint32_t app);
 
 /* key: family XSL_AF_INET/INET6, proto TCP (6) or UDP (17), else -EINVAL;
  * -EEXIST when any app has that exact key; -EDQUOT when the app has its
@@ -303,10 +337,30 @@ int registry__restore_worker(struct xsl_registry *r, uint32_t worker, const stru
  * -ENOENT unless the app is live with val->app_gen; -EINVAL for a bad key,
  * gen 0, or a table slot naming anything but a live worker of the app (or
  * empty slots next to full ones); -EEXIST for a key already taken. The
- * serving set is the workers the table names (val->n_workers is ignored).
+ * serving set is the workers the table names (val->n_workers is ignored),
+ * to which registry__restore_serving() adds the others.
  * The flags are kept (unknown bits and a DUAL flag on any key but the v6
  * wildcard are dropped); the quota is not checked. */
 int registry__restore_listener(struct xsl_registry *r, const struct xsl_listener_key *key,
 			       const struct xsl_listener *val, const struct xsl_table *table);
+/* Worker serves restored listener too (it has a socket for it, in
+ * xsl_wsocks, but no slot: a worker of an instance the table does not
+ * hold). -ENOENT for a listener or worker not live, -EINVAL for a worker of
+ * another app; serving already is 0. */
+int registry__restore_serving(struct xsl_registry *r, uint32_t listener, uint32_t worker);
+/* Marks instance inst of app as registry__instance_mark() does, but calls
+ * no hook and rebuilds no table (see registry__sync_tables). An instance
+ * with no worker is freed, unless it is the last of an app that is not held
+ * (-EBUSY: registry__instance_mark frees the app). */
+int registry__restore_mark(struct xsl_registry *r, uint32_t app, uint16_t inst,
+			   enum xsl_inst_state state);
+/* After the listeners and their serving sets: the table is kept when it
+ * names exactly the serving workers of one instance (that is its table
+ * instance, even when the taking instance is another until the marks are
+ * restored: see registry__sync_tables) or nothing; otherwise it is made to
+ * hold the serving workers of its table instance, keeping the slots of
+ * those it names (table__del) and adding the others (table__add), and
+ * *changed is set. */
+int registry__restore_table(struct xsl_registry *r, uint32_t listener, bool *changed);
 
 #endif /* XSL_REGISTRY_H */

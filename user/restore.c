@@ -2,12 +2,14 @@
 /*
  * Restart recovery (see restore.h for the rules).
  *
- * Three passes in dependency order: apps, then workers (they need their
- * app), then listeners (they need their app and the workers their table
- * names). Each record goes through a registry__restore_*() primitive, which
- * validates it against what is restored already; a refused record is
- * dropped and reported. A last pass raises the gens kept by free slots to
- * the highest gen any record names for them.
+ * Passes in dependency order: apps, then workers (they need their app),
+ * then listeners (they need their app and the workers their table names),
+ * then the serving sets from the sockets and the tables checked against the
+ * instances (they need every listener: which instance takes new sessions
+ * depends on all of them). Each record goes through a registry__restore_*()
+ * primitive, which validates it against what is restored already; a refused
+ * record is dropped and reported. A last pass raises the gens kept by free
+ * slots to the highest gen any record names for them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +24,10 @@ struct ctx {
 	struct xsl_registry *r;
 	const struct xsl_restore_input *in;
 	struct xsl_restore_report *rep;
+	/* restored listeners: whether the map's table was repaired, and the
+	 * map's n_workers, for the report once the serving sets are whole */
+	bool fixed[XSL_MAX_LISTENERS];
+	uint32_t map_workers[XSL_MAX_LISTENERS];
 };
 
 static void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -204,8 +210,8 @@ static void restore_listener(struct ctx *c, unsigned int p, const bool *ok)
 	if (err)
 		return;
 	rep->listeners++;
-	if (changed || val->n_workers != c->r->listeners[val->index].n_workers)
-		rep->repaired_listeners[rep->n_repaired_listeners++] = val->index;
+	c->fixed[val->index] = changed;
+	c->map_workers[val->index] = val->n_workers;
 }
 
 static void restore_listeners(struct ctx *c)
@@ -242,6 +248,41 @@ static void restore_listeners(struct ctx *c)
 	for (unsigned int l = 0; l < XSL_MAX_LISTENERS; l++) {
 		if (primary[l] >= 0)
 			restore_listener(c, primary[l], ok);
+	}
+}
+
+/* ---- serving sets and tables ---- */
+
+/*
+ * The workers with a socket for a listener serve it too (a worker of an
+ * instance the table does not hold has no slot); then each table is checked
+ * against its listener's instances (registry__restore_table), and a
+ * listener whose table or n_workers differs from the map is reported.
+ */
+static void restore_serving(struct ctx *c)
+{
+	struct xsl_restore_report *rep = c->rep;
+
+	for (unsigned int i = 0; i < c->in->n_wsocks; i++) {
+		const struct xsl_wsock_key *k = &c->in->wsocks[i];
+
+		if (registry__restore_serving(c->r, k->listener, k->worker))
+			note(c, "socket of worker %u for listener %u ignored: %s", k->worker,
+			     k->listener, registry__error(c->r));
+	}
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *ln = registry__listener(c->r, l);
+		bool changed = false;
+
+		if (!ln)
+			continue;
+		if (registry__restore_table(c->r, l, &changed))
+			note(c, "listener %u: %s", l, registry__error(c->r));
+		else if (changed)
+			note(c, "listener %u: its table named workers of another instance than "
+			     "its own (%u): made again", l, ln->table_inst);
+		if (changed || c->fixed[l] || c->map_workers[l] != ln->n_workers)
+			rep->repaired_listeners[rep->n_repaired_listeners++] = l;
 	}
 }
 
@@ -290,18 +331,20 @@ int restore__registry(struct xsl_registry *r, const struct xsl_restore_input *in
 		      struct xsl_restore_report *report)
 {
 	struct xsl_restore_report scratch;
-	struct ctx c = { .r = r, .in = in, .rep = report ? report : &scratch };
+	struct ctx c;
 
 	if (!r || !in || !in->apps || !in->workers || !in->slots ||
 	    in->n_listeners > XSL_MAX_LISTENERS ||
-	    (in->n_listeners && (!in->lkeys || !in->lvals)))
+	    (in->n_listeners && (!in->lkeys || !in->lvals)) || (in->n_wsocks && !in->wsocks))
 		return -EINVAL;
 	if (!registry_empty(r))
 		return -EBUSY;
+	c = (struct ctx){ .r = r, .in = in, .rep = report ? report : &scratch };
 	memset(c.rep, 0, sizeof(*c.rep));
 	restore_apps(&c);
 	restore_workers(&c);
 	restore_listeners(&c);
+	restore_serving(&c);
 	keep_named_gens(&c);
 	return 0;
 }

@@ -15,10 +15,17 @@
  *   exists already).
  * - Every listener entry whose app is live with its app_gen comes back at
  *   value.index with its key and gen. Its serving set is the live workers
- *   of that app its slot table names with their current gen. The table is
- *   kept slot for slot; slots naming anything else are cleared and given to
- *   the remaining workers as table__del() does (nothing else moves); with no
- *   worker left the table is empty. n_workers is recomputed.
+ *   of that app its slot table names with their current gen, and those of
+ *   its xsl_wsocks keys (workers of an instance the table does not hold).
+ *   The table is kept slot for slot; slots naming anything else are cleared
+ *   and given to the remaining workers as table__del() does (nothing else
+ *   moves); with no worker left the table is empty. n_workers is recomputed.
+ * - A table must name the serving workers of one instance, all of them, or
+ *   none (registry.h, slot tables); it is kept so, whichever instance that
+ *   is (marks are not in the maps). A table naming several instances' or
+ *   only some of one's is made to hold its listener's table instance's
+ *   workers (keeping their slots, see registry__restore_table) and is
+ *   reported repaired.
  * - Several keys may name one listener index (an alias, e.g. the v4 wildcard
  *   key of a dual-stack v6 listener). The registry keeps one key per
  *   listener, the primary: the entries with the highest gen for that index,
@@ -43,12 +50,15 @@
  *   the last number and the newest instance with no worker yet, the worker
  *   record the low 8 bits of its number; records from before instances are
  *   all instance 1). A worker that would need a 9th live instance is dropped.
- *   Draining/stopping marks are not in the maps: the agent marks again.
+ *   Draining/stopping marks are not in the maps: the agent marks again
+ *   (registry__restore_mark, no hook, no table moves), then calls
+ *   registry__sync_tables() for each app, which rebuilds only the tables
+ *   whose instance the marks changed. Only the newest instance with no
+ *   worker is in the maps: an older one with none comes back missing.
  * - No registry hook is called (the maps hold this state already).
  *
- * Known limit: a listener with more serving workers than XSL_TABLE_SLOTS has
- * workers with no slot, which the maps cannot show; they come back not
- * serving it.
+ * Without wsocks, a worker with no slot (of an instance the table does not
+ * hold, or beyond XSL_TABLE_SLOTS workers) comes back not serving.
  */
 #ifndef XSL_RESTORE_H
 #define XSL_RESTORE_H
@@ -63,6 +73,10 @@ struct xsl_restore_input {
 	const struct xsl_listener *lvals;
 	unsigned int n_listeners;		/* at most XSL_MAX_LISTENERS (its size) */
 	const struct xsl_slot_table *slots;	/* XSL_MAX_LISTENERS rows (xsl_slots) */
+	/* Optional: the keys of xsl_wsocks, (listener, worker) pairs with a
+	 * socket; the workers of instances a table does not hold serve by them */
+	const struct xsl_wsock_key *wsocks;
+	unsigned int n_wsocks;
 	/* Optional: called once per dropped or repaired record with a message
 	 * naming it and the reason (no trailing newline). */
 	void (*note)(void *ctx, const char *msg);

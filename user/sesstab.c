@@ -342,8 +342,9 @@ int sesstab__delete(struct sesstab *t, const struct sesstab_way *w)
 int sesstab__rehome(struct sesstab *t, const struct sesstab_way *w, uint64_t old, uint64_t route)
 {
 	struct xsl_sess_bucket *bk = &t->b[w->bucket];
+	__u64 expect = old;
 
-	if (!__atomic_compare_exchange_n(&bk->e[w->way].route, &old, route, false,
+	if (!__atomic_compare_exchange_n(&bk->e[w->way].route, &expect, route, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return -ESTALE;
 	/* the way changed hands meanwhile: it is not ours to re-home (rare) */

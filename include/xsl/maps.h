@@ -23,5 +23,6 @@
 #define XSL_MAP_CPUMAP		"xsl_cpumap"
 #define XSL_MAP_PORTS		"xsl_ports"
 #define XSL_MAP_SK_OWNER	"xsl_sk_owner"
+#define XSL_MAP_REFUSED		"xsl_refused"
 
 #endif /* XSL_MAPS_H */

@@ -25,7 +25,7 @@ WORKERS=4
 # Runs the churn scenario in pair N; the client's report goes to $OUT.
 # MODE: reuseport or xsl.
 churn() {
-	local mode=$1 n=$2 fifo="$B_TMP/marks-$1" client victim i
+	local mode=$1 n=$2 fifo="$B_TMP/marks-$1" client victim i replies
 	OUT="$B_TMP/flows-$mode.out"
 	pair_up "$n"
 	if [ "$mode" = xsl ]; then
@@ -36,18 +36,22 @@ churn() {
 			die "xsl: the UDP listener does not have $WORKERS workers"
 	else
 		server_start "$n" $WORKERS -
-		sleep 0.2
 	fi
 	mkfifo "$fifo"
 	# opened read-write, so neither this open nor the client's blocks
 	exec 7<>"$fifo"
+	replies=$(cli_udp_in "$n")
 	# the whole scenario plus slack; the client stops at "end"
 	# (not through bg: an explicit stdin, or `&` would give it /dev/null)
 	in_cli "$n" "$FLOWCLIENT" --addr "$(srv_ip "$n")" --port $PORT --flows "$FLOWS" \
 		--period-ms "$PERIOD_MS" --duration $((ADDS * PAUSE + 30)) <"$fifo" >"$OUT" &
 	client=$!
 	B_PIDS+=("$client")
-	sleep 1.5
+	# the flows are established: two rounds of replies
+	wait_for 1000 '[ "$(cli_udp_in "$n")" -ge $((replies + 2 * FLOWS)) ]' ||
+		die "$mode: the flows got $(($(cli_udp_in "$n") - replies)) replies"
+	# the events come PAUSE apart, and the kill's phase lasts PAUSE too (pacing,
+	# not a wait)
 	for i in $(seq "$ADDS"); do
 		echo add >&7
 		kill -USR1 "$MASTER"
@@ -57,7 +61,10 @@ churn() {
 	echo "kill $victim" >&7
 	kill -9 "$victim"
 	sleep "$PAUSE"
-	sleep 0.5
+	# and one more round's worth of replies after the pause
+	replies=$(cli_udp_in "$n")
+	wait_for 1000 '[ "$(cli_udp_in "$n")" -ge $((replies + FLOWS)) ]' ||
+		log "$mode: only $(($(cli_udp_in "$n") - replies)) replies after the kill's pause"
 	echo end >&7
 	exec 7>&-
 	wait "$client"
@@ -66,6 +73,7 @@ churn() {
 		END_WORKERS=$(listener_workers udp)
 		CREATED=$(ctl --json show stats | jq '.stats.session_created')
 		REASSIGNED=$(ctl --json show stats | jq '.stats.session_reassigned + .stats.sk_repicked')
+		GC_REHOMED=$(ctl --json show stats | jq '.agent.gc_rehomed')
 		agent_stop
 	fi
 	kill "$MASTER" 2>/dev/null
@@ -130,7 +138,7 @@ row "kill: requests lost from the kill on" "$(kill_field "$R" lost)" "$(kill_fie
 row "requests without reply (lost), whole run" "$(frac "${lost[reuseport]}" "${req[reuseport]}")" \
 	"$(frac "${lost[xsl]}" "${req[xsl]}")"
 echo
-log "xsl: sessions created $CREATED, re-homed by the data path $REASSIGNED, UDP listener workers at the end $END_WORKERS"
+log "xsl: sessions created $CREATED, re-homed by the data path $REASSIGNED and by the agent's GC $GC_REHOMED, UDP listener workers at the end $END_WORKERS"
 log "a flow stayed when every reply after the event came from the pid that answered it last before"
 log "\"answered again after\": first round start after the kill in which all its flows got live replies (resolution one round, $PERIOD_MS ms)"
 if [ "${add_st[xsl]}" = "${add_est[xsl]}" ] && [ "${add_est[xsl]}" -gt 0 ]; then

@@ -65,7 +65,6 @@ xdp_on $XSL
 server_start $XSL $WORKERS bench --http
 wait_for 500 '[ "$(listener_workers udp)" -eq $WORKERS ] && [ "$(listener_workers tcp)" -eq $WORKERS ]' ||
 	die "xsl: the listeners do not have $WORKERS workers each"
-sleep 0.2
 
 # a second of traffic to both first: caches, ARP, first sessions
 for p in $PAIRS; do

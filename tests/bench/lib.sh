@@ -37,7 +37,7 @@ B_TMP=$(mktemp -d /tmp/xsl-bench.XXXXXX)
 SOCK="/run/xsl-bench-$B_ID.sock"
 CGROOT="$CG2/xsl-bench-$B_ID"
 AGENT_LOG="$B_TMP/agent.log"
-METRICS_PORT=19477
+METRICS_PORT=${XSL_BENCH_METRICS_PORT:-19477}
 AGENT_PAIR=
 
 log() { echo "  # $*"; }
@@ -117,9 +117,16 @@ xdp_on() {
 		die "cannot attach XDP to $(srv_if "$1")"
 }
 
+# Sockets bound to PORT in pair N's srv namespace: UDP ones (ua), listening
+# TCP ones (tl).
+bound() { in_srv "$1" ss -H"$2" "sport = :$PORT" | wc -l; }
+# UDP datagrams received in pair N's cli namespace so far (the replies).
+cli_udp_in() { in_cli "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $2; exit }' /proc/net/snmp; }
+
 # Starts the test server in pair N, directly (plain SO_REUSEPORT) or, with
 # APP set, through `xslctl run APP`; sets MASTER and SRV_OUT and waits for
-# the master and its initial workers (not for their registration).
+# the master and its initial workers (not for their registration; started
+# directly, until each has bound its sockets).
 server_start() {
 	local n=$1 workers=$2 app=$3
 	shift 3
@@ -132,6 +139,8 @@ server_start() {
 	fi
 	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$workers" ]' ||
 		die "test server in pair $n did not start: $(head -5 "$SRV_OUT")"
+	[ "$app" != - ] || wait_for 500 '[ "$(bound "$n" ua)" -ge "$workers" ] && [ "$(bound "$n" tl)" -ge "$workers" ]' ||
+		die "test server in pair $n: $(bound "$n" ua) UDP, $(bound "$n" tl) TCP of $workers workers bound"
 	MASTER=$(awk '/^master/ { print $2 }' "$SRV_OUT")
 }
 

@@ -561,6 +561,22 @@ int fx_stats(struct fx *fx, struct xsl_stats *out)
 	return fx_percpu_sum(fx, XSL_MAP_STATS, 0, (__u64 *)out, sizeof(*out) / sizeof(__u64));
 }
 
+struct xsl_stats get_stats(struct fx *fx)
+{
+	struct xsl_stats s;
+
+	assert_int_equal(fx_stats(fx, &s), 0);
+	return s;
+}
+
+__u32 send_pkt(struct fx *fx, const struct fx_pkt *p)
+{
+	__u32 act = 0xffff;
+
+	assert_int_equal(fx_send(fx, p, &act), 0);
+	return act;
+}
+
 int fx_app_stats(struct fx *fx, __u32 app, struct xsl_app_stats *out)
 {
 	return fx_percpu_sum(fx, XSL_MAP_APP_STATS, app, (__u64 *)out, sizeof(*out) / sizeof(__u64));

@@ -139,6 +139,11 @@ __u64 fx_sum_parse(const struct xsl_stats *s);
 /* File descriptor of a map of the instance, by its name in include/xsl/maps.h. */
 int fx_map_fd(struct fx *fx, const char *name);
 
+/* Shorthands for test bodies, failing the test (cmocka) where the call fails:
+ * the summed xsl_stats, and the verdict of a built packet. */
+struct xsl_stats get_stats(struct fx *fx);
+__u32 send_pkt(struct fx *fx, const struct fx_pkt *p);
+
 /* Runs the shell command made from fmt (system(3)'s status). */
 int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -141,6 +141,92 @@ static void test_detached_process_sessions_are_reassigned(void **state)
 	assert_int_equal(e->mi.err, 0);
 }
 
+/* The worker of flow sport's session. */
+static uint32_t session_worker(struct env *e, uint16_t sport)
+{
+	struct xsl_session s;
+	struct xsl_flow_key k;
+	struct fx_pkt p;
+	__u32 act;
+
+	flow(&p, sport);
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	fx_key(&p, &k);
+	if (fx_session(&e->fx, &k, &s))
+		return XSL_NO_WORKER;
+	return act == XDP_PASS ? s.worker : XSL_NO_WORKER;
+}
+
+static uint16_t inst_of(struct env *e, uint32_t w)
+{
+	assert_non_null(registry__worker(e->r, w));
+	return registry__worker(e->r, w)->instance;
+}
+
+/*
+ * A restart (issue 12): established flows stay with the old instance's
+ * workers while a new instance starts and after it takes over; new flows go
+ * to the new one once it serves the listener; when an old worker exits, its
+ * flows follow the policy: reassign to the new instance, or drop (counted).
+ */
+static void restart(struct env *e, uint8_t policy)
+{
+	struct xsl_app_opts o = { .policy = policy };
+	uint32_t app, l, old[2], nw[2], was[64];
+	struct xsl_stats st;
+	uint16_t inst;
+
+	assert_int_equal(registry__attach_app(e->r, "quic", &o, &app), 0);
+	udp_listener(e, app, &l);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(registry__worker_add(e->r, app, 300 + i, 0, &old[i]), 0);
+		assert_int_equal(registry__listener_add_worker(e->r, l, old[i]), 0);
+	}
+	for (uint16_t i = 0; i < 64; i++) {
+		was[i] = session_worker(e, 3000 + i);
+		assert_int_equal(inst_of(e, was[i]), 1);
+	}
+	/* the new instance starts: new flows still go to the old one */
+	assert_int_equal(registry__instance_start(e->r, app, &inst), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 400, 0, &nw[0]), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 401, 0, &nw[1]), 0);
+	assert_int_equal(inst_of(e, session_worker(e, 4000)), 1);
+	/* it serves: new flows go to it, established ones stay */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(registry__listener_add_worker(e->r, l, nw[i]), 0);
+	assert_int_equal(registry__instance_mark(e->r, app, 1, XSL_INST_DRAINING), 0);
+	for (uint16_t i = 0; i < 64; i++) {
+		assert_int_equal(session_worker(e, 3000 + i), was[i]);
+		assert_int_equal(inst_of(e, session_worker(e, 5000 + i)), inst);
+	}
+	/* an old worker exits */
+	assert_int_equal(registry__detach_process(e->r, app, 300), 0);
+	for (uint16_t i = 0; i < 64; i++) {
+		uint32_t w = session_worker(e, 3000 + i);
+
+		if (was[i] == old[1])
+			assert_int_equal(w, old[1]);
+		else if (policy == XSL_POLICY_REASSIGN)
+			assert_int_equal(inst_of(e, w), inst);
+		else
+			assert_int_equal(w, XSL_NO_WORKER);
+	}
+	assert_int_equal(fx_stats(&e->fx, &st), 0);
+	assert_true(st.drop[XSL_DROP_WORKER_GONE] > 0 || policy == XSL_POLICY_REASSIGN);
+	assert_true(st.stat[XSL_STAT_SESSION_REASSIGNED] > 0 || policy == XSL_POLICY_DROP);
+	assert_int_equal(e->mi.err, 0);
+}
+
+static void test_restart_new_flows_to_new_instance_old_stay_reassign(void **state)
+{
+	restart(*state, XSL_POLICY_REASSIGN);
+}
+
+static void test_restart_new_flows_to_new_instance_old_stay_drop(void **state)
+{
+	restart(*state, XSL_POLICY_DROP);
+}
+
 /* The last worker goes: the app is freed and its traffic is not ours. */
 static void test_freed_app_traffic_is_not_ours(void **state)
 {
@@ -436,6 +522,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_mirrored_app_creates_sessions_on_table_worker),
 		T(test_detached_process_sessions_are_reassigned),
+		T(test_restart_new_flows_to_new_instance_old_stay_reassign),
+		T(test_restart_new_flows_to_new_instance_old_stay_drop),
 		T(test_freed_app_traffic_is_not_ours),
 		T(test_reused_worker_starts_with_zero_counters),
 		T(test_listener_add_and_free_port_bit),

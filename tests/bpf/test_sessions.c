@@ -50,22 +50,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct xsl_stats stats(struct fx *fx)
-{
-	struct xsl_stats s;
-
-	assert_int_equal(fx_stats(fx, &s), 0);
-	return s;
-}
-
-static __u32 send_pkt(struct fx *fx, const struct fx_pkt *p)
-{
-	__u32 act = 0xffff;
-
-	assert_int_equal(fx_send(fx, p, &act), 0);
-	return act;
-}
-
 static __u64 now_ns(void)
 {
 	struct timespec ts;
@@ -156,7 +140,7 @@ static void test_create_fills_first_bucket_then_second(void **state)
 		flow_in(fx, &i, 3, -1, &p[j]);
 		assert_int_equal(send_pkt(fx, &p[j]), XDP_PASS);
 	}
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_CREATED], 9);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 9);
 	for (int j = 0; j < 8; j++) {
 		assert_true(has_session(fx, &p[j], &w));
 		assert_int_equal(w.bucket, 3);
@@ -168,11 +152,11 @@ static void test_create_fills_first_bucket_then_second(void **state)
 	assert_int_equal(overflow(fx, 3), 1);
 	/* the overflowed flow is found in its second bucket: a hit */
 	assert_int_equal(send_pkt(fx, &p[8]), XDP_PASS);
-	assert_int_equal(stats(fx).stat[XSL_STAT_LOOKUP_HIT], 1);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_LOOKUP_HIT], 1);
 	fx_key(&p[8], &k);
 	assert_int_equal(sesstab__read(&fx->tab, &w, &got, &s), 0);
 	assert_int_equal(s.packets, 2);
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_CREATED], 9);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 9);
 }
 
 static void test_full_pair_evicts_oldest_unassured(void **state)
@@ -204,8 +188,8 @@ static void test_full_pair_evicts_oldest_unassured(void **state)
 		assert_true(has_session(fx, &a[j], NULL));
 	for (int j = 0; j < 7; j++)
 		assert_true(has_session(fx, &b[j], NULL));
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_REFUSED], 0);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_REFUSED], 0);
 	assert_int_equal(overflow(fx, pos.b1), 0);
 }
 
@@ -226,7 +210,7 @@ static void test_active_assured_never_evicted_flow_refused(void **state)
 
 	for (int round = 1; round <= 2; round++) {
 		assert_int_equal(send_pkt(fx, &x), XDP_PASS);
-		st = stats(fx);
+		st = get_stats(fx);
 		assert_int_equal(st.stat[XSL_STAT_SESSION_REFUSED], round);
 		assert_int_equal(st.stat[XSL_STAT_SESSION_CREATED], 0);
 		assert_int_equal(st.stat[XSL_STAT_SESSION_EVICTED], 0);
@@ -267,8 +251,8 @@ static void test_assured_idle_past_timeout_evicted(void **state)
 	assert_int_equal(w.bucket, pos.b2);
 	/* stored in its second bucket: counted in its first */
 	assert_int_equal(overflow(fx, pos.b1), 1);
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_REFUSED], 0);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_REFUSED], 0);
 }
 
 /* An overflowed flow (in its second bucket) evicted by a new flow: its first
@@ -352,7 +336,7 @@ static void test_equal_age_evicts_flow_in_its_first_bucket(void **state)
 	assert_true(has_session(fx, &z, NULL));
 	assert_int_equal(overflow(fx, pz.b1), 1);
 	assert_int_equal(overflow(fx, px.b1), 0);
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
 }
 
 static void test_tcp_handshake_makes_assured(void **state)
@@ -379,7 +363,7 @@ static void test_tcp_handshake_makes_assured(void **state)
 		assert_int_equal(s.flags & XSL_SESSION_F_ASSURED, XSL_SESSION_F_ASSURED);
 		assert_int_equal(s.packets, 2);
 	}
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_ASSURED], 2);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_ASSURED], 2);
 }
 
 /* Every family and protocol: created on the first packet, hit on the next,
@@ -410,8 +394,8 @@ static void test_v4_v6_tcp_udp_create_and_hit(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(stats(fx).stat[XSL_STAT_SESSION_CREATED], n);
-	assert_int_equal(stats(fx).stat[XSL_STAT_LOOKUP_HIT], n);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], n);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_LOOKUP_HIT], n);
 	assert_int_equal(fx_session_count(fx), n);
 }
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -494,6 +495,83 @@ static void test_port_filter_clear_bit_is_untouched(void **state)
 	close(sock);
 }
 
+/* Fills every way of the table with an assured, active session of app 1
+ * (listener 0, worker 0): no new flow can take a way. */
+static void fill_table_assured(struct fx *fx)
+{
+	struct timespec ts;
+	struct xsl_session s = { .app = 1, .worker = 0, .worker_gen = 1,
+				 .flags = XSL_SESSION_F_ASSURED };
+	__u64 want = (__u64)fx->tab.nbuckets * XSL_SESS_WAYS;
+	__u32 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s.last_seen_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	for (i = 0; i < 4000000 && sesstab__count(&fx->tab) < want; i++) {
+		struct xsl_flow_key k = { .family = XSL_AF_INET, .proto = IPPROTO_UDP };
+
+		k.raddr[0] = htonl(0x0a000000 | i);
+		k.laddr[0] = htonl(0x0a630001);
+		k.rport = htons(1000);
+		k.lport = htons(PORT);
+		sesstab__put(&fx->tab, &k, &s);
+	}
+	assert_int_equal(sesstab__count(&fx->tab), want);
+}
+
+/*
+ * A flow the full table refuses is counted once, although XDP and then
+ * sk_lookup both try to create its session; a flow reaching sk_lookup
+ * without XDP (loopback) is counted by sk_lookup. Both are delivered.
+ */
+static void test_refused_flow_counted_once(void **state)
+{
+	struct sk_env *env = *state;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int socks[2], c, c2;
+	struct xsl_stats st;
+	struct fx_pkt p;
+	__u32 action;
+
+	assert_int_equal(fx_simple(&env->fx, XSL_AF_INET, IPPROTO_UDP, PORT, 2,
+				   XSL_POLICY_REASSIGN), 0);
+	for (int w = 0; w < 2; w++) {
+		socks[w] = server_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", PORT, 1);
+		wsock_put(env, 0, w, socks[w]);
+	}
+	fill_table_assured(&env->fx);
+
+	/* the packet as XDP sees it on a device, then the stack's lookup */
+	c = udp_client(AF_INET, "127.0.0.1", PORT);
+	assert_int_equal(getsockname(c, (struct sockaddr *)&sa, &len), 0);
+	fx_pkt_init(&p, XSL_AF_INET, IPPROTO_UDP, "127.0.0.1", ntohs(sa.sin_port), "127.0.0.1",
+		    PORT);
+	assert_int_equal(fx_send(&env->fx, &p, &action), 0);
+	assert_int_equal(action, XDP_PASS);
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_REFUSED], 1);
+	assert_int_equal(send(c, "x", 1, 0), 1);
+	assert_int_equal(which_ready(socks, 2, 500),
+			 (int)expected_worker(AF_INET, IPPROTO_UDP, c, "127.0.0.1", PORT, 2));
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SK_ASSIGNED], 1);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_REFUSED], 1);
+
+	/* sk_lookup alone: its own refusal counts */
+	c2 = udp_client(AF_INET, "127.0.0.1", PORT);
+	assert_int_equal(send(c2, "x", 1, 0), 1);
+	assert_true(which_ready(socks, 2, 500) >= 0);
+	assert_int_equal(fx_stats(&env->fx, &st), 0);
+	assert_int_equal(st.stat[XSL_STAT_SK_ASSIGNED], 2);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_REFUSED], 2);
+	assert_int_equal(st.stat[XSL_STAT_SESSION_CREATED], 0);
+	close(c);
+	close(c2);
+	close(socks[0]);
+	close(socks[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +588,7 @@ int main(void)
 		T(test_other_port_is_untouched),
 		T(test_port_filter_listener_port_steers),
 		T(test_port_filter_clear_bit_is_untouched),
+		T(test_refused_flow_counted_once),
 #undef T
 	};
 

@@ -23,22 +23,6 @@
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-static struct xsl_stats get_stats(struct fx *fx)
-{
-	struct xsl_stats s;
-
-	assert_int_equal(fx_stats(fx, &s), 0);
-	return s;
-}
-
-static __u32 send_pkt(struct fx *fx, const struct fx_pkt *p)
-{
-	__u32 act = 0xffff;
-
-	assert_int_equal(fx_send(fx, p, &act), 0);
-	return act;
-}
-
 static int pkt_len(const struct fx_pkt *p)
 {
 	__u8 buf[FX_PKT_MAX];
@@ -264,7 +248,9 @@ static void test_tcp_rst_marks_closing(void **state)
 	tcp_close(*state, TCP_RST);
 }
 
-static void test_tcp_syn_reopens_closing(void **state)
+/* A SYN on a closed connection's 4-tuple (a client reusing its port) is a
+ * new session, placed like any new flow: fresh counters, counted created. */
+static void test_tcp_syn_on_closing_is_new_session(void **state)
 {
 	struct fx *fx = *state;
 	struct xsl_session s;
@@ -275,7 +261,12 @@ static void test_tcp_syn_reopens_closing(void **state)
 	p.tcp_flags = TCP_SYN;
 	s = create_ok(fx, &p);
 	assert_int_equal(s.state, XSL_SESSION_OPEN);
-	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 1);
+	assert_int_equal(s.packets, 1);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 2);
+	/* a SYN retransmitted on the open session stays on it */
+	s = create_ok(fx, &p);
+	assert_int_equal(s.packets, 2);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_CREATED], 2);
 }
 
 static void test_vlan_single(void **state)
@@ -1250,7 +1241,7 @@ int main(void)
 		T(test_tcp_ack_without_session_passes),
 		T(test_tcp_fin_marks_closing),
 		T(test_tcp_rst_marks_closing),
-		T(test_tcp_syn_reopens_closing),
+		T(test_tcp_syn_on_closing_is_new_session),
 		T(test_vlan_single),
 		T(test_vlan_double_qinq),
 		T(test_vlan_triple_passes_unknown_ethertype),

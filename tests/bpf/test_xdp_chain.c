@@ -46,14 +46,6 @@ static void set_next(struct fx *fx, int verdict)
 	close(fd);
 }
 
-static __u32 send_pkt(struct fx *fx, const struct fx_pkt *p)
-{
-	__u32 act = 0xffff;
-
-	assert_int_equal(fx_send(fx, p, &act), 0);
-	return act;
-}
-
 /* A chained copy: as fx_setup (fx_teardown frees it), with xsl_chained set before the load. */
 static int chained_setup(void **state)
 {

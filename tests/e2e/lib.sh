@@ -7,7 +7,9 @@
 # cli 10.X.0.2, and fdXX::1/2), an app cgroup root below the host's cgroup2
 # mount, an agent in the srv namespace on its own socket, pin root and
 # metrics port. Whatever a test makes is removed after it, pass or fail.
-# Each test prints one "PASS name" or "FAIL name" line (tests/run.sh counts).
+# The file first prints "PLAN name..." (the tests it is about to run), then
+# each test one "PASS name" or "FAIL name" line (tests/run.sh counts, and
+# fails a planned test that printed neither).
 
 set -u
 E2E_BUILD=${1:-build}
@@ -128,6 +130,7 @@ fail() {
 
 e2e_main() {
 	local t only=${XSL_E2E_ONLY:-} ran=0
+	echo "PLAN $(echo ${only:-$ALL_TESTS})"
 	for t in $ALL_TESTS; do
 		[ -n "$only" ] && [ "$only" != "$t" ] && continue
 		ran=$((ran + 1))

@@ -31,13 +31,22 @@ test_flows_stick_to_their_worker() {
 		fail "sessions not in the table"
 }
 
+# The dead worker's sessions are re-homed by the agent's GC (one store of
+# the route), not re-created: the same flows (fixed source ports) go on in
+# the same sessions, whose packet counts continue, and the data path has
+# nothing left to re-home when they come back.
 test_killed_worker_cleaned_and_flows_rehomed() {
 	xdp_on || return 1
 	start_server 3 || return 1
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || fail "udp listener does not have 3 workers"
-	udp --flows 48 --rounds 1 >/dev/null
-	local victim t0 t1 ms out
+	udp --flows 48 --rounds 1 --sport-base 20000 >/dev/null
+	local victim t0 t1 ms out n_victim created0 reassigned0 stats counts
 	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	n_victim=$(ctl --json show sessions app1 --limit 1000 |
+		jq --argjson p "$victim" '[.sessions[] | select(.pid == $p)] | length')
+	[ "$n_victim" -gt 0 ] || fail "the victim $victim has no session"
+	created0=$(ctl --json show stats | jq .stats.session_created)
+	reassigned0=$(ctl --json show stats | jq .stats.session_reassigned)
 	t0=$(date +%s%N)
 	kill -9 "$victim"
 	wait_for 500 '! worker_pids app1 | grep -qw "$victim"' || fail "killed worker still listed"
@@ -49,9 +58,20 @@ test_killed_worker_cleaned_and_flows_rehomed() {
 	log "worker $victim detached by the agent after ${ms:-?} ms, gone from show workers after" \
 		"$(((t1 - t0) / 1000000)) ms"
 	[ -n "$ms" ] && [ "$ms" -le 100 ] || fail "cleanup took more than 100 ms"
-	out=$(udp --flows 48 --rounds 3)
-	log "$out"
+	wait_for 500 '[ "$(ctl --json show stats | jq .agent.gc_rehomed)" -ge "$n_victim" ]' ||
+		fail "GC re-homed $(ctl --json show stats | jq .agent.gc_rehomed) of $n_victim sessions"
+	out=$(udp --flows 48 --rounds 3 --sport-base 20000)
+	log "$out; $n_victim sessions of the victim re-homed"
 	[ "$(echo "$out" | field lost)" = 0 ] || fail "flows of the dead worker were not re-homed"
+	stats=$(ctl --json show stats)
+	[ "$(echo "$stats" | jq .stats.session_created)" = "$created0" ] ||
+		fail "sessions re-created: created $created0 -> $(echo "$stats" | jq .stats.session_created)"
+	[ "$(echo "$stats" | jq .stats.session_reassigned)" = "$reassigned0" ] ||
+		fail "the data path re-homed sessions the agent should have"
+	# 1 packet before the kill and 3 after: the same session all along
+	counts=$(ctl --json show sessions app1 --limit 1000 | jq -c '[.sessions[].packets]')
+	[ "$(echo "$counts" | jq '[.[] | select(. == 4)] | length')" = 48 ] ||
+		fail "not every session counts 4 packets: $counts"
 }
 
 test_new_fork_is_registered() {
@@ -358,6 +378,115 @@ test_cpu_steer_pins_workers_and_redirects() {
 	[ "$(ctr xdp_redirect)" -ge 96 ] || fail "packets not redirected: $(ctr xdp_redirect)"
 }
 
+# Replaces the harness's agent (same maps) by one started with ARGS.
+agent_again() {
+	kill -TERM "$AGENT_PID" && wait "$AGENT_PID"
+	agent_start "$@"
+}
+
+# The value of the unlabelled series $1 on /metrics.
+metric() {
+	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# Observations of stage $1 of xsl_fork_stage_seconds on /metrics.
+stage_count() {
+	in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+		awk -v s="stage=\"$1\"" 'index($1, "xsl_fork_stage_seconds_count{") == 1 &&
+			index($1, s) { print $2 }'
+}
+
+# --sched puts the agent under the policy asked for once it is started
+# (chrt shows it, real-time ones not inherited by children), with its
+# watchdog's limit (RLIMIT_RTTIME) set; the fork latency's parts are timed.
+test_sched_option_is_applied() {
+	local pol
+	agent_again --sched fifo:7 || return 1
+	pol=$(chrt -p "$AGENT_PID")
+	log "$(echo "$pol" | tr '\n' ' ')"
+	echo "$pol" | grep -q "policy: SCHED_FIFO|SCHED_RESET_ON_FORK$" || fail "not SCHED_FIFO: $pol"
+	echo "$pol" | grep -q "priority: 7$" || fail "not priority 7: $pol"
+	[ "$(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT,HARD | xargs)" = "200000 2000000" ] ||
+		fail "RLIMIT_RTTIME: $(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT,HARD)"
+	grep -q "scheduling: SCHED_FIFO priority 7" "$AGENT_LOG" || fail "policy not logged"
+	start_server 2 || return 1
+	kill -USR1 "$MASTER"
+	wait_for 300 '[ "$(n_workers app1)" -eq 4 ]' || fail "fork not registered"
+	local w q h
+	w=$(stage_count wake) q=$(stage_count queue) h=$(stage_count handle)
+	[ -n "$w" ] && [ "$w" -ge 1 ] && [ "$w" = "$q" ] && [ "$q" = "$h" ] ||
+		fail "fork stages counted wake=$w queue=$q handle=$h"
+	agent_again --sched rr:3 || return 1
+	pol=$(chrt -p "$AGENT_PID")
+	echo "$pol" | grep -q "policy: SCHED_RR|SCHED_RESET_ON_FORK$" || fail "not SCHED_RR: $pol"
+	echo "$pol" | grep -q "priority: 3$" || fail "not priority 3: $pol"
+	# other undoes a real-time policy the agent was started with (this
+	# shell's, for the agent's start only)
+	kill -TERM "$AGENT_PID" && wait "$AGENT_PID"
+	chrt -f -p 5 "$BASHPID" || return 1
+	agent_start --sched other
+	chrt -o -p 0 "$BASHPID" || return 1
+	pol=$(chrt -p "$AGENT_PID")
+	echo "$pol" | grep -q "policy: SCHED_OTHER$" || fail "--sched other left: $pol"
+}
+
+# Bad --sched values: exit 2 with a message naming the value and why,
+# before anything is touched.
+test_sched_bad_values_refused() {
+	local v out rc
+	for v in "" fifo fifo:0 fifo:100 fifo:-1 fifo:7x rr rr:x other:5 batch FIFO:7; do
+		out=$(in_srv "$AGENT" --pin-root "$PIN" --socket "$E2E_TMP/bad.sock" --sched "$v" 2>&1)
+		rc=$?
+		[ "$rc" = 2 ] || fail "--sched '$v': exit $rc"
+		echo "$out" | grep -q "^xsl-agent: bad --sched '$v': " || fail "--sched '$v': $out"
+	done
+	[ -e "$E2E_TMP/bad.sock" ] && fail "a refused agent made its socket"
+	log "$(in_srv "$AGENT" --sched fifo:0 2>&1 | head -1)"
+	return 0
+}
+
+# A real-time agent that runs past its limit without sleeping drops to
+# SCHED_OTHER at once, and is real-time again a second later. Its limit is
+# cut to one clock tick here; a full scan of the session table (show
+# sessions) runs for several.
+test_sched_watchdog_drops_a_busy_agent() {
+	agent_again --sched fifo:7 || return 1
+	prlimit --pid "$AGENT_PID" --rttime=1:2000000 || return 1
+	wait_for 300 'ctl --json show sessions app1 >/dev/null 2>&1; ctl --json show sessions >/dev/null 2>&1
+		grep -q "scheduling: ran its real-time limit" "$AGENT_LOG"' ||
+		fail "watchdog never fired"
+	kill -0 "$AGENT_PID" || fail "agent died"
+	[ "$(metric xsl_agent_sched_demotions_total)" -ge 1 ] ||
+		fail "xsl_agent_sched_demotions_total: $(metric xsl_agent_sched_demotions_total)"
+	wait_for 300 'grep -q "scheduling: real-time again" "$AGENT_LOG"' || fail "not real-time again"
+	chrt -p "$AGENT_PID" | grep -q "policy: SCHED_FIFO" || fail "not SCHED_FIFO: $(chrt -p "$AGENT_PID")"
+	[ "$(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT | xargs)" = 200000 ] ||
+		fail "limit not re-armed: $(prlimit --pid "$AGENT_PID" --rttime --noheadings -o SOFT)"
+}
+
+# make bench's lifecycle benchmark, small: the agent as the unit runs it,
+# SCHED_OTHER beside it, and one goal line per control-path target (met or
+# missed depends on the machine: not checked here).
+test_bench_prints_the_control_path_goals() {
+	local out g
+	# (its metrics port is not the one of this test's agent, nor a bench's beside it)
+	out=$(XSL_BENCH_STORM=20 XSL_BENCH_PACED=5 XSL_BENCH_HOLD=200 \
+		XSL_BENCH_METRICS_PORT=$((METRICS_PORT + 1000)) \
+		bash "$E2E_ROOT/tests/bench/bench-lifecycle.sh" "$E2E_BUILD" 2>&1) ||
+		{ fail "bench failed: $(echo "$out" | tail -5)"; return 1; }
+	echo "$out" | grep -q "agent as shipped ( --sched fifo:10): SCHED_FIFO|SCHED_RESET_ON_FORK/10" ||
+		fail "agent not run as shipped: $(echo "$out" | grep "as shipped (")"
+	echo "$out" | grep -q "^  paced, agent SCHED_OTHER (not shipped) " || fail "no SCHED_OTHER figures"
+	echo "$out" | grep -q "^  paced, as shipped  .*us" || fail "no stage means"
+	for g in fork_burst_counted fork_burst_p99 fork_paced_p99 kill_to_gone_max exit_to_detach_max; do
+		[ "$(echo "$out" | grep -cE "^goal $g measured=[^ ]+ target=[^ ]+ (met|missed)$")" = 1 ] ||
+			fail "goal line $g: $(echo "$out" | grep "^goal $g")"
+	done
+	log "$(echo "$out" | grep "^goal" | tr '\n' ';')"
+	[ "$(echo "$out" | grep -c "^goal")" = 5 ] || fail "$(echo "$out" | grep -c "^goal") goal lines"
+}
+
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
 test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned test_every_fork_and_exit_is_timed
@@ -366,5 +495,7 @@ test_process_detach_keeps_other_workers test_outside_process_is_refused
 test_garbage_on_control_socket test_agent_kill9_keeps_traffic_and_state
 test_sockets_go_to_the_worker_that_kept_them test_idle_sessions_expire
 test_moved_process_joins test_worker_moved_out_is_detached_alive test_static_listener_without_workers_drops
-test_drop_policy_drops_orphaned_flows test_cpu_steer_pins_workers_and_redirects"
+test_drop_policy_drops_orphaned_flows test_cpu_steer_pins_workers_and_redirects
+test_sched_option_is_applied test_sched_bad_values_refused test_sched_watchdog_drops_a_busy_agent
+test_bench_prints_the_control_path_goals"
 e2e_main

@@ -39,8 +39,11 @@ test_completion_commands_and_options() {
 	expect "app listen run show top xdp" ""
 	expect "show" s
 	expect "--help --json --socket" --
-	expect "app apps listeners sessions stats workers" show ""
+	expect "app apps instances listeners sessions stats workers" show ""
 	expect "sessions stats" show s
+	expect "instances" show i
+	# show instances takes NAME only: no option but --help
+	expect "--help" show instances --
 	expect "attach detach" app ""
 	expect "--help --limit" show sessions --
 	expect "--cgroup --cpu-steer --help --idle-timeout --policy" app attach web --
@@ -52,11 +55,13 @@ test_completion_commands_and_options() {
 	expect "bytes drops new packets sessions" top --sort ""
 	expect "--help --sort --workers" top --
 	expect "lo" xdp attach l
+	expect "--drain --help --ready-timeout --replace --stop-signal --stop-timeout" run web --
+	expect "QUIT" run web --replace --stop-signal Q
 	# run NAME -- CMD: CMD completes as a command
 	complete_words run web -- xslct >/dev/null
 	[[ " $(complete_words run web -- bas) " == *" bash "* ]] || fail "run web -- bas<TAB> offers no bash"
 	# the global options go before the command and do not count as one
-	expect "app apps listeners sessions stats workers" --json show ""
+	expect "app apps instances listeners sessions stats workers" --json show ""
 }
 
 # Every command of `xslctl --help` completes, word by word: the completion
@@ -78,6 +83,9 @@ test_completion_app_names_from_agent() {
 	ctl app attach web1 >/dev/null && ctl app attach web2 >/dev/null && ctl app attach dns >/dev/null ||
 		return 1
 	expect "dns web1 web2" --socket "$SOCK" show workers ""
+	expect "web1 web2" --socket "$SOCK" show instances we
+	# one NAME: nothing after it
+	expect "" --socket "$SOCK" show instances dns ""
 	expect "web1 web2" --socket "$SOCK" show app w
 	expect "dns" --socket "$SOCK" app detach d
 	expect "dns web1 web2" --socket "$SOCK" top ""

@@ -19,6 +19,11 @@ worker_pids() { ctl --json show workers "$1" | jq -r '.workers[].pid' | sort -n 
 # xslctl as root, failing if it takes longer than $1 seconds.
 ctl_within() { timeout "$1" nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" "${@:2}"; }
 vmrss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT_PID/status"; }
+# Connections the agent has accepted from the raw clients (they run in this
+# network namespace, where the accepting end of a unix connection lives too).
+agent_conns() { ss -xH state established src "$SOCK" | wc -l; }
+# The agent's own counters (show stats): control requests, reconcile passes.
+agent_stat() { ctl --json show stats | jq ".agent.$1"; }
 
 # Replaces the harness's agent (same maps) by one started with ARGS.
 agent_restart() {
@@ -107,7 +112,7 @@ test_attach_newline_name_gets_its_own_error() {
 # outside the agent's root (with a process in it): the restarted agent must
 # not adopt it, make its process a worker, or remove it.
 test_restore_refuses_cgroup_outside_root() {
-	local victim ino sleeper value
+	local victim ino sleeper value runs
 	ctl app attach r >/dev/null || return 1
 	victim=$(outside_cgroup victim) || return 1
 	sleep 1000 &
@@ -131,8 +136,11 @@ print(" ".join(str(b) for b in v))' "$ino") || return 1
 	ctl app detach r >/dev/null 2>&1
 	kill "$sleeper"
 	wait "$sleeper" 2>/dev/null
-	# with its process gone the outside cgroup could be removed: it must stay
-	sleep 0.5
+	# with its process gone the outside cgroup could be removed (at a
+	# reconcile pass, or by a tick's retry of removals): two passes later
+	# it must still be there
+	runs=$(agent_stat reconcile_runs)
+	wait_for 500 '[ "$(agent_stat reconcile_runs)" -ge $((runs + 2)) ]' || fail "no reconcile pass"
 	[ -d "$victim" ] || fail "the outside cgroup $victim was removed"
 	ctl app attach r2 >/dev/null || fail "attach after restore failed"
 	cleanup_dirs
@@ -244,9 +252,11 @@ test_non_reading_clients_keep_agent_small() {
 		bg python3 "$CLIENT" "$SOCK" no-read --seconds 15 --line '{"cmd":"show.apps"}' \
 			>"$E2E_TMP/no-read.$i"
 	done
-	# the agent's largest RSS while they push
+	# the agent's largest RSS while they push: from when all four are in
+	wait_for 1000 '[ "$(agent_conns)" -ge 4 ]' || fail "non-reading clients did not connect"
 	peak=$before
 	for i in $(seq 25); do
+		# a sample every 100 ms for 2.5 s (what is measured, not a wait)
 		sleep 0.1
 		now=$(vmrss_kb)
 		[ "$now" -gt "$peak" ] && peak=$now
@@ -261,16 +271,19 @@ test_non_reading_clients_keep_agent_small() {
 }
 
 test_flood_does_not_starve_others() {
-	local i t0 t1 ms worst=0 times=()
+	local i t0 t1 ms worst=0 times=() reqs
 	for i in $(seq 20); do
 		ctl app attach "app$i" >/dev/null || return 1
 	done
+	reqs=$(agent_stat ctl_requests)
 	# two clients send requests as fast as they can, reading their replies
 	bg python3 "$CLIENT" "$SOCK" flood --seconds 6 --line '{"cmd":"show.stats"}' \
 		>"$E2E_TMP/flood.1"
 	bg python3 "$CLIENT" "$SOCK" flood --seconds 6 --line '{"cmd":"show.apps"}' \
 		>"$E2E_TMP/flood.2"
-	sleep 1
+	# measured once both are connected and their requests are being served
+	wait_for 1000 '[ "$(agent_conns)" -ge 2 ] && [ "$(agent_stat ctl_requests)" -ge $((reqs + 256)) ]' ||
+		fail "flood clients did not start: $(agent_conns) connected, $(($(agent_stat ctl_requests) - reqs)) requests"
 	for i in $(seq 10); do
 		t0=$(date +%s%N)
 		in_srv "$XSLCTL" --socket "$SOCK" show apps >/dev/null || fail "show apps failed"

@@ -3,7 +3,7 @@
 # what it should, and leaves nothing behind (network namespaces, veth pair,
 # cgroups, bpffs pins, processes, temp files), also when interrupted.
 # Not on lib.sh: the demo makes its own namespaces, bpffs and agent.
-# Prints one "PASS name" / "FAIL name" line per test.
+# Prints a "PLAN name..." line, then one "PASS name" / "FAIL name" per test.
 set -u
 BUILD_DIR=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -100,7 +100,9 @@ test_demo_interrupted() {
 	[ -z "$left" ] || fail "left behind:$left"
 }
 
-for t in test_demo test_demo_interrupted; do
+ALL_TESTS="test_demo test_demo_interrupted"
+echo "PLAN $ALL_TESTS"
+for t in $ALL_TESTS; do
 	FAILED=0
 	: >"$OUT"
 	"$t"

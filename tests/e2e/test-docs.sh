@@ -119,7 +119,7 @@ test_make_install_puts_every_file_in_place() {
 		cmp -s "$dest$prefix/share/man/man8/xslctl.8" "$BUILD/man/xslctl.8" || fail "installed xslctl.8 differs"
 		"$dest$prefix/bin/xslctl" --help >/dev/null || fail "installed xslctl does not run"
 		unit=$dest$prefix/lib/systemd/system/xsl-agent.service
-		grep -qx "ExecStart=$prefix/sbin/xsl-agent" "$unit" || fail "unit: $(grep ExecStart "$unit")"
+		grep -qx "ExecStart=$prefix/sbin/xsl-agent --sched fifo:10" "$unit" || fail "unit: $(grep ExecStart "$unit")"
 		grep -q @ "$unit" && fail "unsubstituted @...@ left in the unit"
 		# the installed unit, with its ExecStart found under DESTDIR
 		# systemd-analyze (package systemd, make deps) must be there: a
@@ -140,6 +140,7 @@ test_make_install_puts_every_file_in_place() {
 ALL_TESTS="test_man_pages_build test_man_pages_render_without_warnings
 test_every_help_text_is_in_its_man_page test_make_install_puts_every_file_in_place"
 
+echo "PLAN $(echo ${XSL_E2E_ONLY:-$ALL_TESTS})"
 for t in $ALL_TESTS; do
 	[ -n "${XSL_E2E_ONLY:-}" ] && [ "$XSL_E2E_ONLY" != "$t" ] && continue
 	FAILED=0

@@ -107,12 +107,13 @@ test_app_cgroup_removed_under_agent() {
 	# ordinary way, which is not what this test is about.
 	local out p pids
 	mkdir "$CGROOT/elsewhere" || return 1
-	pids=$(cat "$CGROOT/app1/cgroup.procs")
+	# (run put them in the cgroup of instance 1, i1)
+	pids=$(cat "$CGROOT/app1/cgroup.procs" "$CGROOT/app1/i1/cgroup.procs")
 	kill -STOP "$AGENT_PID"
 	for p in $pids; do
 		echo "$p" >"$CGROOT/elsewhere/cgroup.procs" || fail "move $p"
 	done
-	rmdir "$CGROOT/app1" || fail "rmdir app cgroup"
+	rmdir "$CGROOT/app1/i1" "$CGROOT/app1" || fail "rmdir app cgroup"
 	kill -CONT "$AGENT_PID"
 	[ "$E2E_FAILED" = 0 ] || return 1
 	wait_for 300 '[ "$(n_apps)" -eq 0 ]' || fail "app not freed after its cgroup went"

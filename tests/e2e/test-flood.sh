@@ -19,12 +19,13 @@ MAX_SESSIONS=1024
 FLOOD_S=${XSL_FLOOD_S:-5}
 E2E_NO_AGENT=1
 
+app_packets() { ctl --json show app app1 | jq .app.packets; }
 assured_sessions() {
 	ctl --json show sessions app1 --limit 5000 | jq '[.sessions[] | select(.assured)] | length'
 }
 
 test_flood_keeps_established_flows() {
-	local fifo="$E2E_TMP/marks" out="$E2E_TMP/flows.out" client spoof p1 refused
+	local fifo="$E2E_TMP/marks" out="$E2E_TMP/flows.out" client spoof p1 refused pkts
 	agent_start --max-sessions "$MAX_SESSIONS" || return 1
 	# not `ip link`: iproute2 loads the object with its declared table size,
 	# which does not match the pinned table's
@@ -50,7 +51,10 @@ test_flood_keeps_established_flows() {
 	bg sh -c "exec nsenter --net=/run/netns/$CLI_NS $SPOOF --addr $SRV_IP --port $PORT \
 		--duration $FLOOD_S >$E2E_TMP/spoof.out 2>&1"
 	spoof=$BG_PID
-	sleep $((FLOOD_S / 2))
+	# the fork once the flood overruns the table, while it goes on
+	wait_for 500 '[ "$(ctr session_refused)" -gt 0 ]' || fail "the flood did not overrun the table"
+	kill -0 "$spoof" 2>/dev/null || fail "the flood was over before the fork"
+	log "fork with $(ctr session_refused) sessions refused so far"
 	echo add >&7
 	kill -USR1 "$MASTER"
 	wait_for 500 '[ "$(n_workers app1)" -eq 4 ]' || fail "forked worker not registered"
@@ -62,8 +66,11 @@ test_flood_keeps_established_flows() {
 	[ "${refused:-0}" -gt 0 ] || fail "the flood did not overrun the table"
 	[ "$(scrape_refused)" = "$refused" ] || fail "xsl_sessions_refused_total is not $refused"
 	wait_for 300 '[ "$(udp_listener_workers)" -eq 3 ]' || fail "the new worker serves no UDP"
-	# a few rounds of every flow after the flood, then the report
-	sleep 2
+	# a few rounds of every flow after the flood (a round is one packet a
+	# flow), then the report
+	pkts=$(app_packets)
+	wait_for 1000 '[ "$(app_packets)" -ge $((pkts + 5 * FLOWS)) ]' ||
+		fail "flows did not go on after the flood: $(($(app_packets) - pkts)) packets"
 	echo end >&7
 	exec 7>&-
 	wait "$client"

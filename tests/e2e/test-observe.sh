@@ -91,6 +91,7 @@ test_slow_metrics_clients_do_not_lock_out_scraper() {
 		scrape 2 | grep -q '^xsl_build_info{' || fail "scrape $i: no page within 2 s while slow clients hold connections"
 		t1=$(date +%s%N)
 		log "scrape $i: $(((t1 - t0) / 1000000)) ms"
+		# a scrape a second, spread over the clients' lives (pacing, not a wait)
 		sleep 1
 	done
 	wait_for 2000 '[ "$(grep -c "^client" "$out")" = 20 ]' || fail "slow clients did not finish: $(cat "$out")"

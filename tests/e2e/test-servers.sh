@@ -23,7 +23,8 @@ RELOAD_LISTEN=${XSL_NGINX_RELOAD_LISTEN-reuseport}
 xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
 
 worker_pids() { ctl --json show workers "$1" 2>/dev/null | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
-cgroup_pids() { sort -n "$CGROOT/$1/cgroup.procs" 2>/dev/null | tr '\n' ' '; }
+# (run puts them in their instance's cgroup, i<N> below the app's)
+cgroup_pids() { cat "$CGROOT/$1/cgroup.procs" "$CGROOT/$1"/i*/cgroup.procs 2>/dev/null | sort -n | tr '\n' ' '; }
 # A process and its children, as ps sees them.
 ps_tree() { { echo "$1"; ps -o pid= --ppid "$1"; } | tr -d ' ' | sort -n | tr '\n' ' '; }
 n_apps() { ctl --json show apps | jq '.apps | length'; }
@@ -237,6 +238,7 @@ test_nginx_reload_under_load() {
 		else
 			fail "reload $reloads: workers $(worker_pids web) != nginx $(ps_tree "$NGX_MASTER")"
 		fi
+		# a reload every 2 s (pacing, not a wait)
 		while [ $(($(now_ms) - t1)) -lt 2000 ]; do sleep 0.05; done
 	done
 	wait "$client"

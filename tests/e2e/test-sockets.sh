@@ -50,13 +50,17 @@ answer_pid() {
 	in_cli "$UDPCLIENT" --addr "$1" --port "$2" --flows 1 --rounds 1 --verbose |
 		awk '$1 == "flow" { print $3 }'
 }
-# Checks for about a second that a condition keeps holding (an attribution
-# pass runs 100 ms after an app's last event and must not change it).
+reconcile_runs() { ctl --json show stats | jq .agent.reconcile_runs; }
+# Checks that a condition still holds once the agent has handled every
+# event queued by now and run the attribution pass that follows them (100 ms
+# after an app's last event), which must not change it: two reconcile
+# passes on (the first drains the events, the second comes a reconcile
+# interval, 200 ms, after it, on a tick that runs the due pass first).
 keeps() {
-	for _ in $(seq 10); do
-		eval "$1" >/dev/null 2>&1 || return 1
-		sleep 0.1
-	done
+	local runs
+	runs=$(reconcile_runs)
+	wait_for 500 '[ "$(reconcile_runs)" -ge $((runs + 2)) ]' || { fail "no reconcile pass"; return 1; }
+	eval "$1" >/dev/null 2>&1
 }
 
 # A worker that moves into a user + network namespace of its own and binds
@@ -181,6 +185,7 @@ test_client_churn_costs_the_agent_little() {
 	t1=$(agent_cpu_ms)
 	for _ in $(seq 20); do
 		prev=$t1
+		# idle: no CPU time over a 0.5 s window (a measuring window, not a wait)
 		sleep 0.5
 		t1=$(agent_cpu_ms)
 		[ "$t1" = "$prev" ] && break

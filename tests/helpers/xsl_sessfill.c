@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	long refused = 0;
 	size_t len;
 	void *mem;
-	int fd, err;
+	int fd, err, rc = 1;
 
 	static const struct option opts[] = {
 		{ "map", required_argument, NULL, 'm' },
@@ -132,18 +132,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xsl_sessfill: open %s: %s\n", path, strerror(-fd));
 		return 1;
 	}
+	mem = MAP_FAILED;
 	err = map_table(fd, &tab, &mem, &len);
 	if (err) {
 		fprintf(stderr, "xsl_sessfill: map the session table %s: %s\n", path,
 			strerror(-err));
-		return 1;
+		goto out;
 	}
 	sc.worker = (uint32_t)worker;
 	sesstab__scan(&tab, 0, tab.nbuckets, scan_one, &sc);
 	if (!sc.found) {
 		fprintf(stderr, "xsl_sessfill: no session of worker %d in %s to clone\n", worker,
 			path);
-		return 1;
+		goto out;
 	}
 	for (long i = 0; i < count; i++) {
 		uint32_t host = ntohl(base.s_addr) + (uint32_t)(i / PORTS);
@@ -163,9 +164,13 @@ int main(int argc, char **argv)
 	sesstab__scan(&tab, 0, tab.nbuckets, scan_one, &sc);
 	printf("filled %ld worker %d sessions %llu\n", count - refused, worker,
 	       (unsigned long long)sc.count);
-	munmap(mem, len);
 	/* a few finding both their buckets full is normal at high load */
-	return refused == count ? 1 : 0;
+	rc = refused == count ? 1 : 0;
+out:
+	if (mem != MAP_FAILED)
+		munmap(mem, len);
+	close(fd);
+	return rc;
 usage:
 	fprintf(stderr, "usage: xsl_sessfill --map PIN/xsl_sessions --worker IDX --count N "
 			"[--base ADDR]\n");

@@ -114,7 +114,39 @@ static void test_run_attaches_and_keeps_cmd(void **state)
 	assert_int_equal(parse(&o, ARGV("run", "web", "--", "-weird", "x")), 0);
 	assert_string_equal(o.run_argv[0], "-weird");
 	assert_string_equal(o.run_argv[1], "x");
+	assert_null(json_object_get(o.req, "replace"));
 	cli_opts_free(&o);
+}
+
+/* run --replace and its options, kept for app.join (ctl_main.c) */
+static void test_run_replace_options(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, ARGV("run", "web", "--replace", "--drain", "3", "--stop-signal",
+					"QUIT", "--stop-timeout=4", "--ready-timeout", "5", "--",
+					"nginx", "--drain", "9")), 0);
+	assert_true(json_is_true(json_object_get(o.req, "replace")));
+	assert_int_equal(json_integer_value(json_object_get(o.req, "drain")), 3);
+	assert_string_equal(json_string_value(json_object_get(o.req, "stop_signal")), "QUIT");
+	assert_int_equal(json_integer_value(json_object_get(o.req, "stop_timeout")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o.req, "ready_timeout")), 5);
+	/* CMD's own options stay CMD's */
+	assert_string_equal(o.run_argv[0], "nginx");
+	assert_string_equal(o.run_argv[1], "--drain");
+	cli_opts_free(&o);
+
+	assert_int_equal(parse(&o, ARGV("run", "web", "--replace", "--stop-signal", "SIGusr2",
+					"true")), 0);
+	cli_opts_free(&o);
+	assert_usage_error("run", ARGV("run", "web", "--drain", "3", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--stop-signal", "QUIT", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--stop-signal", "NOPE", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--drain", "0", "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace", "--ready-timeout", "86401",
+				       "true"));
+	assert_usage_error("run", ARGV("run", "web", "--replace=yes", "true"));
 }
 
 static void test_listen_makes_request(void **state)
@@ -145,6 +177,31 @@ static void test_show_makes_requests(void **state)
 	assert_request("{'cmd':'show.sessions','limit':1000000}",
 		       ARGV("show", "sessions", "--limit=1000000"));
 	assert_request("{'cmd':'show.stats'}", ARGV("show", "stats"));
+	assert_request("{'cmd':'show.instances','name':'web'}", ARGV("show", "instances", "web"));
+	assert_request("{'cmd':'show.instances','name':'kresd'}",
+		       ARGV("show", "instances", "--", "kresd"));
+}
+
+/* show instances takes exactly one app name and no options. */
+static void test_show_instances_needs_one_name(void **state)
+{
+	struct cli_opts o;
+
+	(void)state;
+	assert_usage_error("show instances", ARGV("show", "instances"));
+	assert_usage_error("show instances", ARGV("show", "instances", "a", "b"));
+	assert_usage_error("show instances", ARGV("show", "instances", "bad/name"));
+	assert_usage_error("show instances", ARGV("show", "instances", "web", "--limit", "5"));
+	assert_usage_error("show instances", ARGV("show", "instances", "web", "--json"));
+	parse(&o, ARGV("show", "instances"));
+	assert_string_equal(o.err, "show instances: missing NAME");
+	cli_opts_free(&o);
+	assert_help("show instances", ARGV("show", "instances", "web", "--help"));
+	/* --json is global: before the command */
+	assert_int_equal(parse(&o, ARGV("--json", "show", "instances", "web")), 0);
+	assert_true(o.json);
+	assert_string_equal(o.cmd->req, "show.instances");
+	cli_opts_free(&o);
 }
 
 static void test_xdp_makes_requests(void **state)
@@ -370,11 +427,13 @@ static void test_usage_matches_interface(void **state)
 		"  app attach NAME [--cgroup PATH] [--policy reassign|drop] "
 		"[--idle-timeout SECONDS] [--cpu-steer]\n"
 		"  app detach NAME\n"
-		"  run NAME [--] CMD [ARGS...]\n"
+		"  run NAME [--replace] [--drain SECONDS] [--stop-signal SIG] "
+		"[--stop-timeout SECONDS] [--ready-timeout SECONDS] [--] CMD [ARGS...]\n"
 		"  listen NAME tcp|udp ADDR:PORT\n"
 		"  show apps\n"
 		"  show app NAME\n"
 		"  show workers [NAME]\n"
+		"  show instances NAME\n"
 		"  show listeners\n"
 		"  show sessions [NAME] [--limit N]\n"
 		"  show stats\n"
@@ -390,6 +449,10 @@ static void test_usage_matches_interface(void **state)
 
 	s = usage_text("show app", false);
 	assert_string_equal(s, "Usage: xslctl show app NAME\n");
+	free(s);
+
+	s = usage_text("show instances", false);
+	assert_string_equal(s, "Usage: xslctl show instances NAME\n");
 	free(s);
 
 	s = usage_text("show sessions", true);
@@ -420,8 +483,10 @@ int main(void)
 		cmocka_unit_test(test_app_attach_makes_request),
 		cmocka_unit_test(test_app_detach_makes_request),
 		cmocka_unit_test(test_run_attaches_and_keeps_cmd),
+		cmocka_unit_test(test_run_replace_options),
 		cmocka_unit_test(test_listen_makes_request),
 		cmocka_unit_test(test_show_makes_requests),
+		cmocka_unit_test(test_show_instances_needs_one_name),
 		cmocka_unit_test(test_xdp_makes_requests),
 		cmocka_unit_test(test_top_parses_its_options),
 		cmocka_unit_test(test_global_options_before_command),

@@ -48,9 +48,10 @@ static void assert_render(int (*print)(FILE *, json_t *), const char *json, cons
 	"\"sessions\": 10}"
 #define WORKERS "[{\"index\": 0, \"gen\": 1, \"app\": \"web\", \"app_index\": 0, " \
 	"\"map_index\": 0, \"pid\": 1234, \"state\": \"live\", \"sessions\": 7, " \
-	"\"packets\": 123456, \"bytes\": 9}, " \
+	"\"packets\": 123456, \"bytes\": 9, \"instance\": 1}, " \
 	"{\"index\": 17, \"gen\": 3, \"app\": \"web\", \"app_index\": 0, \"map_index\": 1, " \
-	"\"pid\": 1240, \"state\": \"live\", \"sessions\": 3, \"packets\": 9, \"bytes\": 1}]"
+	"\"pid\": 1240, \"state\": \"live\", \"sessions\": 3, \"packets\": 9, \"bytes\": 1, " \
+	"\"instance\": 12}]"
 #define LISTENERS "[{\"index\": 0, \"app\": \"web\", \"proto\": \"tcp\", \"addr\": \"0.0.0.0\", " \
 	"\"port\": 80, \"workers\": 2, \"sockets\": 2}, " \
 	"{\"index\": 1, \"app\": \"dns\", \"proto\": \"udp\", \"addr\": \"2001:db8::1\", " \
@@ -80,9 +81,41 @@ static void test_workers_table(void **state)
 {
 	(void)state;
 	assert_render(cli_print_workers, "{\"workers\": " WORKERS "}",
-		      "wrk-index  app  map-index  pid   state  sessions  packets\n"
-		      "0          web  0          1234  live   7         123456\n"
-		      "17         web  1          1240  live   3         9\n");
+		      "wrk-index  app  map-index  pid   state  instance  sessions  packets\n"
+		      "0          web  0          1234  live   1         7         123456\n"
+		      "17         web  1          1240  live   12        3         9\n");
+}
+
+/* Oldest first as the agent sends them; no first pid shows "-"; ages in
+ * the largest two units. */
+static void test_instances_table(void **state)
+{
+	(void)state;
+	assert_render(cli_print_instances,
+		      "{\"app\": \"web\", \"instances\": ["
+		      "{\"instance\": 3, \"state\": \"draining\", \"taking\": false, "
+		      "\"first_pid\": 1200, \"workers\": 4, \"sessions\": 950, \"age\": 93784}, "
+		      "{\"instance\": 4, \"state\": \"serving\", \"taking\": true, "
+		      "\"first_pid\": 31337, \"workers\": 4, \"sessions\": 12, \"age\": 3725}, "
+		      "{\"instance\": 5, \"state\": \"starting\", \"taking\": false, "
+		      "\"first_pid\": 0, \"workers\": 0, \"sessions\": 0, \"age\": 65}, "
+		      "{\"instance\": 6, \"state\": \"stopping\", \"taking\": false, "
+		      "\"first_pid\": 7, \"workers\": 1, \"sessions\": 0, \"age\": 0}]}",
+		      "instance  state     first-pid  workers  sessions  age\n"
+		      "3         draining  1200       4        950       1d02h\n"
+		      "4         serving   31337      4        12        1h02m\n"
+		      "5         starting  -          0        0         1m05s\n"
+		      "6         stopping  7          1        0         0s\n");
+	assert_render(cli_print_instances, "{\"app\": \"web\", \"instances\": []}",
+		      "instance  state  first-pid  workers  sessions  age\n");
+	assert_render(cli_print_instances,
+		      "{\"instances\": [{\"instance\": 1, \"age\": -1}, {\"instance\": 2, "
+		      "\"age\": \"x\"}]}",
+		      "instance  state  first-pid  workers  sessions  age\n"
+		      "1         -      -          -        -         -\n"
+		      "2         -      -          -        -         -\n");
+	free(render(cli_print_instances, "{}", -EBADMSG));
+	free(render(cli_print_instances, "{\"instances\": [3]}", -EBADMSG));
 }
 
 static void test_listeners_table_brackets_ipv6(void **state)
@@ -101,22 +134,28 @@ static void test_sessions_table_says_when_limited(void **state)
 		      "{\"total\": 3, \"sessions\": ["
 		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40000\", \"local\": \"10.0.0.1:53\", "
 		      "\"app\": \"dns\", \"worker\": 3, \"map_index\": 1, \"pid\": 200, "
+		      "\"instance\": 2, "
 		      "\"state\": \"open\", \"packets\": 5, \"bytes\": 500, \"idle_ms\": 1534}, "
 		      "{\"proto\": \"tcp\", \"remote\": \"[2001:db8::2]:51000\", "
 		      "\"local\": \"[2001:db8::1]:80\", \"app\": \"web\", \"worker\": 0, "
-		      "\"map_index\": 0, \"pid\": 1234, \"state\": \"closing\", \"packets\": 12, "
+		      "\"map_index\": 0, \"pid\": 1234, \"instance\": 1, \"state\": \"closing\", "
+		      "\"packets\": 12, "
 		      "\"bytes\": 4000, \"idle_ms\": 0}]}",
-		      "Proto  Remote               Local             App  Worker  Pid   State    Packets  Idle\n"
-		      "udp    10.0.0.2:40000       10.0.0.1:53       dns  3       200   open     5        1.5s\n"
-		      "tcp    [2001:db8::2]:51000  [2001:db8::1]:80  web  0       1234  closing  12       0.0s\n"
+		      "Proto  Remote               Local             App  Worker  Pid   Instance  State    "
+		      "Packets  Idle\n"
+		      "udp    10.0.0.2:40000       10.0.0.1:53       dns  3       200   2         open     "
+		      "5        1.5s\n"
+		      "tcp    [2001:db8::2]:51000  [2001:db8::1]:80  web  0       1234  1         closing  "
+		      "12       0.0s\n"
 		      "(2 of 3 sessions shown; see --limit)\n");
 	assert_render(cli_print_sessions, "{\"total\": 0, \"sessions\": []}",
-		      "Proto  Remote  Local  App  Worker  Pid  State  Packets  Idle\n");
+		      "Proto  Remote  Local  App  Worker  Pid  Instance  State  Packets  Idle\n");
 }
 
 /* A session on one socket shared by 4 processes names no pid (the kernel
- * picks who gets it); a dead worker's session (pid 0) names none either;
- * replies without "shared" (older agents) still print. */
+ * picks who gets it) but its worker's instance; a dead worker's session
+ * (pid 0, instance 0) names neither; replies without "shared" or
+ * "instance" (older agents) still print. */
 static void test_sessions_table_shared_socket_no_pid(void **state)
 {
 	(void)state;
@@ -124,19 +163,25 @@ static void test_sessions_table_shared_socket_no_pid(void **state)
 		      "{\"total\": 3, \"sessions\": ["
 		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40000\", \"local\": \"10.0.0.1:53\", "
 		      "\"app\": \"sip\", \"worker\": 3, \"map_index\": -1, \"pid\": 0, "
-		      "\"shared\": 4, \"state\": \"open\", \"packets\": 5, \"bytes\": 500, "
+		      "\"shared\": 4, \"instance\": 3, \"state\": \"open\", \"packets\": 5, "
+		      "\"bytes\": 500, "
 		      "\"idle_ms\": 1534}, "
 		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40001\", \"local\": \"10.0.0.1:53\", "
 		      "\"app\": \"sip\", \"worker\": 12, \"map_index\": -1, \"pid\": 0, "
-		      "\"shared\": 0, \"state\": \"open\", \"packets\": 1, \"bytes\": 50, "
+		      "\"shared\": 0, \"instance\": 0, \"state\": \"open\", \"packets\": 1, "
+		      "\"bytes\": 50, "
 		      "\"idle_ms\": 200}, "
 		      "{\"proto\": \"udp\", \"remote\": \"10.0.0.2:40002\", \"local\": \"10.0.0.1:53\", "
 		      "\"app\": \"dns\", \"worker\": 7, \"map_index\": 2, \"pid\": 4242, "
 		      "\"state\": \"open\", \"packets\": 1, \"bytes\": 50, \"idle_ms\": 0}]}",
-		      "Proto  Remote          Local        App  Worker     Pid   State  Packets  Idle\n"
-		      "udp    10.0.0.2:40000  10.0.0.1:53  sip  shared(4)  -     open   5        1.5s\n"
-		      "udp    10.0.0.2:40001  10.0.0.1:53  sip  12         -     open   1        0.2s\n"
-		      "udp    10.0.0.2:40002  10.0.0.1:53  dns  7          4242  open   1        0.0s\n");
+		      "Proto  Remote          Local        App  Worker     Pid   Instance  State  Packets  "
+		      "Idle\n"
+		      "udp    10.0.0.2:40000  10.0.0.1:53  sip  shared(4)  -     3         open   5        "
+		      "1.5s\n"
+		      "udp    10.0.0.2:40001  10.0.0.1:53  sip  12         -     -         open   1        "
+		      "0.2s\n"
+		      "udp    10.0.0.2:40002  10.0.0.1:53  dns  7          4242  -         open   1        "
+		      "0.0s\n");
 }
 
 static void test_app_shows_fields_then_tables(void **state)
@@ -157,9 +202,9 @@ static void test_app_shows_fields_then_tables(void **state)
 		      "listeners: 1\n"
 		      "sessions: 10\n"
 		      "\n"
-		      "wrk-index  app  map-index  pid   state  sessions  packets\n"
-		      "0          web  0          1234  live   7         123456\n"
-		      "17         web  1          1240  live   3         9\n"
+		      "wrk-index  app  map-index  pid   state  instance  sessions  packets\n"
+		      "0          web  0          1234  live   1         7         123456\n"
+		      "17         web  1          1240  live   12        3         9\n"
 		      "\n"
 		      "Index  App  Proto  Address  Workers  Sockets\n");
 }
@@ -186,8 +231,8 @@ static void test_missing_fields_show_dash(void **state)
 {
 	(void)state;
 	assert_render(cli_print_workers, "{\"workers\": [{\"index\": 1, \"pid\": null}]}",
-		      "wrk-index  app  map-index  pid  state  sessions  packets\n"
-		      "1          -    -          -    -      -         -\n");
+		      "wrk-index  app  map-index  pid  state  instance  sessions  packets\n"
+		      "1          -    -          -    -      -         -         -\n");
 }
 
 static void test_wrong_shape_is_bad_reply(void **state)
@@ -294,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_apps_table),
 		cmocka_unit_test(test_empty_table_is_header),
 		cmocka_unit_test(test_workers_table),
+		cmocka_unit_test(test_instances_table),
 		cmocka_unit_test(test_listeners_table_brackets_ipv6),
 		cmocka_unit_test(test_sessions_table_says_when_limited),
 		cmocka_unit_test(test_sessions_table_shared_socket_no_pid),

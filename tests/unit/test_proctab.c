@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include "proctab.h"
 #include "registry.h"
+#include "fixture.h"
 
 struct released {
 	unsigned int n;
@@ -191,10 +192,8 @@ static void test_leave_list_keyed_by_pid_and_start(void **state)
 static uint32_t attach(struct xsl_registry *r, const char *name, uint64_t cgroup_id)
 {
 	struct xsl_app_opts o = { .cgroup_id = cgroup_id };
-	uint32_t app;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &app), 0);
-	return app;
+	return attach_opts(r, name, &o);
 }
 
 static void test_registry_entries_follow_workers(void **state)

@@ -16,38 +16,13 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
-
-static int setup(void **state)
-{
-	struct xsl_registry *r = registry__new();
-
-	if (!r)
-		return -1;
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	registry__free(*state);
-	return 0;
-}
+#include "fixture.h"
 
 static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creator)
 {
 	struct xsl_app_opts o = { .creator_pid = creator };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
-}
-
-static uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid)
-{
-	uint32_t w = XSL_NO_WORKER;
-
-	assert_int_equal(registry__worker_add(r, app, pid, 1000 + pid, &w), 0);
-	return w;
+	return attach_opts(r, name, &o);
 }
 
 /* Worker index of app's worker owned by pid with the given map index. */
@@ -98,10 +73,8 @@ static struct xsl_listener_key udp_key(uint16_t port)
 static uint32_t add_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
 {
 	struct xsl_listener_key k = udp_key(port);
-	uint32_t l = XSL_NO_WORKER;
 
-	assert_int_equal(registry__listener_add(r, app, &k, &l), 0);
-	return l;
+	return add_listener_key(r, app, &k);
 }
 
 /* ---- attach ---- */
@@ -1058,7 +1031,7 @@ static void test_failed_call_changes_nothing_and_calls_no_hook(void **state)
 	assert_null(registry__app(r, 1));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, reg_setup, reg_teardown)
 
 int main(void)
 {

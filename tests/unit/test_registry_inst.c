@@ -4,7 +4,9 @@
  * test per rule: numbering from 1 and never reusing, the current instance,
  * the instance that takes new sessions (readiness: it serves every listener
  * of the one before it), draining/stopping marks, freeing an instance with
- * its last worker, held (operator-attached) apps, the limits, and the hooks.
+ * its last worker, held (operator-attached) apps, the limits, and the hooks;
+ * and the data-path rule: a listener's slot table holds only the serving
+ * workers of the instance taking new sessions.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,38 +19,13 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
-
-static int setup(void **state)
-{
-	struct xsl_registry *r = registry__new();
-
-	if (!r)
-		return -1;
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	registry__free(*state);
-	return 0;
-}
+#include "fixture.h"
 
 static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creator, uint8_t flags)
 {
 	struct xsl_app_opts o = { .creator_pid = creator, .flags = flags };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
-}
-
-static uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid)
-{
-	uint32_t w = XSL_NO_WORKER;
-
-	assert_int_equal(registry__worker_add(r, app, pid, 1000 + pid, &w), 0);
-	return w;
+	return attach_opts(r, name, &o);
 }
 
 static uint32_t add_worker_to(struct xsl_registry *r, uint32_t app, uint16_t inst, uint32_t pid)
@@ -62,19 +39,12 @@ static uint32_t add_worker_to(struct xsl_registry *r, uint32_t app, uint16_t ins
 static uint32_t add_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
 {
 	struct xsl_listener_key k;
-	uint32_t l = XSL_NO_WORKER;
 
 	memset(&k, 0, sizeof(k));
 	k.family = XSL_AF_INET;
 	k.proto = IPPROTO_UDP;
 	k.port = htons(port);
-	assert_int_equal(registry__listener_add(r, app, &k, &l), 0);
-	return l;
-}
-
-static void serve(struct xsl_registry *r, uint32_t l, uint32_t w)
-{
-	assert_int_equal(registry__listener_add_worker(r, l, w), 0);
+	return add_listener_key(r, app, &k);
 }
 
 static uint16_t start(struct xsl_registry *r, uint32_t app)
@@ -411,6 +381,272 @@ static void test_instance_limits(void **state)
 	assert_int_equal(registry__app_by_pid(r, 600, NULL), -ENOENT);
 }
 
+/* ---- slot tables: only the instance taking new sessions ---- */
+
+#define S XSL_TABLE_SLOTS
+
+static const struct xsl_table *table_of(const struct xsl_registry *r, uint32_t l)
+{
+	assert_non_null(registry__listener(r, l));
+	return &registry__listener(r, l)->table;
+}
+
+/* Every slot names a worker of instance inst (none when inst is 0). */
+static void table_is_instance(const struct xsl_registry *r, uint32_t l, uint16_t inst)
+{
+	const struct xsl_table *t = table_of(r, l);
+
+	assert_int_equal(registry__listener(r, l)->table_inst, inst);
+	assert_int_equal(registry__table_instance(r, l), inst);
+	for (unsigned int s = 0; s < S; s++) {
+		if (!inst) {
+			assert_int_equal(t->slot[s], XSL_NO_WORKER);
+			continue;
+		}
+		assert_int_not_equal(t->slot[s], XSL_NO_WORKER);
+		assert_int_equal(inst_of(r, t->slot[s]), inst);
+	}
+}
+
+/* The table as table__build makes it from these workers. */
+static void table_is_built_from(const struct xsl_registry *r, uint32_t l, const uint32_t *w,
+				unsigned int n)
+{
+	struct xsl_table_worker tw[8];
+	struct xsl_table want;
+
+	for (unsigned int i = 0; i < n; i++)
+		tw[i] = (struct xsl_table_worker){ .index = w[i], .gen = r->workers[w[i]].gen };
+	assert_int_equal(table__build(&want, tw, n), 0);
+	assert_memory_equal(table_of(r, l), &want, sizeof(want));
+}
+
+static unsigned int moved(const struct xsl_table *a, const struct xsl_table *b)
+{
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < S; s++)
+		n += a->slot[s] != b->slot[s];
+	return n;
+}
+
+/* An app of two listeners served by instance 1's two workers. */
+struct two {
+	uint32_t a, l1, l2, old[2];
+};
+
+static void two_listeners(struct xsl_registry *r, struct two *o)
+{
+	o->a = attach(r, "dns", 0, 0);
+	o->l1 = add_listener(r, o->a, 53);
+	o->l2 = add_listener(r, o->a, 853);
+	for (int i = 0; i < 2; i++) {
+		o->old[i] = add_worker(r, o->a, 101 + i);
+		serve(r, o->l1, o->old[i]);
+		serve(r, o->l2, o->old[i]);
+	}
+	table_is_instance(r, o->l1, 1);
+}
+
+static void test_table_stays_old_while_new_instance_starts(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct xsl_table b1, b2;
+	struct two o;
+	uint32_t nw[2];
+
+	two_listeners(r, &o);
+	b1 = *table_of(r, o.l1);
+	b2 = *table_of(r, o.l2);
+	assert_int_equal(start(r, o.a), 2);
+	nw[0] = add_worker(r, o.a, 201);
+	nw[1] = add_worker(r, o.a, 202);
+	/* the new workers serve l1 (their sockets are registered) but take
+	 * no slot: l1 and l2 stay instance 1's, not one slot moved */
+	serve(r, o.l1, nw[0]);
+	serve(r, o.l1, nw[1]);
+	assert_int_equal(taking(r, o.a), 1);
+	assert_int_equal(registry__listener(r, o.l1)->n_workers, 4);
+	assert_memory_equal(table_of(r, o.l1), &b1, sizeof(b1));
+	assert_memory_equal(table_of(r, o.l2), &b2, sizeof(b2));
+	table_is_instance(r, o.l1, 1);
+	/* leaving again moves nothing either */
+	assert_int_equal(registry__listener_del_worker(r, o.l1, nw[1]), 0);
+	assert_int_equal(registry__worker_del(r, nw[1]), 0);
+	assert_memory_equal(table_of(r, o.l1), &b1, sizeof(b1));
+}
+
+static void test_table_switches_when_new_instance_serves_every_listener(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct two o;
+	uint32_t nw[2];
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	nw[0] = add_worker(r, o.a, 201);
+	nw[1] = add_worker(r, o.a, 202);
+	serve(r, o.l2, nw[0]);
+	serve(r, o.l2, nw[1]);
+	table_is_instance(r, o.l2, 1);
+	/* the last listener the new instance lacked: both tables are built
+	 * anew from the new instance's workers at once */
+	serve(r, o.l1, nw[0]);
+	assert_int_equal(taking(r, o.a), 2);
+	table_is_instance(r, o.l1, 2);
+	table_is_instance(r, o.l2, 2);
+	table_is_built_from(r, o.l1, nw, 1);
+	table_is_built_from(r, o.l2, nw, 2);
+	/* the old workers still serve (their sessions stay with them) */
+	assert_int_equal(registry__listener(r, o.l1)->n_workers, 3);
+	assert_true(registry__instance_serves(r, o.a, 1, o.l1));
+}
+
+static void test_draining_worker_leaving_moves_no_slot(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct xsl_table b1, b2;
+	struct two o;
+	uint32_t nw[3], late;
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	for (int i = 0; i < 2; i++) {
+		nw[i] = add_worker(r, o.a, 201 + i);
+		serve(r, o.l1, nw[i]);
+		serve(r, o.l2, nw[i]);
+	}
+	assert_int_equal(registry__instance_mark(r, o.a, 1, XSL_INST_DRAINING), 0);
+	b1 = *table_of(r, o.l1);
+	b2 = *table_of(r, o.l2);
+	/* an old worker exits, another closes one socket, a late child of
+	 * the old instance binds: no slot of the taking instance moves */
+	assert_int_equal(registry__worker_del(r, o.old[0]), 0);
+	assert_int_equal(registry__listener_del_worker(r, o.l2, o.old[1]), 0);
+	late = add_worker_to(r, o.a, 1, 103);
+	serve(r, o.l1, late);
+	assert_memory_equal(table_of(r, o.l1), &b1, sizeof(b1));
+	assert_memory_equal(table_of(r, o.l2), &b2, sizeof(b2));
+	/* within the taking instance, moves stay minimal */
+	nw[2] = add_worker(r, o.a, 203);
+	serve(r, o.l1, nw[2]);
+	assert_int_equal(moved(&b1, table_of(r, o.l1)), S / 3);
+	assert_int_equal(table__load(table_of(r, o.l1), nw[2]), S / 3);
+	b1 = *table_of(r, o.l1);
+	assert_int_equal(registry__worker_del(r, nw[0]), 0);
+	for (unsigned int s = 0; s < S; s++) {
+		if (b1.slot[s] != nw[0])
+			assert_int_equal(table_of(r, o.l1)->slot[s], b1.slot[s]);
+	}
+	table_is_instance(r, o.l1, 2);
+	/* the old instance's last workers go: nothing moves */
+	b1 = *table_of(r, o.l1);
+	assert_int_equal(registry__worker_del(r, late), 0);
+	assert_int_equal(registry__worker_del(r, o.old[1]), 0);
+	assert_null(registry__instance(r, o.a, 1));
+	assert_memory_equal(table_of(r, o.l1), &b1, sizeof(b1));
+}
+
+static void test_taking_falls_back_when_new_instance_stops_serving(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct two o;
+	uint32_t nw[2];
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	for (int i = 0; i < 2; i++) {
+		nw[i] = add_worker(r, o.a, 201 + i);
+		serve(r, o.l1, nw[i]);
+		serve(r, o.l2, nw[i]);
+	}
+	table_is_instance(r, o.l1, 2);
+	/* the old one is not marked yet; the new one loses l2 */
+	assert_int_equal(registry__listener_del_worker(r, o.l2, nw[0]), 0);
+	table_is_instance(r, o.l2, 2);
+	assert_int_equal(registry__listener_del_worker(r, o.l2, nw[1]), 0);
+	assert_int_equal(taking(r, o.a), 1);
+	table_is_instance(r, o.l1, 1);
+	table_is_instance(r, o.l2, 1);
+	/* built anew from the old workers */
+	table_is_built_from(r, o.l1, o.old, 2);
+	table_is_built_from(r, o.l2, o.old, 2);
+	/* it serves l2 again, then its workers die: back to the old again */
+	serve(r, o.l2, nw[0]);
+	table_is_instance(r, o.l1, 2);
+	assert_int_equal(registry__worker_del(r, nw[0]), 0);
+	table_is_instance(r, o.l1, 1);
+	assert_int_equal(registry__worker_del(r, nw[1]), 0);
+	table_is_instance(r, o.l1, 1);
+	table_is_built_from(r, o.l1, o.old, 2);
+	/* with the old one draining, nothing takes them: empty tables */
+	assert_int_equal(registry__instance_mark(r, o.a, 1, XSL_INST_DRAINING), 0);
+	table_is_instance(r, o.l1, 0);
+	assert_int_equal(registry__listener(r, o.l1)->n_workers, 2);
+}
+
+static void test_listener_only_a_new_instance_has(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct two o;
+	uint32_t nw, l3;
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	nw = add_worker(r, o.a, 201);
+	/* a port the new version adds: nobody else could take its flows */
+	l3 = add_listener(r, o.a, 5353);
+	serve(r, l3, nw);
+	assert_int_equal(taking(r, o.a), 1);
+	table_is_instance(r, l3, 2);
+	table_is_instance(r, o.l1, 1);
+	/* and an old listener the new one never serves holds the switch back */
+	serve(r, o.l1, nw);
+	assert_int_equal(taking(r, o.a), 1);
+	serve(r, o.l2, nw);
+	assert_int_equal(taking(r, o.a), 2);
+	table_is_instance(r, o.l2, 2);
+	table_is_instance(r, l3, 2);
+}
+
+static void test_listener_removed_lets_new_instance_take(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct two o;
+	uint32_t nw;
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	nw = add_worker(r, o.a, 201);
+	serve(r, o.l1, nw);
+	table_is_instance(r, o.l1, 1);
+	/* l2 goes (the operator removes it): the new instance serves all */
+	assert_int_equal(registry__listener_del(r, o.l2), 0);
+	assert_int_equal(taking(r, o.a), 2);
+	table_is_instance(r, o.l1, 2);
+	table_is_built_from(r, o.l1, &nw, 1);
+}
+
+static void test_marking_taking_instance_hands_tables_back(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct two o;
+	uint32_t nw;
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	nw = add_worker(r, o.a, 201);
+	serve(r, o.l1, nw);
+	serve(r, o.l2, nw);
+	table_is_instance(r, o.l1, 2);
+	/* an aborted or stopped new instance: the old one takes them again */
+	assert_int_equal(registry__instance_mark(r, o.a, 2, XSL_INST_STOPPING), 0);
+	table_is_instance(r, o.l1, 1);
+	table_is_built_from(r, o.l1, o.old, 2);
+	/* its worker still serves until it exits */
+	assert_int_equal(registry__listener(r, o.l1)->n_workers, 3);
+}
+
 /* ---- hooks ---- */
 
 struct rec {
@@ -454,11 +690,45 @@ static void expect_events(struct rec *x, const char *const *want, unsigned int n
 	x->n = 0;
 }
 
+/* A switch tells the agent each table that changed, the listener whose
+ * worker made it first; the data path never sees a freed worker. */
+static void test_table_switch_hooks(void **state)
+{
+	struct xsl_registry *r = *state;
+	struct rec x = { .r = r };
+	struct two o;
+	uint32_t nw;
+	char s[3][8];
+
+	two_listeners(r, &o);
+	start(r, o.a);
+	nw = add_worker(r, o.a, 201);
+	serve(r, o.l2, nw);
+	r->hooks = (struct xsl_registry_hooks){ .ctx = &x, .app_changed = on_app,
+						.worker_changed = on_worker,
+						.listener_changed = on_listener };
+	serve(r, o.l1, nw);
+	snprintf(s[0], 8, "l%u", o.l1);
+	snprintf(s[1], 8, "l%u", o.l2);
+	expect_events(&x, (const char *const[]){ s[0], s[1] }, 2);
+	/* the new worker exits: each table goes back before it is freed */
+	assert_int_equal(registry__worker_del(r, nw), 0);
+	snprintf(s[0], 8, "l%u", o.l1);
+	snprintf(s[1], 8, "l%u", o.l2);
+	snprintf(s[2], 8, "w%u-", nw);
+	assert_true(x.n >= 3);
+	assert_string_equal(x.ev[x.n - 2], s[2]);
+	for (unsigned int i = 0; i < x.n - 2; i++)
+		assert_true(!strcmp(x.ev[i], s[0]) || !strcmp(x.ev[i], s[1]));
+	table_is_instance(r, o.l1, 1);
+	table_is_instance(r, o.l2, 1);
+}
+
 static void test_instance_hooks(void **state)
 {
 	struct xsl_registry *r = *state;
 	struct rec x = { .r = r };
-	uint32_t a = attach(r, "dns", 0, 0), w1, w2, l = add_listener(r, a, 53);
+	uint32_t a = attach(r, "dns", 0, 0), w1, w2, w3, l = add_listener(r, a, 53);
 	char s[4][8];
 
 	w1 = add_worker(r, a, 101);
@@ -470,9 +740,18 @@ static void test_instance_hooks(void **state)
 	start(r, a);
 	snprintf(s[0], 8, "a%u", a);
 	expect_events(&x, (const char *const[]){ s[0] }, 1);
+	/* the first worker of the fresh instance: the app record (which names
+	 * the newest instance with no worker), then the worker */
 	w2 = add_worker(r, a, 201);
-	snprintf(s[0], 8, "w%u", w2);
+	snprintf(s[0], 8, "a%u", a);
+	snprintf(s[1], 8, "w%u", w2);
+	expect_events(&x, (const char *const[]){ s[0], s[1] }, 2);
+	/* a second one: the worker only */
+	w3 = add_worker(r, a, 202);
+	snprintf(s[0], 8, "w%u", w3);
 	expect_events(&x, (const char *const[]){ s[0] }, 1);
+	assert_int_equal(registry__worker_del(r, w3), 0);
+	x.n = 0;
 	/* worker delete freeing its instance: table, worker, then the app */
 	assert_int_equal(registry__worker_del(r, w1), 0);
 	snprintf(s[0], 8, "l%u", l);
@@ -494,7 +773,7 @@ static void test_instance_hooks(void **state)
 	assert_int_equal(x.n, 0);
 }
 
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, reg_setup, reg_teardown)
 
 int main(void)
 {
@@ -511,6 +790,14 @@ int main(void)
 		T(test_held_app_stays_without_workers),
 		T(test_operator_attach_not_held_still_goes_with_last_worker),
 		T(test_instance_limits),
+		T(test_table_stays_old_while_new_instance_starts),
+		T(test_table_switches_when_new_instance_serves_every_listener),
+		T(test_draining_worker_leaving_moves_no_slot),
+		T(test_taking_falls_back_when_new_instance_stops_serving),
+		T(test_listener_only_a_new_instance_has),
+		T(test_listener_removed_lets_new_instance_take),
+		T(test_marking_taking_instance_hands_tables_back),
+		T(test_table_switch_hooks),
 		T(test_instance_hooks),
 	};
 

@@ -6,8 +6,12 @@
  * worker add/delete, instance start and mark) is applied both to the
  * registry and to a deliberately plain model written here, and after every
  * operation the return code, the allocated index and the whole state are
- * compared, and the registry's invariants are checked; the change hooks
- * check that the data path would never see a freed worker or app.
+ * compared, and the registry's invariants are checked (among them: every
+ * slot names a live serving worker of the listener's table instance, the
+ * taking one when it serves the listener; loads within one; minimal moves
+ * within that instance, none for another's workers; a table that changes
+ * instance is built anew); the change hooks check that the data path would
+ * never see a freed worker or app.
  *
  * The seed is fixed and printed; XSL_SEED=<n> replays another one, and
  * XSL_OPS=<n> changes the number of operations (at least MIN_OPS: a run that
@@ -236,6 +240,23 @@ static uint32_t m_taking(const struct model *m, uint32_t a)
 	return taker;
 }
 
+/* The instance whose serving workers listener l's table holds: the taking
+ * one when it serves l, else the newest unmarked one serving l, else 0. */
+static uint32_t m_table_inst(const struct model *m, int l, uint32_t taker)
+{
+	uint32_t a = m->lis[l].app, best = 0;
+
+	if (taker && m_inst_serves(m, a, taker, l))
+		return taker;
+	for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+		const struct m_inst *in = &m->app[a].inst[i];
+
+		if (in->num && !in->mark && in->num > best && m_inst_serves(m, a, in->num, l))
+			best = in->num;
+	}
+	return best;
+}
+
 static void m_make_worker(struct model *m, int w, uint32_t a, uint32_t pid, uint32_t inst)
 {
 	struct m_worker *k = &m->wrk[w];
@@ -306,6 +327,9 @@ struct run {
 	struct model *m;
 	struct xsl_table before[XSL_MAX_LISTENERS];
 	bool before_serving[XSL_MAX_LISTENERS][XSL_MAX_WORKERS];
+	uint32_t before_tinst[XSL_MAX_LISTENERS];	/* the model's table instance */
+	uint32_t taker[XSL_MAX_APPS];		/* per check: the model's, +1 (0: not yet) */
+	unsigned int switches;			/* tables built anew for another instance */
 	uint32_t before_gen[XSL_MAX_LISTENERS];
 	bool before_live[XSL_MAX_LISTENERS];
 	uint32_t live[XSL_MAX_WORKERS];	/* live workers in the registry */
@@ -316,6 +340,7 @@ struct run {
 	char unsafe_what[96];
 	unsigned int max_workers, max_serving;
 	uint32_t hw;			/* above the highest live worker index */
+	uint32_t hw_before;		/* hw before the operation */
 	uint32_t seed, rng;
 	unsigned int step;
 	char op[96];
@@ -705,6 +730,7 @@ static void op_listener_worker(struct run *t, bool add)
 
 static void snapshot(struct run *t)
 {
+	t->hw_before = t->hw;
 	for (int l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = &t->r->listeners[l];
 
@@ -714,6 +740,7 @@ static void snapshot(struct run *t)
 			continue;
 		t->before[l] = ln->table;
 		memcpy(t->before_serving[l], t->m->lis[l].serving, sizeof(t->before_serving[l]));
+		t->before_tinst[l] = m_table_inst(t->m, l, m_taking(t->m, ln->app));
 	}
 }
 
@@ -838,15 +865,28 @@ static void check_entries(struct run *t)
 	}
 }
 
+/* The model's taking instance of app a, computed once per check. */
+static uint32_t taker_of(struct run *t, uint32_t a)
+{
+	if (!t->taker[a])
+		t->taker[a] = m_taking(t->m, a) + 1;
+	return t->taker[a] - 1;
+}
+
 static void check_listeners(struct run *t)
 {
 	const struct model *m = t->m;
 	static unsigned int load[XSL_MAX_WORKERS];
+	static struct xsl_table built;
+	struct xsl_table_worker own[XSL_MAX_WORKERS];
 
+	memset(t->taker, 0, sizeof(t->taker));
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = registry__listener(t->r, l);
 		const struct m_listener *ml = &m->lis[l];
-		unsigned int n, min = S, max = 0, changed = 0, added = 0, bits;
+		unsigned int n, min = S, max = 0, changed = 0, added = 0, removed = 0, bits;
+		unsigned int n_own = 0;
+		uint32_t tinst;
 		int gained = -1;
 
 		CHECK(t, !!ln == ml->live, "listener %u live %d, model %d", l, !!ln, ml->live);
@@ -872,35 +912,74 @@ static void check_listeners(struct run *t)
 			CHECK(t, bit == ml->serving[w], "listener %u worker %u serving %d, model %d",
 			      l, w, bit, ml->serving[w]);
 		}
-		/* Every slot names a live worker serving the listener. */
+		/* Its serving workers counted per instance. */
+		for (int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			uint32_t num = t->r->apps[ln->app].inst[i].num, c = 0;
+
+			for (uint32_t w = 0; num && w < t->hw; w++)
+				c += ml->serving[w] && m->wrk[w].inst == num;
+			CHECK(t, ln->inst_serving[i] == c, "listener %u: instance %u serves with "
+			      "%u workers, counted %u", l, num, c, ln->inst_serving[i]);
+		}
+		/* The table holds the serving workers of one instance: the taking
+		 * one when it serves the listener, else the newest unmarked one
+		 * that does. */
+		tinst = m_table_inst(m, l, taker_of(t, ln->app));
+		CHECK(t, ln->table_inst == tinst, "listener %u table of instance %u, model %u", l,
+		      ln->table_inst, tinst);
+		CHECK(t, tinst == registry__table_instance(t->r, l),
+		      "listener %u table instance %u, asked %u", l, tinst,
+		      registry__table_instance(t->r, l));
+		for (uint32_t w = 0; tinst && w < t->hw; w++) {
+			if (ml->serving[w] && m->wrk[w].inst == tinst)
+				own[n_own++] = (struct xsl_table_worker){ .index = w,
+									  .gen = m->wrk[w].gen };
+		}
+		/* Every slot names a live serving worker of that instance. */
 		for (unsigned int s = 0; s < S; s++) {
 			uint32_t w = ln->table.slot[s];
 
-			if (!n) {
-				CHECK(t, w == XSL_NO_WORKER, "listener %u slot %u names %u, no workers",
-				      l, s, w);
+			if (!n_own) {
+				CHECK(t, w == XSL_NO_WORKER,
+				      "listener %u slot %u names %u, no workers of instance %u", l, s,
+				      w, tinst);
 				continue;
 			}
-			CHECK(t, w < XSL_MAX_WORKERS && ml->serving[w] && t->is_live[w],
-			      "listener %u slot %u names %u, not a live serving worker", l, s, w);
+			CHECK(t, w < XSL_MAX_WORKERS && ml->serving[w] && t->is_live[w] &&
+					 m->wrk[w].inst == tinst,
+			      "listener %u slot %u names %u, not a live serving worker of "
+			      "instance %u", l, s, w, tinst);
 			load[w]++;
 		}
-		for (uint32_t w = 0; n && w < t->hw; w++) {
-			if (!ml->serving[w])
-				continue;
-			min = load[w] < min ? load[w] : min;
-			max = load[w] > max ? load[w] : max;
+		for (unsigned int i = 0; i < n_own; i++) {
+			min = load[own[i].index] < min ? load[own[i].index] : min;
+			max = load[own[i].index] > max ? load[own[i].index] : max;
 		}
-		CHECK(t, !n || max - min <= 1, "listener %u loads %u..%u", l, min, max);
+		CHECK(t, !n_own || max - min <= 1, "listener %u loads %u..%u", l, min, max);
 
-		/* Minimal movement, for a listener that lived through the op. */
 		if (!t->before_live[l] || t->before_gen[l] != ln->gen)
 			continue;
-		for (uint32_t w = 0; w < t->hw; w++) {
-			if (ml->serving[w] && !t->before_serving[l][w]) {
+		/* A table that changed instance is built anew from its workers. */
+		if (t->before_tinst[l] != tinst) {
+			assert_int_equal(table__build(&built, own, n_own), 0);
+			CHECK(t, !memcmp(&built, &ln->table, sizeof(built)),
+			      "listener %u: table of instance %u (was %u) is not built anew", l,
+			      tinst, t->before_tinst[l]);
+			t->switches++;
+			continue;
+		}
+		/* Else minimal movement within the instance; workers of other
+		 * instances joining or leaving move nothing. */
+		for (uint32_t w = 0; w < t->hw || w < t->hw_before; w++) {
+			if (m->wrk[w].inst != tinst)
+				continue;
+			if (ml->serving[w] && !t->before_serving[l][w] && m->wrk[w].inst == tinst) {
 				gained = w;
 				added++;
 			}
+			if (!ml->serving[w] && t->before_serving[l][w] &&
+			    t->before[l].slot[0] != XSL_NO_WORKER && table__load(&t->before[l], w))
+				removed++;
 		}
 		for (unsigned int s = 0; s < S; s++) {
 			uint32_t was = t->before[l].slot[s], is = ln->table.slot[s];
@@ -913,8 +992,13 @@ static void check_listeners(struct run *t)
 					 (gained >= 0 && is == (uint32_t)gained),
 			      "listener %u slot %u moved from %u to %u", l, s, was, is);
 		}
-		if (added == 1 && n > 1)
-			CHECK(t, changed == S / n, "listener %u: adding a worker moved %u slots",
+		CHECK(t, changed || !added, "listener %u: worker %d of instance %u has no slot",
+		      l, gained, tinst);
+		if (!added && !removed)
+			CHECK(t, !changed, "listener %u: %u slots moved, no worker of instance %u "
+			      "came or went", l, changed, tinst);
+		if (added == 1 && n_own > 1)
+			CHECK(t, changed == S / n_own, "listener %u: adding a worker moved %u slots",
 			      l, changed);
 	}
 }
@@ -1076,14 +1160,18 @@ static void test_registry_matches_model_over_random_ops(void **state)
 		      "worker del %u/%u, detach process %u/%u, operator detach %u/%u, "
 		      "listener add %u/%u, del %u/%u, listener add worker %u/%u, "
 		      "del worker %u/%u, worker add to %u/%u, instance start %u/%u, mark %u/%u; "
-		      "peak %u live workers, %u serving one listener; %u hook calls\n",
+		      "peak %u live workers, %u serving one listener; %u hook calls; "
+		      "%u tables built anew for another instance\n",
 		      ok[0], counts[0], ok[1], counts[1], ok[2], counts[2], ok[3], counts[3],
 		      ok[4], counts[4], ok[5], counts[5], ok[6], counts[6], ok[7], counts[7],
 		      ok[8], counts[8], ok[9], counts[9], ok[10], counts[10], ok[11], counts[11],
-		      ok[12], counts[12], t->max_workers, t->max_serving, t->hook_calls);
+		      ok[12], counts[12], t->max_workers, t->max_serving, t->hook_calls,
+		      t->switches);
 	for (unsigned int op = 0; op < sizeof(counts) / sizeof(counts[0]); op++)
 		if (!counts[op])
 			fail_msg("operation kind %u never ran in %u ops (seed %u)", op, ops, t->seed);
+	if (!t->switches)
+		fail_msg("no table changed instance in %u ops (seed %u)", ops, t->seed);
 	registry__free(t->r);
 }
 

@@ -8,6 +8,11 @@
  * gens) and keep behaving the same under further operations. Damaged images
  * (dead apps, stale slots, corrupted records) must be repaired and reported.
  *
+ * With instances, the tables hold only the taking instance's workers: the
+ * others' serving comes back from the sockets (xsl_wsocks); after a restore
+ * the agent marks the instances again (registry__restore_mark, then
+ * registry__sync_tables), and then both registries must agree again.
+ *
  * The randomized test is seeded and prints its seed; XSL_SEED=<n> replays
  * another one, XSL_OPS=<n> changes the number of operations.
  */
@@ -25,6 +30,7 @@
 #include "records.h"
 #include "registry.h"
 #include "restore.h"
+#include "fixture.h"
 
 #define DEFAULT_SEED	0x7e570e5u
 #define DEFAULT_OPS	20000u
@@ -40,6 +46,9 @@ struct img {
 	struct xsl_listener vals[XSL_MAX_LISTENERS];
 	unsigned int n;
 	struct xsl_slot_table slots[XSL_MAX_LISTENERS];
+	/* xsl_wsocks as the agent keeps it: a key per serving (listener, worker) */
+	uint64_t wsocks[XSL_MAX_LISTENERS][XSL_REG_WORKER_WORDS];
+	bool no_wsocks;			/* an image from before wsocks were read */
 };
 
 static int img_find(const struct img *m, const struct xsl_listener_key *k)
@@ -96,6 +105,7 @@ static void img_listener(void *ctx, uint32_t l)
 	struct xsl_listener_key k;
 	struct xsl_listener v;
 
+	memcpy(m->wsocks[l], m->r->listeners[l].serving, sizeof(m->wsocks[l]));
 	if (m->r->listeners[l].live) {
 		assert_int_equal(records__listener(m->r, l, &k, &v, &m->slots[l]), 0);
 		img_put(m, &k, &v);
@@ -115,9 +125,23 @@ static void img_install(struct img *m, struct xsl_registry *r)
 
 static struct xsl_restore_input img_input(const struct img *m)
 {
+	static struct xsl_wsock_key *keys;
+	unsigned int n = 0;
+
+	if (!keys)
+		keys = calloc((size_t)XSL_MAX_LISTENERS * XSL_MAX_WORKERS, sizeof(*keys));
+	assert_non_null(keys);
+	for (uint32_t l = 0; !m->no_wsocks && l < XSL_MAX_LISTENERS; l++) {
+		for (uint32_t i = 0; i < XSL_REG_WORKER_WORDS; i++) {
+			for (uint64_t b = m->wsocks[l][i]; b; b &= b - 1)
+				keys[n++] = (struct xsl_wsock_key){
+					.listener = l, .worker = i * 64 + __builtin_ctzll(b) };
+		}
+	}
 	return (struct xsl_restore_input){ .apps = m->apps, .workers = m->workers,
 					   .lkeys = m->keys, .lvals = m->vals,
-					   .n_listeners = m->n, .slots = m->slots };
+					   .n_listeners = m->n, .slots = m->slots,
+					   .wsocks = keys, .n_wsocks = n };
 }
 
 /* ---- fixtures ---- */
@@ -194,18 +218,8 @@ static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creato
 {
 	struct xsl_app_opts o = { .creator_pid = creator, .cgroup_id = cg,
 				  .creator_start_time_ns = 7000 + creator };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
-}
-
-static uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid)
-{
-	uint32_t w = XSL_NO_WORKER;
-
-	assert_int_equal(registry__worker_add(r, app, pid, 1000 + pid, &w), 0);
-	return w;
+	return attach_opts(r, name, &o);
 }
 
 static struct xsl_listener_key key4(uint8_t proto, uint16_t port, uint32_t addr)
@@ -229,20 +243,6 @@ static struct xsl_listener_key key6_any(uint8_t proto, uint16_t port)
 	k.proto = proto;
 	k.port = htons(port);
 	return k;
-}
-
-static uint32_t add_listener(struct xsl_registry *r, uint32_t app,
-			     const struct xsl_listener_key *k)
-{
-	uint32_t l = XSL_NO_WORKER;
-
-	assert_int_equal(registry__listener_add(r, app, k, &l), 0);
-	return l;
-}
-
-static void serve(struct xsl_registry *r, uint32_t l, uint32_t w)
-{
-	assert_int_equal(registry__listener_add_worker(r, l, w), 0);
 }
 
 /* ---- comparing two registries ---- */
@@ -356,6 +356,8 @@ static void same_registry(const struct env *e, const char *when)
 		     x->app, y->app, x->n_workers, y->n_workers);
 		SAME(!memcmp(x->serving, y->serving, sizeof(x->serving)),
 		     "%s: listener %u serving sets differ", when, i);
+		SAME(x->table_inst == y->table_inst, "%s: listener %u table of instance %u/%u",
+		     when, i, x->table_inst, y->table_inst);
 		for (unsigned int s = 0; s < S; s++)
 			SAME(x->table.slot[s] == y->table.slot[s],
 			     "%s: listener %u slot %u: worker %u/%u", when, i, s, x->table.slot[s],
@@ -441,6 +443,24 @@ static void balanced(const struct xsl_registry *r, uint32_t l)
 		assert_true(hi - lo <= 1);
 }
 
+/* Loads within one among workers w[0..n-1], who hold every slot. */
+static void balanced_among(const struct xsl_registry *r, uint32_t l, const uint32_t *w,
+			   unsigned int n)
+{
+	const struct xsl_table *t = &registry__listener(r, l)->table;
+	unsigned int lo = S, hi = 0, total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = table__load(t, w[i]);
+
+		lo = k < lo ? k : lo;
+		hi = k > hi ? k : hi;
+		total += k;
+	}
+	assert_int_equal(total, S);
+	assert_true(hi - lo <= 1);
+}
+
 /* ---- a small world: two apps, workers, listeners, some history ---- */
 
 struct world {
@@ -475,7 +495,7 @@ static void build_world(struct xsl_registry *r, struct world *o)
 	o->w_dns[3] = add_worker(r, o->dns, 102);	/* a second worker of one process */
 	gone = add_worker(r, o->dns, 103);
 	k = key4(IPPROTO_UDP, 53, 0x0a000001);
-	o->l_dns = add_listener(r, o->dns, &k);
+	o->l_dns = add_listener_key(r, o->dns, &k);
 	for (int i = 0; i < 4; i++)
 		serve(r, o->l_dns, o->w_dns[i]);
 	serve(r, o->l_dns, gone);
@@ -486,15 +506,15 @@ static void build_world(struct xsl_registry *r, struct world *o)
 	o->w_web[1] = add_worker(r, o->web, 201);
 	o->w_web[2] = add_worker(r, o->web, 0);		/* a worker with no process */
 	k = key6_any(IPPROTO_TCP, 80);
-	o->l_web6 = add_listener(r, o->web, &k);
+	o->l_web6 = add_listener_key(r, o->web, &k);
 	k = key4(IPPROTO_TCP, 8080, 0);
-	o->l_web4 = add_listener(r, o->web, &k);
+	o->l_web4 = add_listener_key(r, o->web, &k);
 	for (int i = 0; i < 3; i++)
 		serve(r, o->l_web6, o->w_web[i]);
 	serve(r, o->l_web4, o->w_web[1]);
 	/* a listener that came and went */
 	k = key4(IPPROTO_UDP, 9999, 0);
-	assert_int_equal(registry__listener_del(r, add_listener(r, o->web, &k)), 0);
+	assert_int_equal(registry__listener_del(r, add_listener_key(r, o->web, &k)), 0);
 	/* and an app with two workers that came and went: free slots with gens */
 	o->old = attach(r, "old", 950, 0);
 	add_worker(r, o->old, 951);
@@ -549,7 +569,7 @@ static void test_restored_registry_keeps_behaving_the_same(void **state)
 		add_worker(r[i], a, 301);
 		assert_int_equal(registry__attach_app(r[i], "x", &(struct xsl_app_opts){
 							      .cgroup_id = 41 }, NULL), -EEXIST);
-		add_listener(r[i], a, &k);
+		add_listener_key(r[i], a, &k);
 		assert_int_equal(registry__detach_app(r[i], o.dns), 0);
 	}
 	same_registry(e, "after the same operations");
@@ -665,6 +685,8 @@ static void test_stale_worker_gen_in_slot_table_is_cleared(void **state)
 		if (row->slot[s].worker == victim)
 			row->slot[s].gen--;
 	}
+	/* the table is all there is (with its socket, it would serve again) */
+	e->img->no_wsocks = true;
 	restore(e);
 	/* the worker itself lives on, it just does not serve that listener */
 	assert_non_null(registry__worker(e->back, victim));
@@ -766,7 +788,8 @@ static void test_corrupted_app_records_are_dropped(void **state)
 	assert_non_null(registry__app(e->back, 14));
 	assert_true(has_u32(e->rep.dropped_workers, e->rep.n_dropped_workers, o.w_dns[1]));
 	assert_int_equal(e->back->apps[17].gen, 55);
-	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 1);
+	/* and one for the socket of dns's dropped worker */
+	assert_int_equal(e->notes, e->rep.n_dropped_apps + e->rep.n_dropped_workers + 2);
 	/* the real apps are intact */
 	assert_string_equal(registry__app_name(e->back, o.web), "web");
 	assert_string_equal(registry__app_name(e->back, o.dns), "dns");
@@ -996,6 +1019,8 @@ static void random_op(struct xsl_registry **regs, unsigned int n, struct rnd *g,
 						     : key6_any(IPPROTO_TCP, port);
 	uint64_t start = rnd_next(g);
 	uint32_t out0 = XSL_NO_WORKER;
+	uint16_t inst = (uint16_t)(a < XSL_MAX_APPS ? r->apps[a].last_instance - rnd_pick(g, 3) : 1);
+	enum xsl_inst_state mark = rnd_pick(g, 2) ? XSL_INST_DRAINING : XSL_INST_STOPPING;
 	int rc0 = 0;
 
 	if (!listener_add && k >= 60 && k < 66)
@@ -1021,8 +1046,14 @@ static void random_op(struct xsl_registry **regs, unsigned int n, struct rnd *g,
 			rc = registry__listener_add(r, a, &key, &out);
 		else if (k < 68)
 			rc = registry__listener_del(r, l);
-		else
+		else if (k < 94)
 			rc = registry__listener_add_worker(r, l, w);
+		else if (k < 96)
+			rc = registry__instance_start(r, a, NULL);
+		else if (k < 98)
+			rc = registry__instance_mark(r, a, inst, mark);
+		else
+			rc = registry__worker_add_to(r, a, inst, pid, start, &out);
 		if (!i) {
 			rc0 = rc;
 			out0 = out;
@@ -1038,6 +1069,50 @@ static uint32_t env_u32(const char *name, uint32_t def)
 	const char *s = getenv(name);
 
 	return s && *s ? (uint32_t)strtoul(s, NULL, 0) : def;
+}
+
+/* Only the newest instance with no worker is in the maps (the app record's
+ * fresh_instance): older ones, which serve nothing, are stopped before a
+ * restore is compared. */
+static void stop_older_fresh(struct xsl_registry *r)
+{
+	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
+		const struct reg_app *ra = registry__app(r, a);
+		uint16_t newest = 0;
+
+		for (unsigned int i = 0; ra && i < XSL_REG_MAX_INSTANCES; i++) {
+			if (ra->inst[i].num && !ra->inst[i].n_workers && ra->inst[i].num > newest)
+				newest = ra->inst[i].num;
+		}
+		for (unsigned int i = 0; ra && i < XSL_REG_MAX_INSTANCES; i++) {
+			uint16_t num = ra->inst[i].num;
+
+			if (num && !ra->inst[i].n_workers && num != newest)
+				assert_int_equal(registry__instance_mark(r, a, num,
+									 XSL_INST_STOPPING), 0);
+			ra = registry__app(r, a);	/* a held app stays; others may go */
+		}
+	}
+}
+
+/* What the agent does after a restore: it marks the instances again (here
+ * as the original has them), syncs the tables, and writes its app records. */
+static void remark(struct env *e)
+{
+	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
+		const struct reg_app *ra = registry__app(e->orig, a);
+
+		if (!ra)
+			continue;
+		for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
+			if (ra->inst[i].num && ra->inst[i].mark != XSL_INST_SERVING)
+				assert_int_equal(registry__restore_mark(e->back, a, ra->inst[i].num,
+									ra->inst[i].mark), 0);
+		}
+		assert_int_equal(registry__sync_tables(e->back, a), 0);
+		assert_int_equal(records__app(e->orig, a, &e->img->apps[a], NULL), 0);
+		assert_int_equal(records__app(e->back, a, &e->img2->apps[a], NULL), 0);
+	}
 }
 
 static void test_random_round_trip(void **state)
@@ -1059,9 +1134,13 @@ static void test_random_round_trip(void **state)
 		for (unsigned int i = 0; i < burst && step < ops; i++, step++)
 			random_op(&e->orig, 1, &g, true);
 		snprintf(when, sizeof(when), "seed %u step %u restored", g.seed, step);
+		stop_older_fresh(e->orig);
 		restore(e);
 		same_registry(e, when);
 		no_drops(&e->rep);
+		remark(e);
+		snprintf(when, sizeof(when), "seed %u step %u marked again", g.seed, step);
+		same_registry(e, when);
 		rounds++;
 		peak_w = e->rep.workers > peak_w ? e->rep.workers : peak_w;
 		peak_l = e->rep.listeners > peak_l ? e->rep.listeners : peak_l;
@@ -1123,20 +1202,32 @@ static void consistent(const struct xsl_registry *r, const char *when)
 	}
 	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
 		const struct reg_listener *ln = registry__listener(r, l);
-		uint64_t named[XSL_REG_WORKER_WORDS] = { 0 };
-		unsigned int n = 0;
+		uint64_t named[XSL_REG_WORKER_WORDS] = { 0 }, own[XSL_REG_WORKER_WORDS] = { 0 };
+		unsigned int n = 0, bits = 0;
 
 		if (!ln)
 			continue;
 		SAME(registry__app(r, ln->app), "%s: listener %u of dead app", when, l);
 		lcount[ln->app]++;
+		/* the table names all the serving workers of its instance */
+		for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
+			if (!(ln->serving[w / 64] & (1ull << (w % 64))))
+				continue;
+			bits++;
+			SAME(registry__worker(r, w) && r->workers[w].app == ln->app,
+			     "%s: listener %u served by %u", when, l, w);
+			if (ln->table_inst && r->workers[w].instance == ln->table_inst)
+				own[w / 64] |= 1ull << (w % 64);
+		}
+		SAME(bits == ln->n_workers, "%s: listener %u has %u serving, counts %u", when, l,
+		     bits, ln->n_workers);
 		for (unsigned int s = 0; s < S; s++) {
 			uint32_t w = ln->table.slot[s];
 			const struct reg_worker *wk = registry__worker(r, w);
 
-			if (!ln->n_workers) {
-				SAME(w == XSL_NO_WORKER, "%s: listener %u without workers names %u",
-				     when, l, w);
+			if (!ln->table_inst) {
+				SAME(w == XSL_NO_WORKER, "%s: listener %u without a table instance "
+				     "names %u", when, l, w);
 				continue;
 			}
 			SAME(wk && wk->app == ln->app, "%s: listener %u slot %u names %u", when, l,
@@ -1145,8 +1236,9 @@ static void consistent(const struct xsl_registry *r, const char *when)
 				n++;
 			named[w / 64] |= 1ull << (w % 64);
 		}
-		SAME(n == ln->n_workers && !memcmp(named, ln->serving, sizeof(named)),
-		     "%s: listener %u serves %u, its table names %u", when, l, ln->n_workers, n);
+		SAME(!memcmp(named, own, sizeof(named)),
+		     "%s: listener %u table of instance %u names %u workers, not all of its "
+		     "serving ones", when, l, ln->table_inst, n);
 	}
 	for (uint32_t a = 0; a < XSL_MAX_APPS; a++) {
 		const struct reg_app *ra = registry__app(r, a);
@@ -1243,7 +1335,7 @@ static void test_instances_round_trip(void **state)
 	struct env *e = *state;
 	struct xsl_registry *r = e->orig;
 	struct xsl_listener_key k = key4(IPPROTO_UDP, 53, 0);
-	uint32_t a = attach(r, "dns", 100, 41), l = add_listener(r, a, &k), w, prev;
+	uint32_t a = attach(r, "dns", 100, 41), l = add_listener_key(r, a, &k), w, prev;
 	uint16_t n = 0;
 
 	prev = add_worker(r, a, 101);
@@ -1278,6 +1370,156 @@ static void test_instances_round_trip(void **state)
 	assert_int_equal(registry__instance_start(e->orig, a, &n), 0);
 	same_registry(e, "after a start");
 	same_maps(e, "after a start");
+}
+
+/* An app mid-restart: instance 1 draining, 2 taking new sessions (its table
+ * made by a switch and a join since), 3 starting. */
+struct restart {
+	uint32_t a, l1, l2, old[2], nw[3], st;
+};
+
+static void mid_restart(struct xsl_registry *r, struct restart *o)
+{
+	struct xsl_listener_key k1 = key4(IPPROTO_UDP, 53, 0), k2 = key6_any(IPPROTO_TCP, 53);
+
+	o->a = attach(r, "dns", 0, 41);
+	o->l1 = add_listener_key(r, o->a, &k1);
+	o->l2 = add_listener_key(r, o->a, &k2);
+	for (int i = 0; i < 2; i++) {
+		o->old[i] = add_worker(r, o->a, 101 + i);
+		serve(r, o->l1, o->old[i]);
+		serve(r, o->l2, o->old[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		o->nw[i] = add_worker(r, o->a, 201 + i);
+		serve(r, o->l1, o->nw[i]);
+		serve(r, o->l2, o->nw[i]);
+	}
+	assert_int_equal(registry__instance_start(r, o->a, NULL), 0);
+	o->st = add_worker(r, o->a, 301);
+	serve(r, o->l1, o->st);
+	/* last: the app record is written after 3 got its worker (a worker
+	 * add does not rewrite its fresh_instance) */
+	assert_int_equal(registry__instance_mark(r, o->a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__listener(r, o->l1)->table_inst, 2);
+}
+
+/* The tables hold the taking instance's workers only; the others' serving
+ * comes back from their sockets, each table slot for slot, and after the
+ * agent marks again both registries go on alike. */
+static void test_instance_tables_round_trip(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+	uint32_t w;
+
+	mid_restart(e->orig, &o);
+	restore(e);
+	same_registry(e, "after restore");
+	no_drops(&e->rep);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	/* the marks are the agent's: it marks again */
+	assert_int_equal(registry__restore_mark(e->back, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__sync_tables(e->back, o.a), 0);
+	same_registry(e, "after the marks");
+	/* an old worker exits, a new one joins, the starting one takes over */
+	for (int i = 0; i < 2; i++) {
+		struct xsl_registry *r = i ? e->back : e->orig;
+
+		assert_int_equal(registry__worker_del(r, o.old[0]), 0);
+		assert_int_equal(registry__worker_add_to(r, o.a, 2, 204, 0, &w), 0);
+		serve(r, o.l1, w);
+		serve(r, o.l2, o.st);
+	}
+	same_registry(e, "after the restart goes on");
+	same_maps(e, "after the restart goes on");
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 3);
+}
+
+/* Marking again after a restore calls no hook and moves no slot until the
+ * tables are synced; a fresh instance goes, not an app that is not held. */
+static void test_restore_mark_is_quiet(void **state)
+{
+	struct env *e = *state;
+	struct xsl_registry *b;
+	struct restart o;
+	uint32_t solo;
+
+	mid_restart(e->orig, &o);
+	solo = attach(e->orig, "solo", 0, 0);
+	restore(e);
+	b = e->back;
+	b->hooks = (struct xsl_registry_hooks){ 0 };
+	/* the old and the taking instance marked: nothing moves until the sync */
+	assert_int_equal(registry__restore_mark(b, o.a, 1, XSL_INST_DRAINING), 0);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_STOPPING), 0);
+	assert_int_equal(b->listeners[o.l1].table_inst, 2);
+	assert_memory_equal(&b->listeners[o.l1].table, &e->orig->listeners[o.l1].table,
+			    sizeof(struct xsl_table));
+	assert_int_equal(registry__sync_tables(b, o.a), 0);
+	assert_int_equal(b->listeners[o.l1].table_inst, 3);
+	assert_int_equal(b->listeners[o.l2].table_inst, 0);
+	/* a step back or a non-mark is refused; the same mark again is 0 */
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_DRAINING), -EINVAL);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_SERVING), -EINVAL);
+	assert_int_equal(registry__restore_mark(b, o.a, 2, XSL_INST_STOPPING), 0);
+	assert_int_equal(registry__restore_mark(b, o.a, 9, XSL_INST_STOPPING), -ENOENT);
+	/* the last instance of an app not held, with no worker: the normal
+	 * mark frees the app (with its hooks) */
+	assert_int_equal(registry__restore_mark(b, solo, 1, XSL_INST_DRAINING), -EBUSY);
+	assert_non_null(registry__instance(b, solo, 1));
+	assert_int_equal(registry__sync_tables(b, 77), -ENOENT);
+}
+
+/* Without xsl_wsocks (an agent that did not read them) only the taking
+ * instance's workers come back serving. */
+static void test_instance_tables_without_sockets(void **state)
+{
+	struct env *e = *state;
+	struct restart o;
+
+	mid_restart(e->orig, &o);
+	e->img->no_wsocks = true;
+	restore(e);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 3);
+	assert_memory_equal(&e->back->listeners[o.l1].table, &e->orig->listeners[o.l1].table,
+			    sizeof(struct xsl_table));
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+}
+
+/* A table naming several instances' workers (maps written before tables
+ * held one instance) is made the table instance's, keeping their slots. */
+static void test_table_of_several_instances_is_repaired(void **state)
+{
+	struct env *e = *state;
+	struct xsl_slot_table *row;
+	struct restart o;
+	unsigned int kept = 0;
+
+	mid_restart(e->orig, &o);
+	row = &e->img->slots[o.l1];
+	/* every fourth slot to the old instance's first worker */
+	for (unsigned int s = 0; s < S; s += 4)
+		row->slot[s] = (struct xsl_slot){ .worker = o.old[0],
+						  .gen = e->orig->workers[o.old[0]].gen };
+	restore(e);
+	assert_int_equal(e->rep.n_repaired_listeners, 1);
+	assert_int_equal(e->rep.repaired_listeners[0], o.l1);
+	assert_int_equal(e->back->listeners[o.l1].table_inst, 2);
+	assert_int_equal(table__load(&e->back->listeners[o.l1].table, o.old[0]), 0);
+	assert_int_equal(e->back->listeners[o.l1].n_workers, 6);
+	for (unsigned int s = 0; s < S; s++) {
+		uint32_t w = e->back->listeners[o.l1].table.slot[s];
+
+		assert_int_equal(e->back->workers[w].instance, 2);
+		if (s % 4)
+			kept += w == row->slot[s].worker;
+	}
+	/* only the old worker's slots moved */
+	assert_int_equal(kept, S - (S + 3) / 4);
+	balanced_among(e->back, o.l1, o.nw, 3);
 }
 
 /* Records from before instances (instance fields 0): all is instance 1. */
@@ -1342,6 +1584,10 @@ int main(void)
 		T(test_alias_keys_are_reported),
 		T(test_next_gen_after_restore_is_higher),
 		T(test_instances_round_trip),
+		T(test_instance_tables_round_trip),
+		T(test_instance_tables_without_sockets),
+		T(test_restore_mark_is_quiet),
+		T(test_table_of_several_instances_is_repaired),
 		T(test_records_before_instances_are_instance_one),
 		T(test_worker_of_one_instance_too_many_is_dropped),
 		T(test_random_round_trip),

@@ -363,6 +363,10 @@ static void test_rehome_is_a_cas_of_the_route(void **state)
 	assert_int_equal(sesstab__read(&t, &w, &got, &r), 0);
 	assert_int_equal(r.worker, 9);
 	assert_int_equal(r.worker_gen, 1);
+	/* a way deleted since it was read is not re-homed */
+	assert_int_equal(sesstab__delete(&t, &w), 0);
+	assert_int_equal(sesstab__rehome(&t, &w, moved, old), -ESTALE);
+	assert_int_equal(sesstab__find(&t, &k, &w), -ENOENT);
 	free(m);
 }
 
