@@ -167,14 +167,13 @@ static __always_inline int xsl_worker_pick(__u32 listener, __u32 app, __u32 app_
 }
 
 /*
- * The time for last_seen_ns: CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
- * and of clock_gettime(CLOCK_MONOTONIC), at tick resolution (1-10 ms, a
- * little behind). The precise clock reads the TSC, which costs about as much
- * as the whole session lookup on a VM; idle timeouts are in seconds.
+ * Now, for last_seen: jiffies (include/xsl/session.h), one load once the
+ * verifier has inlined the helper. Userspace converts them to
+ * CLOCK_MONOTONIC; idle timeouts are in seconds.
  */
-static __always_inline __u64 xsl_now_ns(void)
+static __always_inline __u64 xsl_now(void)
 {
-	return bpf_ktime_get_coarse_ns();
+	return bpf_jiffies64();
 }
 
 /*
@@ -186,13 +185,11 @@ static __always_inline void xsl_session_touch(const struct xsl_sref *r, __u32 pa
 					      __u64 now)
 {
 	struct xsl_sess_entry *e = &r->b->e[r->way & 7];
-	__u32 seen = (__u32)(now >> XSL_SEEN_SHIFT);
 	__u16 tick = (__u16)(now >> XSL_TICK_SHIFT);
 
 	e->packets += packets;
 	e->bytes += bytes;
-	if (e->last_seen != seen)
-		e->last_seen = seen;
+	e->last_seen = (__u32)now;
 	if (XSL_READ_ONCE(r->b->t.seen[r->way & 7]) != tick)
 		r->b->t.seen[r->way & 7] = tick;
 }
@@ -254,13 +251,14 @@ static __always_inline int xsl_session_create_by(struct xsl_stats *st,
 	in.route = xsl_route(t->worker, t->gen, app, index);
 	in.bytes = bytes;
 	in.packets = packets;
-	in.seen = (__u32)(now >> XSL_SEEN_SHIFT);
+	in.seen = (__u32)now;
 	in.tick = (__u16)(now >> XSL_TICK_SHIFT);
 	in.state = state;
 	in.tag = c->pos.tag;
 	in.b1 = c->pos.b1;
 	in.b2 = c->pos.b2;
 	in.mask = c->h ? XSL_READ_ONCE(c->h->mask) : 0;
+	in.hz = c->h ? XSL_READ_ONCE(c->h->hz) : 0;
 	w = c->h ? xsl_sess_claim(k, &in) : -ENOSPC;
 	if (w >= 0 && (w & XSL_CLAIM_EVICTED))
 		xsl_count(st, XSL_STAT_SESSION_EVICTED);

@@ -177,7 +177,7 @@ int xsl_sk_lookup(struct bpf_sk_lookup *ctx)
 
 	__builtin_memset(&r, 0, sizeof(r));
 	xsl_sess_ctx_init(&c, &k);
-	err = xsl_sk_session(st, &c, &k, l, xsl_now_ns(), &t, &r);
+	err = xsl_sk_session(st, &c, &k, l, xsl_now(), &t, &r);
 	if (err == -ESHUTDOWN)
 		return xsl_sk_drop(st, XSL_DROP_WORKER_GONE, app);
 	if (err == -ENOENT)

@@ -21,6 +21,8 @@
  * makes it for the packets that reach the stack; nor does it steer a packet
  * to a CPU, past the next program.
  */
+/* The table's claim inlined: no call on a create (bpf/sesstab.h). */
+#define XSL_SESS_CLAIM_INLINE
 #include "maps.h"
 #include "parse.h"
 #include "flow_parse.h"
@@ -102,7 +104,7 @@ static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
 	if (err)
 		return xsl_drop(st, XSL_DROP_NO_WORKER, app);
 
-	xsl_session_touch(r, 1, p->bytes, xsl_now_ns());
+	xsl_session_touch(r, 1, p->bytes, xsl_now());
 	if (p->key.proto == IPPROTO_TCP)
 		xsl_tcp_track(st, r, p->tcp_flags);
 	xsl_count_delivery(app, t.worker, p->bytes);
@@ -140,7 +142,7 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p,
 	if (xsl_chained)
 		return XDP_PASS;
 
-	err = xsl_session_create(st, c, &p->key, l, xsl_now_ns(), 1, p->bytes, 0, &t, &r);
+	err = xsl_session_create(st, c, &p->key, l, xsl_now(), 1, p->bytes, 0, &t, &r);
 	if (err == -ENOENT)
 		return xsl_drop(st, XSL_DROP_NO_WORKER, app);
 	/* -ENOSPC: refused by a full table, delivered statelessly to t */
@@ -157,7 +159,6 @@ static __always_inline int xsl_process(struct xdp_md *ctx, struct xsl_stats *st)
 	struct xsl_pkt p;
 	int err, act;
 
-	__builtin_memset(&p, 0, sizeof(p));
 	err = xsl_parse(ctx, &p);
 	if (err) {
 		xsl_count_parse(st, -err - 1);

@@ -6,6 +6,10 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/times.h>
+#include "clock.h"
 #include "sesstab.h"
 
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -15,6 +19,107 @@ static bool cas32(uint32_t *p, uint32_t old, uint32_t val)
 {
 	return __atomic_compare_exchange_n(p, &old, val, false, __ATOMIC_ACQ_REL,
 					   __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The data path's clock (jiffies, include/xsl/session.h) against
+ * CLOCK_MONOTONIC: jiffy j began at off + j * tick ns. Jiffies advance with
+ * CLOCK_MONOTONIC at every tick, so off, measured once per process, holds.
+ * The tick is the resolution of CLOCK_MONOTONIC_COARSE (TICK_NSEC). off is
+ * measured at an edge of times(), which returns jiffies in USER_HZ units:
+ * the first jiffy of the new unit has just begun (a wait of at most
+ * 1/USER_HZ, once). ref is a recent jiffy, taken by every open and scan: a
+ * 32-bit last_seen is read as the jiffy nearest to it. Each field is one
+ * atomic word; threads measuring at once store values that agree.
+ */
+static struct {
+	uint64_t tick;		/* ns per jiffy; 0: not measured yet */
+	uint64_t off;		/* ns, as int64_t */
+	uint64_t ref;		/* a recent jiffy */
+} clk;
+
+static void clock_calibrate(void)
+{
+	struct timespec res;
+	long user_hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = 1000000000ull / XSL_HZ_MAX, unit, ns, end, j;
+	clock_t c0, c;
+
+	if (!clock_getres(CLOCK_MONOTONIC_COARSE, &res) && !res.tv_sec &&
+	    res.tv_nsec >= 1000000000 / XSL_HZ_MAX && res.tv_nsec <= 100000000)
+		tick = (uint64_t)res.tv_nsec;
+	unit = 1000000000ull / (uint64_t)(user_hz > 0 ? user_hz : 100);
+	c0 = times(NULL);
+	ns = mono_ns();
+	end = ns + 3 * unit;
+	do {
+		c = times(NULL);
+		ns = mono_ns();
+	} while (c == c0 && c != (clock_t)-1 && ns < end);
+	if (c == (clock_t)-1)
+		return;
+	/* the first jiffy counted in unit c (times() rounds down); without an
+	 * edge (a stalled clock), the middle of the unit */
+	if (c != c0)
+		j = ((uint64_t)c * unit + tick - 1) / tick;
+	else
+		j = ((uint64_t)c * 2 + 1) * unit / 2 / tick;
+	__atomic_store_n(&clk.off, ns - j * tick, __ATOMIC_RELAXED);
+	__atomic_store_n(&clk.tick, tick, __ATOMIC_RELAXED);
+}
+
+/* Measures the process's jiffies against CLOCK_MONOTONIC (once) and takes
+ * the current jiffy as ref. */
+static void clock_measure(void)
+{
+	uint64_t tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+
+	if (!tick) {
+		clock_calibrate();
+		tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+		if (!tick)
+			return;
+	}
+	__atomic_store_n(&clk.ref, (mono_ns() - __atomic_load_n(&clk.off, __ATOMIC_RELAXED)) / tick,
+			 __ATOMIC_RELAXED);
+}
+
+static void clock_get(uint64_t *tick, uint64_t *off, uint64_t *ref)
+{
+	if (!__atomic_load_n(&clk.tick, __ATOMIC_RELAXED))
+		clock_measure();
+	*tick = __atomic_load_n(&clk.tick, __ATOMIC_RELAXED);
+	*off = __atomic_load_n(&clk.off, __ATOMIC_RELAXED);
+	*ref = __atomic_load_n(&clk.ref, __ATOMIC_RELAXED);
+	if (!*tick)
+		*tick = 1000000000ull / XSL_HZ_MAX;
+}
+
+uint64_t sesstab__seen_ns(uint32_t seen)
+{
+	uint64_t tick, off, ref;
+
+	clock_get(&tick, &off, &ref);
+	/* the jiffy nearest to ref with these low 32 bits, when it began */
+	ref += (uint64_t)(int64_t)(int32_t)(seen - (uint32_t)ref);
+	return off + ref * tick;
+}
+
+/* The jiffy CLOCK_MONOTONIC t_ns falls in. */
+static uint64_t jiffies_at(uint64_t t_ns)
+{
+	uint64_t tick, off, ref;
+
+	clock_get(&tick, &off, &ref);
+	return (t_ns - off) / tick;
+}
+
+static uint32_t clock_hz(void)
+{
+	uint64_t tick, off, ref;
+
+	clock_get(&tick, &off, &ref);
+	return (uint32_t)((1000000000ull + tick / 2) / tick);
 }
 
 size_t sesstab__bytes(uint32_t nbuckets)
@@ -42,9 +147,12 @@ int sesstab__init(void *mem, size_t len, uint32_t seed)
 		n *= 2;
 	if (!cas32(&h->magic, 0, XSL_SESS_HDR_INIT))
 		return -EEXIST;
+	clock_measure();
 	h->seed = seed;
+	xsl_hash_secrets(seed, h->secret);
 	h->nbuckets = n;
 	h->mask = n - 1;
+	h->hz = clock_hz();
 	STORE(&h->magic, XSL_SESS_MAGIC);
 	return 0;
 }
@@ -67,6 +175,10 @@ int sesstab__open(struct sesstab *t, void *mem, size_t len)
 	t->nbuckets = n;
 	t->mask = n - 1;
 	t->seed = h->seed;
+	clock_measure();
+	/* a table the data path made (ip link) does not know HZ */
+	if (!LOAD(&h->hz))
+		cas32(&h->hz, 0, clock_hz());
 	return 0;
 }
 
@@ -136,7 +248,7 @@ int sesstab__read(const struct sesstab *t, struct sesstab_way *w, struct xsl_flo
 	w->tag = tag;
 	*k = e.key;
 	memset(s, 0, sizeof(*s));
-	s->last_seen_ns = (uint64_t)e.last_seen << XSL_SEEN_SHIFT;
+	s->last_seen_ns = sesstab__seen_ns(e.last_seen);
 	s->packets = e.packets;
 	s->bytes = e.bytes;
 	s->worker = xsl_route_worker(e.route);
@@ -152,13 +264,14 @@ static void fill(struct xsl_sess_bucket *b, int i, const struct xsl_flow_key *k,
 		 const struct xsl_session *s, uint8_t alt, uint32_t tag)
 {
 	struct xsl_sess_entry *e = &b->e[i];
+	uint64_t j = jiffies_at(s->last_seen_ns);
 
 	e->key = *k;
 	e->route = xsl_route(s->worker, s->worker_gen, s->app, s->listener);
-	e->last_seen = (uint32_t)(s->last_seen_ns >> XSL_SEEN_SHIFT);
+	e->last_seen = (uint32_t)j;
 	e->packets = (uint32_t)s->packets;
 	e->bytes = s->bytes;
-	b->t.seen[i] = (uint16_t)(s->last_seen_ns >> XSL_TICK_SHIFT);
+	b->t.seen[i] = (uint16_t)(j >> XSL_TICK_SHIFT);
 	b->t.state[i] = (s->state == XSL_SESSION_CLOSING ? XSL_WAY_CLOSING : 0) |
 			(s->flags & XSL_SESSION_F_ASSURED ? XSL_WAY_ASSURED : 0) | alt;
 	STORE(&b->t.tag[i], tag);
@@ -272,6 +385,7 @@ uint32_t sesstab__scan(const struct sesstab *t, uint32_t from, uint32_t n,
 	uint32_t end = from + n < from || from + n > t->nbuckets ? t->nbuckets : from + n;
 	uint32_t b;
 
+	clock_measure();
 	for (b = from; b < end; b++) {
 		for (uint32_t i = 0; i < XSL_SESS_WAYS; i++) {
 			struct sesstab_way w = { .bucket = b, .way = i };

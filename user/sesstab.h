@@ -3,8 +3,9 @@
  * The session table (include/xsl/session.h) as userspace sees it, through
  * its own mapping of xsl_sessions: find, decode, insert (tests and tools),
  * delete and re-home by compare-and-swap, duplicate detection, scans. Pure
- * C on a memory range, no syscalls: the mapping is made by the caller
- * (maps.c).
+ * C on a memory range: the mapping is made by the caller (maps.c); the
+ * only syscalls read the clocks (jiffies against CLOCK_MONOTONIC, measured
+ * once per process, to convert last_seen).
  *
  * Deletes keep the overflow counts exact: removing a way that holds its
  * flow's second bucket (XSL_WAY_ALT) decrements the first bucket's count.
@@ -27,7 +28,7 @@ enum xsl_session_state {
 
 /* A session decoded from its way. */
 struct xsl_session {
-	uint64_t last_seen_ns;		/* CLOCK_MONOTONIC, 16.8 ms resolution */
+	uint64_t last_seen_ns;		/* CLOCK_MONOTONIC, start of its jiffy */
 	uint64_t packets;
 	uint64_t bytes;
 	uint32_t worker;
@@ -87,6 +88,8 @@ int sesstab__rehome(struct sesstab *t, const struct sesstab_way *w, uint64_t old
 /* True when a way before w in lookup order holds the same flow as w. */
 bool sesstab__duplicate(const struct sesstab *t, const struct sesstab_way *w,
 			const struct xsl_flow_key *k);
+/* CLOCK_MONOTONIC of an entry's last_seen (jiffies, low 32 bits). */
+uint64_t sesstab__seen_ns(uint32_t seen);
 /* Sessions in the table. */
 uint64_t sesstab__count(const struct sesstab *t);
 

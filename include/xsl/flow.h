@@ -26,7 +26,7 @@ struct xsl_flow_key {
 	__be16 lport;
 	__u32 raddr[4];
 	__u32 laddr[4];
-};
+} __attribute__((aligned(8)));	/* compared as five 8-byte words */
 _Static_assert(sizeof(struct xsl_flow_key) == 40, "xsl_flow_key layout");
 
 /* A listener: (proto, local address, port); all-zero addr is the wildcard. */

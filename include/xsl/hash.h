@@ -17,33 +17,66 @@
 /* A fixed seed, for tests and tools that want predictable slots. */
 #define XSL_HASH_SEED	0x5eb1a7e5u
 
-/* The key's ten 32-bit words plus a per-word secret, as 64-bit factors. */
-#define XSL_NH(x, i)	((__u64)(__u32)((x) + seed * (0x9e3779b1u + 2 * (i))))
+/* The key's ten 32-bit words, each plus a per-word secret. */
+#define XSL_HASH_WORDS	10
+
+/* Word i's secret for a seed. A table keeps its ten (struct xsl_sess_hdr),
+ * so the data path loads them instead of multiplying. */
+static inline __u32 xsl_hash_secret(__u32 seed, __u32 i)
+{
+	return seed * (0x9e3779b1u + 2 * i);
+}
+
+static inline void xsl_hash_secrets(__u32 seed, __u32 sec[XSL_HASH_WORDS])
+{
+	sec[0] = xsl_hash_secret(seed, 0);
+	sec[1] = xsl_hash_secret(seed, 1);
+	sec[2] = xsl_hash_secret(seed, 2);
+	sec[3] = xsl_hash_secret(seed, 3);
+	sec[4] = xsl_hash_secret(seed, 4);
+	sec[5] = xsl_hash_secret(seed, 5);
+	sec[6] = xsl_hash_secret(seed, 6);
+	sec[7] = xsl_hash_secret(seed, 7);
+	sec[8] = xsl_hash_secret(seed, 8);
+	sec[9] = xsl_hash_secret(seed, 9);
+}
+
+/* A word plus its secret, as a 64-bit factor. */
+#define XSL_NH(x, s)	((__u64)(__u32)((x) + (s)))
 
 /*
- * A 64-bit hash of a flow key with a seed: an NH sum (the words in pairs,
- * each word plus a secret derived from the seed, multiplied in 64 bits, the
- * five products added; the products are independent, so the CPU computes
- * them in parallel), then a 64-bit finaliser so that every output bit
- * depends on every input bit. The key's padding does not take part. The
- * low half picks the bucket and the listener slot, the high half is the tag.
+ * A 64-bit hash of a flow key with a seed's secrets: an NH sum (the words
+ * in pairs, each word plus its secret, multiplied in 64 bits, the five
+ * products added; the products are independent, so the CPU computes them
+ * in parallel), then a 64-bit finaliser so that every output bit depends
+ * on every input bit. The key's padding does not take part. The low half
+ * picks the bucket and the listener slot, the high half is the tag.
  */
-static inline __u64 xsl_flow_hash64(const struct xsl_flow_key *k, __u32 seed)
+static inline __u64 xsl_flow_hash64_sec(const struct xsl_flow_key *k, const __u32 *sec)
 {
 	__u64 h;
 
-	h = XSL_NH((__u32)k->family | (__u32)k->proto << 8, 0) *
-	    XSL_NH((__u32)k->rport | (__u32)k->lport << 16, 1);
-	h += XSL_NH(k->raddr[0], 2) * XSL_NH(k->raddr[1], 3);
-	h += XSL_NH(k->raddr[2], 4) * XSL_NH(k->raddr[3], 5);
-	h += XSL_NH(k->laddr[0], 6) * XSL_NH(k->laddr[1], 7);
-	h += XSL_NH(k->laddr[2], 8) * XSL_NH(k->laddr[3], 9);
+	h = XSL_NH((__u32)k->family | (__u32)k->proto << 8, sec[0]) *
+	    XSL_NH((__u32)k->rport | (__u32)k->lport << 16, sec[1]);
+	h += XSL_NH(k->raddr[0], sec[2]) * XSL_NH(k->raddr[1], sec[3]);
+	h += XSL_NH(k->raddr[2], sec[4]) * XSL_NH(k->raddr[3], sec[5]);
+	h += XSL_NH(k->laddr[0], sec[6]) * XSL_NH(k->laddr[1], sec[7]);
+	h += XSL_NH(k->laddr[2], sec[8]) * XSL_NH(k->laddr[3], sec[9]);
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 29;
 	return h;
+}
+
+/* The same from the seed. */
+static inline __u64 xsl_flow_hash64(const struct xsl_flow_key *k, __u32 seed)
+{
+	__u32 sec[XSL_HASH_WORDS];
+
+	xsl_hash_secrets(seed, sec);
+	return xsl_flow_hash64_sec(k, sec);
 }
 
 /* Hash of a flow key with a table's seed: picks the bucket and the slot. */

@@ -4,8 +4,8 @@
  * in one BPF_F_MMAPABLE array map, xsl_sessions, shared by the XDP and
  * sk_lookup programs and mapped by the agent.
  *
- * Element 0 is the header (struct xsl_sess_hdr: seed and geometry, written
- * once by whoever creates the table). Elements 1..nbuckets are buckets: a
+ * Element 0 is the header (struct xsl_sess_hdr: seed, hash secrets, geometry,
+ * HZ, written once by whoever creates the table). Elements 1..nbuckets are buckets: a
  * 64-byte tag line, then XSL_SESS_WAYS entries of 64 bytes. nbuckets is a
  * power of two.
  *
@@ -36,7 +36,7 @@
 #include "limits.h"
 
 #define XSL_SESS_WAYS		8
-#define XSL_SESS_MAGIC		0x78534c32u	/* "xSL2": header written */
+#define XSL_SESS_MAGIC		0x78534c33u	/* "xSL3": header written */
 #define XSL_SESS_HDR_INIT	1u		/* header being written */
 
 #define XSL_TAG_EMPTY		0u
@@ -49,10 +49,18 @@
 #define XSL_WAY_CLOSING		0x02	/* TCP FIN or RST seen: expire after linger */
 #define XSL_WAY_ALT		0x04	/* the flow's second bucket, counted in the first's overflow */
 
-/* Entry last_seen: CLOCK_MONOTONIC >> 24 (16.8 ms units; wraps after 2.28 years). */
-#define XSL_SEEN_SHIFT		24
-/* Tag line seen: CLOCK_MONOTONIC >> 30 (1.07 s ticks, 16 bits: eviction order only). */
-#define XSL_TICK_SHIFT		30
+/*
+ * Time on the data path is the kernel's jiffies counter (bpf_jiffies64(),
+ * one load; a clock helper costs more than the whole lookup). Entry
+ * last_seen: jiffies, low 32 bits (wraps after 49.7 days at HZ 1000);
+ * readers take it as the nearest value to their own now (user/sesstab.c
+ * converts it to CLOCK_MONOTONIC). Tag line seen: jiffies >> 8 (0.26-2.56 s
+ * ticks, 16 bits: eviction order only).
+ */
+#define XSL_TICK_SHIFT		8
+/* Jiffies per second the data path assumes when the header has no hz: the
+ * largest HZ, so an idle timeout is never shorter than configured. */
+#define XSL_HZ_MAX		1000
 
 /* Sessions of a table the object declares (ip link); --max-sessions sizes others. */
 #define XSL_SESS_BUCKETS_DEFAULT	(XSL_MAX_SESSIONS / XSL_SESS_WAYS)
@@ -75,7 +83,7 @@ _Static_assert(sizeof(struct xsl_sess_tags) == 64, "xsl_sess_tags is one cache l
 struct xsl_sess_entry {
 	struct xsl_flow_key key;
 	__u64 route;
-	__u32 last_seen;		/* CLOCK_MONOTONIC >> XSL_SEEN_SHIFT */
+	__u32 last_seen;		/* jiffies (low 32 bits) */
 	__u32 packets;			/* wraps at 2^32 */
 	__u64 bytes;
 };
@@ -93,8 +101,11 @@ struct xsl_sess_hdr {
 	__u32 seed;			/* the hash seed, secret to the outside */
 	__u32 nbuckets;			/* power of two, <= max_entries - 1 */
 	__u32 mask;			/* nbuckets - 1 */
+	__u32 hz;			/* jiffies per second; 0: unknown (XSL_HZ_MAX) */
+	__u32 secret[XSL_HASH_WORDS];	/* xsl_hash_secrets(seed) */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct xsl_sess_hdr) <= sizeof(struct xsl_sess_bucket), "xsl_sess_hdr fits");
+_Static_assert(sizeof(struct xsl_sess_hdr) == 64, "xsl_sess_hdr is one cache line");
 
 _Static_assert(XSL_MAX_WORKERS <= 1 << 16, "worker index fits the route");
 _Static_assert(XSL_MAX_APPS <= 1 << 8, "app index fits the route");
@@ -132,15 +143,20 @@ static inline __u32 xsl_sess_other(__u32 bucket, __u32 tag, __u32 mask)
 	return (bucket ^ d) & mask;
 }
 
-static inline void xsl_sess_place(const struct xsl_flow_key *k, __u32 seed, __u32 mask,
-				  struct xsl_sess_pos *p)
+/* A flow's place from its 64-bit hash (xsl_flow_hash64*). */
+static inline void xsl_sess_place_h(__u64 h, __u32 mask, struct xsl_sess_pos *p)
 {
-	__u64 h = xsl_flow_hash64(k, seed);
 
 	p->hash = (__u32)h;
 	p->tag = (__u32)(h >> 32) | XSL_TAG_BIT;
 	p->b1 = p->hash & mask;
 	p->b2 = xsl_sess_other(p->b1, p->tag, mask);
+}
+
+static inline void xsl_sess_place(const struct xsl_flow_key *k, __u32 seed, __u32 mask,
+				  struct xsl_sess_pos *p)
+{
+	xsl_sess_place_h(xsl_flow_hash64(k, seed), mask, p);
 }
 
 /* Age in ticks of a tag line seen value, modulo 2^16. */

@@ -283,6 +283,62 @@ static void test_evicting_overflowed_flow_keeps_counts_exact(void **state)
 	assert_int_equal(overflow(fx, b1), 0);
 }
 
+/* Puts p's session as put() does, last seen at t_ns exactly. */
+static void put_at(struct fx *fx, const struct fx_pkt *p, int assured, __u64 t_ns)
+{
+	struct xsl_session s = { .worker = 0, .worker_gen = 1, .app = 1, .listener = 0 };
+	struct xsl_flow_key k;
+
+	fx_key(p, &k);
+	s.flags = assured ? XSL_SESSION_F_ASSURED : 0;
+	s.last_seen_ns = t_ns;
+	assert_int_equal(fx_session_put(fx, &k, &s), 0);
+}
+
+/* Of equally old unassured ways, a new flow takes one that lives in its
+ * first bucket: evicting an overflowed flow would also write its first
+ * bucket's count, another cache line. */
+static void test_equal_age_evicts_flow_in_its_first_bucket(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_pkt x, z, a[8], b[8], c[8];
+	struct xsl_sess_pos px, pz;
+	struct sesstab_way w;
+	__u64 t = now_ns() - 10000000000ull;
+	__u32 i = 0;
+
+	flow_in(fx, &i, 6, -1, &x);
+	place(fx, &x, &px);
+	/* z's second bucket is x's first; its own first is another one, full */
+	for (;; i++) {
+		flow(&z, i);
+		place(fx, &z, &pz);
+		if (pz.b2 == px.b1 && pz.b1 != px.b1 && pz.b1 != px.b2)
+			break;
+	}
+	i++;
+	fill(fx, &i, pz.b1, 8, 1, 0, c);
+	put_at(fx, &z, 0, t);
+	assert_true(has_session(fx, &z, &w));
+	assert_int_equal(w.bucket, px.b1);
+	assert_int_equal(w.way, 0);
+	assert_int_equal(overflow(fx, pz.b1), 1);
+	/* x's first bucket: z then seven flows of its own, all as old */
+	for (int j = 0; j < 7; j++) {
+		flow_in(fx, &i, px.b1, -1, &a[j]);
+		put_at(fx, &a[j], 0, t);
+	}
+	fill(fx, &i, px.b2, 8, 1, 0, b);
+
+	assert_int_equal(send_pkt(fx, &x), XDP_PASS);
+	assert_true(has_session(fx, &x, &w));
+	assert_int_equal(w.bucket, px.b1);
+	assert_true(has_session(fx, &z, NULL));
+	assert_int_equal(overflow(fx, pz.b1), 1);
+	assert_int_equal(overflow(fx, px.b1), 0);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_EVICTED], 1);
+}
+
 static void test_tcp_handshake_makes_assured(void **state)
 {
 	static const int fam[] = { XSL_AF_INET, XSL_AF_INET6 };
@@ -355,6 +411,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_assured_idle_past_timeout_evicted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_evicting_overflowed_flow_keeps_counts_exact,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_equal_age_evicts_flow_in_its_first_bucket,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_handshake_makes_assured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v4_v6_tcp_udp_create_and_hit, setup, teardown),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "clock.h"
 #include "sesstab.h"
 #include "xsl/hash.h"
 
@@ -49,7 +50,7 @@ static struct xsl_flow_key key4(uint32_t raddr, uint16_t rport)
 static struct xsl_session sess(uint32_t worker)
 {
 	return (struct xsl_session){ .worker = worker, .worker_gen = 7, .app = 3, .listener = 2,
-				     .packets = 1, .bytes = 100, .last_seen_ns = 1ull << 40 };
+				     .packets = 1, .bytes = 100, .last_seen_ns = mono_ns() - 3000000000ull };
 }
 
 static void test_layout(void **state)
@@ -125,6 +126,9 @@ static void test_init_and_open(void **state)
 	assert_int_equal(sesstab__open(&t, m, len), 0);
 	assert_int_equal(t.nbuckets, NB);
 	assert_int_equal(t.seed, 42);
+	/* the data path's hash secrets and jiffies per second are written */
+	assert_int_equal(t.hdr->secret[3], xsl_hash_secret(42, 3));
+	assert_true(t.hdr->hz >= 100 && t.hdr->hz <= XSL_HZ_MAX);
 	/* a geometry that does not fit the memory is refused */
 	assert_int_equal(sesstab__open(&t, m, len - 576), -EINVAL);
 	free(m);
@@ -184,8 +188,47 @@ static void test_put_find_read(void **state)
 	assert_int_equal(r.bytes, 100);
 	assert_int_equal(r.state, XSL_SESSION_CLOSING);
 	assert_int_equal(r.flags, XSL_SESSION_F_ASSURED);
-	assert_int_equal(r.last_seen_ns, 1ull << 40);
+	/* last_seen is kept in jiffies: read back to within a tick */
+	assert_true(r.last_seen_ns <= s.last_seen_ns &&
+		    r.last_seen_ns + 1000000000ull / 100 > s.last_seen_ns);
 	assert_int_equal(sesstab__count(&t), 1);
+	free(m);
+}
+
+/* last_seen is stored in jiffies and read back as CLOCK_MONOTONIC, to a
+ * tick, for times near now and weeks ago; the tag line's tick follows. */
+static void test_last_seen_round_trips(void **state)
+{
+	const uint64_t ages_ms[] = { 0, 1, 1500, 3600000, 20ull * 86400000 };
+	struct xsl_flow_key k = key4(0xc6120001, 4000), got;
+	struct xsl_session s = sess(5), r;
+	struct sesstab_way w;
+	struct sesstab t;
+	uint16_t tick0 = 0;
+	void *m;
+
+	(void)state;
+	open_table(&t, &m, NB);
+	for (unsigned int i = 0; i < sizeof(ages_ms) / sizeof(ages_ms[0]); i++) {
+		uint64_t now = mono_ns(), age = ages_ms[i] * 1000000ull;
+		uint16_t tick;
+
+		if (age > now)
+			continue;
+		s.last_seen_ns = now - age;
+		assert_int_equal(sesstab__put(&t, &k, &s), 0);
+		assert_int_equal(sesstab__find(&t, &k, &w), 0);
+		assert_int_equal(sesstab__read(&t, &w, &got, &r), 0);
+		/* the start of the jiffy it fell in: not later, within a tick */
+		assert_true(r.last_seen_ns <= s.last_seen_ns);
+		assert_true(r.last_seen_ns + 1000000000ull / 100 > s.last_seen_ns);
+		/* the coarse tick of an hour ago is behind now's */
+		tick = t.b[w.bucket].t.seen[w.way];
+		if (i == 0)
+			tick0 = tick;
+		if (ages_ms[i] == 3600000)
+			assert_true((uint16_t)(tick0 - tick) >= 3600 / 3);
+	}
 	free(m);
 }
 
@@ -367,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_place_is_deterministic_and_seeded),
 		cmocka_unit_test(test_init_and_open),
 		cmocka_unit_test(test_put_find_read),
+		cmocka_unit_test(test_last_seen_round_trips),
 		cmocka_unit_test(test_overflow_to_second_bucket),
 		cmocka_unit_test(test_overflow_counts_exact_through_fill_and_drain),
 		cmocka_unit_test(test_duplicate_is_the_later_way),
