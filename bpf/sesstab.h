@@ -337,6 +337,19 @@ static __always_inline __u64 xsl_sess_idle_limit(__u64 route, __u32 hz)
 #define XSL_CLAIM_EVICTED	16	/* an older session gave its way */
 
 /*
+ * Whether a session last seen at jiffies last is idle past limit at now.
+ * last may be ahead of now: another CPU touched the session after this one
+ * read the clock (or the agent wrote it). That is active, not idle for 49
+ * days as the unsigned difference would say.
+ */
+static __always_inline int xsl_idle_past(__u32 now, __u32 last, __u64 limit)
+{
+	__s32 idle = (__s32)(now - last);
+
+	return idle > 0 && (__u64)idle > limit;
+}
+
+/*
  * Evicts the way v (from xsl_sess_oldest) of bucket for the new flow: an
  * unassured one, or with assured set an assured one whose app's idle
  * timeout has passed. first: the new flow's first bucket when bucket is its
@@ -366,8 +379,8 @@ static __always_inline int xsl_sess_evict(__u32 bucket, int v, int assured,
 	 * been active, since the search. */
 	state = xsl_way_state(b, way);
 	if ((state & XSL_WAY_ASSURED) != (assured ? XSL_WAY_ASSURED : 0) ||
-	    (assured && (__u32)(in->seen - XSL_READ_ONCE(e->last_seen)) <=
-				xsl_sess_idle_limit(XSL_READ_ONCE(e->route), in->hz))) {
+	    (assured && !xsl_idle_past(in->seen, XSL_READ_ONCE(e->last_seen),
+				       xsl_sess_idle_limit(XSL_READ_ONCE(e->route), in->hz)))) {
 		__sync_lock_test_and_set(&b->t.tag[way], tag);
 		return -1;
 	}

@@ -229,6 +229,34 @@ static void test_active_assured_never_evicted_flow_refused(void **state)
 	assert_int_equal(ws.packets, 2);
 }
 
+/* Sessions touched just after this CPU read the clock (by another CPU, or
+ * written by the agent): their last-seen is ahead of the packet's now. They
+ * are active, not idle for 49 days as an unsigned difference says. */
+static void test_assured_seen_after_now_never_evicted(void **state)
+{
+	struct xsl_session s = { .worker = 0, .worker_gen = 1, .app = 1, .listener = 0,
+				 .flags = XSL_SESSION_F_ASSURED };
+	struct fx *fx = *state;
+	struct fx_pkt x, a[16];
+	struct xsl_sess_pos pos;
+	struct xsl_flow_key k;
+	__u32 i = 0;
+
+	flow_in(fx, &i, 5, -1, &x);
+	place(fx, &x, &pos);
+	s.last_seen_ns = now_ns() + 2000000000ull;
+	for (int j = 0; j < 16; j++) {
+		flow_in(fx, &i, j < 8 ? pos.b1 : pos.b2, -1, &a[j]);
+		fx_key(&a[j], &k);
+		assert_int_equal(fx_session_put(fx, &k, &s), 0);
+	}
+	assert_int_equal(send_pkt(fx, &x), XDP_PASS);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_EVICTED], 0);
+	assert_int_equal(get_stats(fx).stat[XSL_STAT_SESSION_REFUSED], 1);
+	for (int j = 0; j < 16; j++)
+		assert_true(has_session(fx, &a[j], NULL));
+}
+
 static void test_assured_idle_past_timeout_evicted(void **state)
 {
 	struct fx *fx = *state;
@@ -408,6 +436,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_active_assured_never_evicted_flow_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assured_seen_after_now_never_evicted, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_assured_idle_past_timeout_evicted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_evicting_overflowed_flow_keeps_counts_exact,
