@@ -38,6 +38,9 @@ static struct {
 	uint64_t ref;		/* a recent jiffy */
 } clk;
 
+/* The widest window an edge of times() is accepted in. */
+#define CALIBRATE_WINDOW_NS	50000ull
+
 static void clock_calibrate(void)
 {
 	struct timespec res;
@@ -49,15 +52,26 @@ static void clock_calibrate(void)
 	    res.tv_nsec >= 1000000000 / XSL_HZ_MAX && res.tv_nsec <= 100000000)
 		tick = (uint64_t)res.tv_nsec;
 	unit = 1000000000ull / (uint64_t)(user_hz > 0 ? user_hz : 100);
-	c0 = times(NULL);
-	ns = mono_ns();
-	end = ns + 3 * unit;
-	do {
-		c = times(NULL);
-		ns = mono_ns();
-	} while (c == c0 && c != (clock_t)-1 && ns < end);
-	if (c == (clock_t)-1)
-		return;
+	/* The edge fell between the read before the one that saw it and that
+	 * one: the earlier bound is taken (a converted time is never late),
+	 * and an edge seen after a preemption (a wide window) is measured
+	 * again, a few times at most. */
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t before = mono_ns(), after;
+
+		c0 = times(NULL);
+		end = before + 3 * unit;
+		do {
+			ns = before;
+			before = mono_ns();
+			c = times(NULL);
+			after = mono_ns();
+		} while (c == c0 && c != (clock_t)-1 && after < end);
+		if (c == (clock_t)-1)
+			return;
+		if (c == c0 || after - ns <= CALIBRATE_WINDOW_NS)
+			break;
+	}
 	/* the first jiffy counted in unit c (times() rounds down); without an
 	 * edge (a stalled clock), the middle of the unit */
 	if (c != c0)
