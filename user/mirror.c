@@ -53,6 +53,54 @@ int mirror__app(struct xsl_mirror *mi, uint32_t app)
 	return keep(mi, err, "app", app);
 }
 
+/*
+ * Adds what worker delivered (its per-CPU packets and bytes, summed) to the
+ * retired entry of app, whose CPU 0 value only the agent writes (records.h),
+ * so app's totals keep them once the worker's counters are zeroed. The old
+ * worker is FREE in the map by then: the data path no longer counts for it.
+ */
+static int retire_worker_stats(struct xsl_mirror *mi, uint32_t worker, uint32_t app)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t key = XSL_APP_RETIRED(app);
+	struct xsl_worker_stats *ws = NULL;
+	struct xsl_app_stats *as = NULL;
+	uint64_t packets = 0, bytes = 0;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	if (app >= XSL_MAX_APPS)
+		return 0;
+	ws = calloc(ncpus, sizeof(*ws));
+	as = calloc(ncpus, sizeof(*as));
+	if (!ws || !as) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(mi->m->wrk_stats, &worker, ws)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		packets += ws[c].packets;
+		bytes += ws[c].bytes;
+	}
+	if (!packets && !bytes)
+		goto out;
+	if (bpf_map_lookup_elem(mi->m->app_stats, &key, as)) {
+		err = -errno;
+		goto out;
+	}
+	as[0].packets += packets;
+	as[0].bytes += bytes;
+	err = update(mi->m->app_stats, &key, as);
+out:
+	free(ws);
+	free(as);
+	return err;
+}
+
 /* Zeroes a new worker's per-CPU counters: the index may have served another. */
 static int zero_worker_stats(struct xsl_mirror *mi, uint32_t worker)
 {
@@ -78,8 +126,16 @@ int mirror__worker(struct xsl_mirror *mi, uint32_t worker)
 	if (records__worker(mi->r, worker, &rec))
 		return -EINVAL;
 	if (rec.state == XSL_WORKER_LIVE &&
-	    (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen))
+	    (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen)) {
+		/* the old one's packets stay its app's (an unread record: none);
+		 * failing that loses counts, not the worker */
+		if (old.gen)
+			err = retire_worker_stats(mi, worker, old.app);
+		if (err)
+			pr_warn("retire the counters of worker %u into app %u: %s\n", worker,
+				old.app, strerror(-err));
 		err = zero_worker_stats(mi, worker);
+	}
 	if (!err)
 		err = update(mi->m->workers, &worker, &rec);
 	return keep(mi, err, "worker", worker);

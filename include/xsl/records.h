@@ -113,7 +113,18 @@ _Static_assert(sizeof(struct xsl_wsock_key) == 8, "xsl_wsock_key layout");
 
 /* xsl_sessions: the session table, see session.h. */
 
-/* xsl_app_stats: per-CPU array indexed by app index. */
+/*
+ * xsl_app_stats: per-CPU array of XSL_APP_STATS_ENTRIES. Entry app: the data
+ * path's counters of app (packets and bytes stay 0: the data path counts
+ * those per worker only). Entry XSL_APP_RETIRED(app): only the agent writes
+ * it (CPU 0's value), the packets and bytes of app's workers whose index was
+ * reused, added before their xsl_wrk_stats entry is zeroed. An app's packets
+ * are its retired ones plus those of every worker index whose xsl_workers
+ * record names it; pinned, the retired totals outlive an agent restart.
+ */
+#define XSL_APP_RETIRED(app)	(XSL_MAX_APPS + (app))
+#define XSL_APP_STATS_ENTRIES	(2 * XSL_MAX_APPS)
+
 struct xsl_app_stats {
 	__u64 sessions_created;
 	__u64 sessions_reassigned;

@@ -278,6 +278,54 @@ static void test_reused_worker_starts_with_zero_counters(void **state)
 	assert_int_equal(ws.packets, 0);
 }
 
+/*
+ * A reused index's old counters stay its old app's: the mirror adds them to
+ * that app's retired entry before zeroing them, whichever app the index
+ * serves next, and a second reuse adds again.
+ */
+static void test_reused_worker_counters_retired_to_old_app(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, other, l, w, w2, keep;
+	struct xsl_app_stats as;
+	struct fx_pkt p;
+	__u8 buf[FX_PKT_MAX];
+	__u64 bytes = 0;
+	__u32 act;
+
+	assert_int_equal(registry__attach_app(e->r, "old", NULL, &app), 0);
+	assert_int_equal(registry__attach_app(e->r, "next", NULL, &other), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 400, 0, &keep), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 401, 0, &w), 0);
+	udp_listener(e, app, &l);
+	assert_int_equal(registry__listener_add_worker(e->r, l, w), 0);
+	for (int i = 0; i < 3; i++) {
+		flow(&p, 4000 + i);
+		bytes += fx_build(&p, buf, sizeof(buf), NULL);
+		assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	}
+	assert_int_equal(registry__detach_process(e->r, app, 401), 0);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 0);
+
+	assert_int_equal(registry__worker_add(e->r, other, 500, 0, &w2), 0);
+	assert_int_equal(w2, w);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 3);
+	assert_int_equal(as.bytes, bytes);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(other), &as), 0);
+	assert_int_equal(as.packets, 0);
+
+	/* the index again for app: the other app's nothing adds nothing */
+	assert_int_equal(registry__detach_process(e->r, other, 500), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 402, 0, &w2), 0);
+	assert_int_equal(w2, w);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 3);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(other), &as), 0);
+	assert_int_equal(as.packets, 0);
+}
+
 /* Reads xsl_ports into e->pf. */
 static const struct xsl_port_filter *ports(struct env *e)
 {
@@ -526,6 +574,7 @@ int main(void)
 		T(test_restart_new_flows_to_new_instance_old_stay_drop),
 		T(test_freed_app_traffic_is_not_ours),
 		T(test_reused_worker_starts_with_zero_counters),
+		T(test_reused_worker_counters_retired_to_old_app),
 		T(test_listener_add_and_free_port_bit),
 		T(test_port_bit_kept_until_last_listener),
 		T(test_port_bits_per_family_and_proto),
