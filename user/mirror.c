@@ -146,17 +146,31 @@ static uint32_t key_port_bit(const struct xsl_listener_key *k)
 	return xsl_port_bit(k->family, k->proto, ntohs(k->port));
 }
 
-static bool port_bit(const struct xsl_port_filter *f, uint32_t bit)
+static bool port_bit(const __u64 *words, uint32_t bit)
 {
-	return f->bits[bit / 64] >> (bit % 64) & 1;
+	return words[bit / 64] >> (bit % 64) & 1;
 }
 
-static void port_bit_put(struct xsl_port_filter *f, uint32_t bit, bool on)
+static void port_bit_put(__u64 *words, uint32_t bit, bool on)
 {
 	if (on)
-		f->bits[bit / 64] |= 1ULL << (bit % 64);
+		words[bit / 64] |= 1ULL << (bit % 64);
 	else
-		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
+		words[bit / 64] &= ~(1ULL << (bit % 64));
+}
+
+/* Whether a live exact-address listener has k's family, proto and port. */
+static bool port_exact(const struct xsl_registry *r, const struct xsl_listener_key *k)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = &r->listeners[l];
+		const uint32_t *a = rl->key.addr;
+
+		if (rl->live && rl->key.family == k->family && rl->key.proto == k->proto &&
+		    rl->key.port == k->port && (a[0] | a[1] | a[2] | a[3]))
+			return true;
+	}
+	return false;
 }
 
 /* Whether a live listener, exact or wildcard, has k's family, proto, port;
@@ -195,13 +209,14 @@ static int ports_write(struct xsl_mirror *mi)
 
 /*
  * Makes k's port bit in xsl_ports say whether a live listener has that port,
- * writing the whole value only when the bit changes. The first call reads
- * the map's value (an earlier agent's, or zero) into mi->ports.
+ * and its wild bit whether none of them has an address, writing the whole
+ * value only when a bit changes. The first call reads the map's value (an
+ * earlier agent's, or zero) into mi->ports.
  */
 static int port_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 {
 	uint32_t zero = 0, bit = key_port_bit(k);
-	bool want = port_listened(mi->r, k);
+	bool want = port_listened(mi->r, k), wild = !port_exact(mi->r, k), had, had_wild;
 	int err;
 
 	if (!mi->ports_loaded) {
@@ -209,12 +224,17 @@ static int port_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 			return -errno;
 		mi->ports_loaded = true;
 	}
-	if (port_bit(&mi->ports, bit) == want)
+	had = port_bit(mi->ports.bits, bit);
+	had_wild = port_bit(mi->ports.wild, bit);
+	if (had == want && had_wild == wild)
 		return 0;
-	port_bit_put(&mi->ports, bit, want);
+	port_bit_put(mi->ports.bits, bit, want);
+	port_bit_put(mi->ports.wild, bit, wild);
 	err = ports_write(mi);
-	if (err)	/* the map kept its old value: so does the copy */
-		port_bit_put(&mi->ports, bit, !want);
+	if (err) {	/* the map kept its old value: so does the copy */
+		port_bit_put(mi->ports.bits, bit, had);
+		port_bit_put(mi->ports.wild, bit, had_wild);
+	}
 	return err;
 }
 
@@ -270,9 +290,12 @@ int mirror__enable_port_filter(struct xsl_mirror *mi)
 
 		if (!rl->live)
 			continue;
-		port_bit_put(&mi->ports, key_port_bit(&rl->key), true);
-		if ((rl->flags & XSL_LISTENER_F_DUAL) && v4_side(&rl->key, &v4))
-			port_bit_put(&mi->ports, key_port_bit(&v4), true);
+		port_bit_put(mi->ports.bits, key_port_bit(&rl->key), true);
+		port_bit_put(mi->ports.wild, key_port_bit(&rl->key), !port_exact(mi->r, &rl->key));
+		if ((rl->flags & XSL_LISTENER_F_DUAL) && v4_side(&rl->key, &v4)) {
+			port_bit_put(mi->ports.bits, key_port_bit(&v4), true);
+			port_bit_put(mi->ports.wild, key_port_bit(&v4), !port_exact(mi->r, &v4));
+		}
 	}
 	mi->ports.enabled = 1;
 	err = ports_write(mi);

@@ -147,6 +147,12 @@ struct xsl_worker_stats {
  * the listener lookups are skipped. With enabled 0 (no agent has written it
  * yet) it is ignored. The agent sets a bit before the first listener on it
  * appears and clears it after the last one is gone.
+ *
+ * wild[]: a bit per (family, proto, local port) whose listeners are all
+ * wildcard ones (any address): with enabled set and the bit set, a new
+ * flow's listener lookup skips the exact-address one, which would miss. The
+ * agent clears the bit before an exact-address listener on it appears and
+ * sets it after the last one is gone; a clear bit only costs that lookup.
  */
 #define XSL_PORT_BITS	(2 * 2 * 65536)	/* (v4, v6) x (tcp, udp) x port */
 #define XSL_PORT_WORDS	(XSL_PORT_BITS / 64)
@@ -155,8 +161,10 @@ struct xsl_port_filter {
 	__u32 enabled;
 	__u32 pad;
 	__u64 bits[XSL_PORT_WORDS];
+	__u64 wild[XSL_PORT_WORDS];
 };
-_Static_assert(sizeof(struct xsl_port_filter) == 8 + XSL_PORT_BITS / 8, "xsl_port_filter layout");
+_Static_assert(sizeof(struct xsl_port_filter) == 8 + 2 * XSL_PORT_BITS / 8,
+	       "xsl_port_filter layout");
 
 /* Bit of (family, proto, port), port in host byte order: family XSL_AF_INET6
  * or else v4, proto XSL_IPPROTO_UDP or else TCP. */

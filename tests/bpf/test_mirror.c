@@ -363,6 +363,59 @@ static void listener_at(struct env *e, uint32_t app, int family, uint8_t proto,
 	assert_int_equal(registry__listener_add(e->r, app, &k, l), 0);
 }
 
+static int wild_bit(struct env *e, int family, uint8_t proto, uint16_t port)
+{
+	uint32_t bit = xsl_port_bit(family, proto, port);
+
+	return ports(e)->wild[bit / 64] >> (bit % 64) & 1;
+}
+
+/*
+ * A port's wild bit is set while its listeners are all wildcards, cleared
+ * while an exact-address one lives (so the data path looks it up: the
+ * exact listener's app gets its address's flows, the wildcard's the rest),
+ * set again once the last exact one is freed.
+ */
+static void test_wild_bit_follows_exact_listeners(void **state)
+{
+	struct env *e = *state;
+	uint32_t a, b, lw, lx, wa, wb;
+	struct xsl_session s;
+	struct xsl_flow_key k;
+	struct fx_pkt p;
+	__u32 act;
+
+	assert_int_equal(registry__attach_app(e->r, "any", NULL, &a), 0);
+	assert_int_equal(registry__attach_app(e->r, "exact", NULL, &b), 0);
+	assert_int_equal(registry__worker_add(e->r, a, 600, 0, &wa), 0);
+	assert_int_equal(registry__worker_add(e->r, b, 601, 0, &wb), 0);
+	assert_int_equal(mirror__enable_port_filter(&e->mi), 0);
+	listener_at(e, a, XSL_AF_INET, IPPROTO_UDP, NULL, PORT, &lw);
+	assert_int_equal(registry__listener_add_worker(e->r, lw, wa), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+
+	listener_at(e, b, XSL_AF_INET, IPPROTO_UDP, "10.1.0.1", PORT, &lx);
+	assert_int_equal(registry__listener_add_worker(e->r, lx, wb), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 0);
+	flow(&p, 4100);		/* to 10.1.0.1 */
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), 0);
+	assert_int_equal(s.app, b);
+
+	assert_int_equal(registry__listener_del(e->r, lx), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	flow(&p, 4101);
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), 0);
+	assert_int_equal(s.app, a);
+	/* enabling again recomputes it from the registry */
+	assert_int_equal(mirror__enable_port_filter(&e->mi), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+}
+
 /* A listener sets its port's bit; freeing it clears the bit. */
 static void test_listener_add_and_free_port_bit(void **state)
 {
@@ -576,6 +629,7 @@ int main(void)
 		T(test_reused_worker_starts_with_zero_counters),
 		T(test_reused_worker_counters_retired_to_old_app),
 		T(test_listener_add_and_free_port_bit),
+		T(test_wild_bit_follows_exact_listeners),
 		T(test_port_bit_kept_until_last_listener),
 		T(test_port_bits_per_family_and_proto),
 		T(test_freed_app_clears_port_bits),
