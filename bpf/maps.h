@@ -87,7 +87,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XSL_MAX_APPS);
+	__uint(max_entries, XSL_APP_STATS_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct xsl_app_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -67,7 +67,25 @@ static __always_inline int xsl_port_not_ours(const struct xsl_flow_key *k)
 }
 
 /*
- * The listener for the key's local side: exact address first, then wildcard;
+ * Zero when the port filter says every listener of the key's (family, proto,
+ * local port) is a wildcard one (its wild bit, records.h), so an
+ * exact-address lookup would miss; non-zero otherwise or with the filter
+ * off.
+ */
+static __always_inline int xsl_port_maybe_exact(const struct xsl_flow_key *k)
+{
+	__u32 zero = 0, bit;
+	struct xsl_port_filter *f = bpf_map_lookup_elem(&xsl_ports, &zero);
+
+	if (!f || !f->enabled)
+		return 1;
+	bit = xsl_port_bit(k->family, k->proto, bpf_ntohs(k->lport));
+	return !(f->wild[(bit / 64) & (XSL_PORT_WORDS - 1)] & (1ULL << (bit % 64)));
+}
+
+/*
+ * The listener for the key's local side: exact address first (unless the
+ * port has wildcard listeners only), then wildcard;
  * for IPv4 last the v6 wildcard when it is dual-stack (XSL_LISTENER_F_DUAL),
  * as the kernel delivers IPv4 to a [::] socket without IPV6_V6ONLY.
  */
@@ -83,9 +101,11 @@ static __always_inline struct xsl_listener *xsl_listener_find(const struct xsl_f
 	lk.addr[1] = k->laddr[1];
 	lk.addr[2] = k->laddr[2];
 	lk.addr[3] = k->laddr[3];
-	l = bpf_map_lookup_elem(&xsl_listeners, &lk);
-	if (l)
-		return l;
+	if (xsl_port_maybe_exact(k)) {
+		l = bpf_map_lookup_elem(&xsl_listeners, &lk);
+		if (l)
+			return l;
+	}
 	__builtin_memset(lk.addr, 0, sizeof(lk.addr));
 	l = bpf_map_lookup_elem(&xsl_listeners, &lk);
 	if (l || k->family != XSL_AF_INET)

@@ -107,7 +107,7 @@ static __always_inline int xsl_on_hit(struct xsl_stats *st, struct xsl_pkt *p,
 	xsl_session_touch(r, 1, p->bytes, xsl_now());
 	if (p->key.proto == IPPROTO_TCP)
 		xsl_tcp_track(st, r, p->tcp_flags);
-	xsl_count_delivery(app, t.worker, p->bytes);
+	xsl_count_delivery(t.worker, p->bytes);
 	return xsl_deliver(&t, app, NULL);
 }
 
@@ -148,7 +148,7 @@ static __always_inline int xsl_on_miss(struct xsl_stats *st, struct xsl_pkt *p,
 	/* -ENOSPC: refused by a full table, delivered statelessly to t */
 	if (err && err != -ENOSPC)
 		return xsl_drop(st, XSL_DROP_SESSION_CREATE, app);
-	xsl_count_delivery(app, t.worker, p->bytes);
+	xsl_count_delivery(t.worker, p->bytes);
 	return xsl_deliver(&t, app, a);
 }
 

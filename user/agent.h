@@ -436,5 +436,12 @@ struct xsl_app_stats;
 struct xsl_worker_stats;
 int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum);
 int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum);
+/* Sums entries 0..n-1 of the per-CPU array map fd over the CPUs with one
+ * batch lookup: out[k * nf + f] is u64 field f of entry k. */
+int agent__percpu_sums(int fd, uint32_t n, size_t nf, uint64_t *out);
+/* Packets and bytes delivered to each app (arrays of XSL_MAX_APPS): its
+ * retired totals plus the counters of each worker index whose xsl_workers
+ * record names it (records.h, xsl_app_stats). */
+int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes);
 
 #endif /* XSL_AGENT_H */

@@ -72,53 +72,12 @@ _Static_assert(sizeof(struct xsl_worker_stats) % sizeof(uint64_t) == 0, "u64 fie
 struct render_bufs {
 	uint64_t app[XSL_MAX_APPS * U64_FIELDS(struct xsl_app_stats)];
 	uint64_t wrk[XSL_MAX_WORKERS * U64_FIELDS(struct xsl_worker_stats)];
+	uint64_t app_packets[XSL_MAX_APPS], app_bytes[XSL_MAX_APPS];
 	struct inst_view inst[XSL_MAX_APPS][XSL_REG_MAX_INSTANCES];
 	int n_inst[XSL_MAX_APPS];	/* -ENOENT: no such app */
 };
 
 /* ---- reading the maps ---- */
-
-/*
- * Sums entries 0..n-1 of the per-CPU array map fd over the CPUs, read with
- * one batch lookup: out[k * nf + f] is u64 field f of entry k, for values of
- * nf u64 fields.
- */
-static int read_percpu_sums(int fd, uint32_t n, size_t nf, uint64_t *out)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int ncpus = libbpf_num_possible_cpus();
-	uint32_t *keys, next, count = n;
-	uint64_t *vals;
-	int err = 0;
-
-	memset(out, 0, (size_t)n * nf * sizeof(*out));
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	keys = calloc(n, sizeof(*keys));
-	vals = calloc((size_t)n * (size_t)ncpus, nf * sizeof(*vals));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* -ENOENT: the map ended before n entries; count says how many came */
-	if (bpf_map_lookup_batch(fd, NULL, &next, keys, vals, &count, &opts) && errno != ENOENT) {
-		err = -errno;
-		goto out;
-	}
-	for (uint32_t i = 0; i < count && i < n; i++) {
-		const uint64_t *v = vals + (size_t)i * (size_t)ncpus * nf;
-
-		if (keys[i] >= n)
-			continue;
-		for (int c = 0; c < ncpus; c++)
-			for (size_t f = 0; f < nf; f++)
-				out[keys[i] * nf + f] += v[(size_t)c * nf + f];
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
-}
 
 /* ---- label helpers ---- */
 
@@ -376,7 +335,26 @@ static void render_datapath(struct prom *p, struct agent *a)
 	}
 }
 
-/* Per-app counters: xsl_app_stats (data path) and the agent's expiries. */
+/* Puts each app's delivered packets and bytes (agent__app_delivered()) into
+ * sums, its xsl_app_stats entries. */
+static int app_delivered(struct agent *a, struct render_bufs *b, uint64_t *sums)
+{
+	enum { NF = U64_FIELDS(struct xsl_app_stats) };
+	int err = agent__app_delivered(a, b->app_packets, b->app_bytes);
+
+	if (err)
+		pr_warn("metrics: sum the apps' packets over their workers: %s\n", strerror(-err));
+	for (uint32_t i = 0; !err && i < XSL_MAX_APPS; i++) {
+		sums[i * NF + offsetof(struct xsl_app_stats, packets) / sizeof(uint64_t)] =
+			b->app_packets[i];
+		sums[i * NF + offsetof(struct xsl_app_stats, bytes) / sizeof(uint64_t)] =
+			b->app_bytes[i];
+	}
+	return err;
+}
+
+/* Per-app counters: xsl_app_stats (data path), packets and bytes summed
+ * over the app's workers, and the agent's expiries. */
 static void render_apps(struct prom *p, struct agent *a, struct render_bufs *b)
 {
 	enum { NF = U64_FIELDS(struct xsl_app_stats) };
@@ -397,10 +375,12 @@ static void render_apps(struct prom *p, struct agent *a, struct render_bufs *b)
 		  "Packets of each app dropped." },
 	};
 	uint64_t *sums = b->app;
-	int err = read_percpu_sums(a->maps.app_stats, XSL_MAX_APPS, NF, sums);
+	int err = agent__percpu_sums(a->maps.app_stats, XSL_MAX_APPS, NF, sums);
 
 	if (err)
 		pr_warn("metrics: read %s: %s\n", XSL_MAP_APP_STATS, strerror(-err));
+	if (!err)
+		err = app_delivered(a, b, sums);
 	/* re-homed by the data path or by the GC: reassigned either way */
 	for (uint32_t i = 0; !err && i < XSL_MAX_APPS; i++)
 		sums[i * NF + offsetof(struct xsl_app_stats, sessions_reassigned) / sizeof(uint64_t)] +=
@@ -447,7 +427,7 @@ static void render_workers(struct prom *p, struct agent *a, struct render_bufs *
 	};
 	uint64_t *sums = b->wrk;
 	struct worker_labels wl;
-	int err = read_percpu_sums(a->maps.wrk_stats, XSL_MAX_WORKERS, NF, sums);
+	int err = agent__percpu_sums(a->maps.wrk_stats, XSL_MAX_WORKERS, NF, sums);
 
 	if (err)
 		pr_warn("metrics: read %s: %s\n", XSL_MAP_WRK_STATS, strerror(-err));

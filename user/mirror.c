@@ -53,6 +53,54 @@ int mirror__app(struct xsl_mirror *mi, uint32_t app)
 	return keep(mi, err, "app", app);
 }
 
+/*
+ * Adds what worker delivered (its per-CPU packets and bytes, summed) to the
+ * retired entry of app, whose CPU 0 value only the agent writes (records.h),
+ * so app's totals keep them once the worker's counters are zeroed. The old
+ * worker is FREE in the map by then: the data path no longer counts for it.
+ */
+static int retire_worker_stats(struct xsl_mirror *mi, uint32_t worker, uint32_t app)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t key = XSL_APP_RETIRED(app);
+	struct xsl_worker_stats *ws = NULL;
+	struct xsl_app_stats *as = NULL;
+	uint64_t packets = 0, bytes = 0;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	if (app >= XSL_MAX_APPS)
+		return 0;
+	ws = calloc(ncpus, sizeof(*ws));
+	as = calloc(ncpus, sizeof(*as));
+	if (!ws || !as) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(mi->m->wrk_stats, &worker, ws)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		packets += ws[c].packets;
+		bytes += ws[c].bytes;
+	}
+	if (!packets && !bytes)
+		goto out;
+	if (bpf_map_lookup_elem(mi->m->app_stats, &key, as)) {
+		err = -errno;
+		goto out;
+	}
+	as[0].packets += packets;
+	as[0].bytes += bytes;
+	err = update(mi->m->app_stats, &key, as);
+out:
+	free(ws);
+	free(as);
+	return err;
+}
+
 /* Zeroes a new worker's per-CPU counters: the index may have served another. */
 static int zero_worker_stats(struct xsl_mirror *mi, uint32_t worker)
 {
@@ -78,8 +126,16 @@ int mirror__worker(struct xsl_mirror *mi, uint32_t worker)
 	if (records__worker(mi->r, worker, &rec))
 		return -EINVAL;
 	if (rec.state == XSL_WORKER_LIVE &&
-	    (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen))
+	    (bpf_map_lookup_elem(mi->m->workers, &worker, &old) || old.gen != rec.gen)) {
+		/* the old one's packets stay its app's (an unread record: none);
+		 * failing that loses counts, not the worker */
+		if (old.gen)
+			err = retire_worker_stats(mi, worker, old.app);
+		if (err)
+			pr_warn("retire the counters of worker %u into app %u: %s\n", worker,
+				old.app, strerror(-err));
 		err = zero_worker_stats(mi, worker);
+	}
 	if (!err)
 		err = update(mi->m->workers, &worker, &rec);
 	return keep(mi, err, "worker", worker);
@@ -90,17 +146,31 @@ static uint32_t key_port_bit(const struct xsl_listener_key *k)
 	return xsl_port_bit(k->family, k->proto, ntohs(k->port));
 }
 
-static bool port_bit(const struct xsl_port_filter *f, uint32_t bit)
+static bool port_bit(const __u64 *words, uint32_t bit)
 {
-	return f->bits[bit / 64] >> (bit % 64) & 1;
+	return words[bit / 64] >> (bit % 64) & 1;
 }
 
-static void port_bit_put(struct xsl_port_filter *f, uint32_t bit, bool on)
+static void port_bit_put(__u64 *words, uint32_t bit, bool on)
 {
 	if (on)
-		f->bits[bit / 64] |= 1ULL << (bit % 64);
+		words[bit / 64] |= 1ULL << (bit % 64);
 	else
-		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
+		words[bit / 64] &= ~(1ULL << (bit % 64));
+}
+
+/* Whether a live exact-address listener has k's family, proto and port. */
+static bool port_exact(const struct xsl_registry *r, const struct xsl_listener_key *k)
+{
+	for (uint32_t l = 0; l < XSL_MAX_LISTENERS; l++) {
+		const struct reg_listener *rl = &r->listeners[l];
+		const uint32_t *a = rl->key.addr;
+
+		if (rl->live && rl->key.family == k->family && rl->key.proto == k->proto &&
+		    rl->key.port == k->port && (a[0] | a[1] | a[2] | a[3]))
+			return true;
+	}
+	return false;
 }
 
 /* Whether a live listener, exact or wildcard, has k's family, proto, port;
@@ -139,13 +209,14 @@ static int ports_write(struct xsl_mirror *mi)
 
 /*
  * Makes k's port bit in xsl_ports say whether a live listener has that port,
- * writing the whole value only when the bit changes. The first call reads
- * the map's value (an earlier agent's, or zero) into mi->ports.
+ * and its wild bit whether none of them has an address, writing the whole
+ * value only when a bit changes. The first call reads the map's value (an
+ * earlier agent's, or zero) into mi->ports.
  */
 static int port_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 {
 	uint32_t zero = 0, bit = key_port_bit(k);
-	bool want = port_listened(mi->r, k);
+	bool want = port_listened(mi->r, k), wild = !port_exact(mi->r, k), had, had_wild;
 	int err;
 
 	if (!mi->ports_loaded) {
@@ -153,12 +224,17 @@ static int port_sync(struct xsl_mirror *mi, const struct xsl_listener_key *k)
 			return -errno;
 		mi->ports_loaded = true;
 	}
-	if (port_bit(&mi->ports, bit) == want)
+	had = port_bit(mi->ports.bits, bit);
+	had_wild = port_bit(mi->ports.wild, bit);
+	if (had == want && had_wild == wild)
 		return 0;
-	port_bit_put(&mi->ports, bit, want);
+	port_bit_put(mi->ports.bits, bit, want);
+	port_bit_put(mi->ports.wild, bit, wild);
 	err = ports_write(mi);
-	if (err)	/* the map kept its old value: so does the copy */
-		port_bit_put(&mi->ports, bit, !want);
+	if (err) {	/* the map kept its old value: so does the copy */
+		port_bit_put(mi->ports.bits, bit, had);
+		port_bit_put(mi->ports.wild, bit, had_wild);
+	}
 	return err;
 }
 
@@ -214,9 +290,12 @@ int mirror__enable_port_filter(struct xsl_mirror *mi)
 
 		if (!rl->live)
 			continue;
-		port_bit_put(&mi->ports, key_port_bit(&rl->key), true);
-		if ((rl->flags & XSL_LISTENER_F_DUAL) && v4_side(&rl->key, &v4))
-			port_bit_put(&mi->ports, key_port_bit(&v4), true);
+		port_bit_put(mi->ports.bits, key_port_bit(&rl->key), true);
+		port_bit_put(mi->ports.wild, key_port_bit(&rl->key), !port_exact(mi->r, &rl->key));
+		if ((rl->flags & XSL_LISTENER_F_DUAL) && v4_side(&rl->key, &v4)) {
+			port_bit_put(mi->ports.bits, key_port_bit(&v4), true);
+			port_bit_put(mi->ports.wild, key_port_bit(&v4), !port_exact(mi->r, &v4));
+		}
 	}
 	mi->ports.enabled = 1;
 	err = ports_write(mi);

@@ -32,7 +32,9 @@ int mirror__worker(struct xsl_mirror *mi, uint32_t worker);
  * Also keeps the listener's port bit in xsl_ports: set before a live
  * listener is written, cleared (when no live listener of the registry has
  * that family, proto and port, any address) after a freed one is deleted, so
- * the data path never finds a listener whose bit is clear. Until
+ * the data path never finds a listener whose bit is clear; and its wild bit
+ * (records.h): cleared before an exact-address listener is written, set
+ * after the last one of its port is deleted. Until
  * mirror__enable_port_filter(), bits go into the map's current value, read
  * once, whatever its enabled flag.
  */

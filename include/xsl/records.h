@@ -113,7 +113,18 @@ _Static_assert(sizeof(struct xsl_wsock_key) == 8, "xsl_wsock_key layout");
 
 /* xsl_sessions: the session table, see session.h. */
 
-/* xsl_app_stats: per-CPU array indexed by app index. */
+/*
+ * xsl_app_stats: per-CPU array of XSL_APP_STATS_ENTRIES. Entry app: the data
+ * path's counters of app (packets and bytes stay 0: the data path counts
+ * those per worker only). Entry XSL_APP_RETIRED(app): only the agent writes
+ * it (CPU 0's value), the packets and bytes of app's workers whose index was
+ * reused, added before their xsl_wrk_stats entry is zeroed. An app's packets
+ * are its retired ones plus those of every worker index whose xsl_workers
+ * record names it; pinned, the retired totals outlive an agent restart.
+ */
+#define XSL_APP_RETIRED(app)	(XSL_MAX_APPS + (app))
+#define XSL_APP_STATS_ENTRIES	(2 * XSL_MAX_APPS)
+
 struct xsl_app_stats {
 	__u64 sessions_created;
 	__u64 sessions_reassigned;
@@ -136,6 +147,12 @@ struct xsl_worker_stats {
  * the listener lookups are skipped. With enabled 0 (no agent has written it
  * yet) it is ignored. The agent sets a bit before the first listener on it
  * appears and clears it after the last one is gone.
+ *
+ * wild[]: a bit per (family, proto, local port) whose listeners are all
+ * wildcard ones (any address): with enabled set and the bit set, a new
+ * flow's listener lookup skips the exact-address one, which would miss. The
+ * agent clears the bit before an exact-address listener on it appears and
+ * sets it after the last one is gone; a clear bit only costs that lookup.
  */
 #define XSL_PORT_BITS	(2 * 2 * 65536)	/* (v4, v6) x (tcp, udp) x port */
 #define XSL_PORT_WORDS	(XSL_PORT_BITS / 64)
@@ -144,8 +161,10 @@ struct xsl_port_filter {
 	__u32 enabled;
 	__u32 pad;
 	__u64 bits[XSL_PORT_WORDS];
+	__u64 wild[XSL_PORT_WORDS];
 };
-_Static_assert(sizeof(struct xsl_port_filter) == 8 + XSL_PORT_BITS / 8, "xsl_port_filter layout");
+_Static_assert(sizeof(struct xsl_port_filter) == 8 + 2 * XSL_PORT_BITS / 8,
+	       "xsl_port_filter layout");
 
 /* Bit of (family, proto, port), port in host byte order: family XSL_AF_INET6
  * or else v4, proto XSL_IPPROTO_UDP or else TCP. */

@@ -287,6 +287,11 @@ static int setup(struct fx *fx, __u32 ways)
 		err = fx_port_bit(fx, XSL_AF_INET, IPPROTO_UDP, 53, 1);
 	if (!err)
 		err = fx_port_bit(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 1);
+	/* wildcard listeners only: their ports' wild bits set */
+	if (!err)
+		err = fx_port_wild(fx, XSL_AF_INET, IPPROTO_UDP, 53, 1);
+	if (!err)
+		err = fx_port_wild(fx, XSL_AF_INET6, IPPROTO_UDP, 53, 1);
 	if (!err)
 		err = fx_port_filter(fx, 1);
 	return err;

@@ -641,6 +641,19 @@ static void fx_ports_bit(struct xsl_port_filter *f, __u32 bit, int on)
 		f->bits[bit / 64] &= ~(1ULL << (bit % 64));
 }
 
+static void fx_ports_wild(struct xsl_port_filter *f, __u32 bit, int on)
+{
+	if (on)
+		f->wild[bit / 64] |= 1ULL << (bit % 64);
+	else
+		f->wild[bit / 64] &= ~(1ULL << (bit % 64));
+}
+
+int fx_port_wild(struct fx *fx, int family, __u8 proto, __u16 port, int on)
+{
+	return fx_ports_edit(fx, fx_ports_wild, xsl_port_bit(family, proto, port), on);
+}
+
 int fx_port_filter(struct fx *fx, int enabled)
 {
 	return fx_ports_edit(fx, fx_ports_enable, 0, enabled);

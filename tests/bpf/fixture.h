@@ -128,6 +128,9 @@ int fx_session_count(struct fx *fx);
  * (family, proto, port) with every other bit kept. */
 int fx_port_filter(struct fx *fx, int enabled);
 int fx_port_bit(struct fx *fx, int family, __u8 proto, __u16 port, int on);
+/* Sets (on) or clears the wild bit of (family, proto, port): wildcard
+ * listeners only there, no exact-address lookup. */
+int fx_port_wild(struct fx *fx, int family, __u8 proto, __u16 port, int on);
 /* Adds a cpumap entry so a redirect to cpu can succeed. */
 int fx_cpumap_add(struct fx *fx, __u32 cpu);
 

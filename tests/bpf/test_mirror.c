@@ -278,6 +278,54 @@ static void test_reused_worker_starts_with_zero_counters(void **state)
 	assert_int_equal(ws.packets, 0);
 }
 
+/*
+ * A reused index's old counters stay its old app's: the mirror adds them to
+ * that app's retired entry before zeroing them, whichever app the index
+ * serves next, and a second reuse adds again.
+ */
+static void test_reused_worker_counters_retired_to_old_app(void **state)
+{
+	struct env *e = *state;
+	uint32_t app, other, l, w, w2, keep;
+	struct xsl_app_stats as;
+	struct fx_pkt p;
+	__u8 buf[FX_PKT_MAX];
+	__u64 bytes = 0;
+	__u32 act;
+
+	assert_int_equal(registry__attach_app(e->r, "old", NULL, &app), 0);
+	assert_int_equal(registry__attach_app(e->r, "next", NULL, &other), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 400, 0, &keep), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 401, 0, &w), 0);
+	udp_listener(e, app, &l);
+	assert_int_equal(registry__listener_add_worker(e->r, l, w), 0);
+	for (int i = 0; i < 3; i++) {
+		flow(&p, 4000 + i);
+		bytes += fx_build(&p, buf, sizeof(buf), NULL);
+		assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	}
+	assert_int_equal(registry__detach_process(e->r, app, 401), 0);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 0);
+
+	assert_int_equal(registry__worker_add(e->r, other, 500, 0, &w2), 0);
+	assert_int_equal(w2, w);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 3);
+	assert_int_equal(as.bytes, bytes);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(other), &as), 0);
+	assert_int_equal(as.packets, 0);
+
+	/* the index again for app: the other app's nothing adds nothing */
+	assert_int_equal(registry__detach_process(e->r, other, 500), 0);
+	assert_int_equal(registry__worker_add(e->r, app, 402, 0, &w2), 0);
+	assert_int_equal(w2, w);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(app), &as), 0);
+	assert_int_equal(as.packets, 3);
+	assert_int_equal(fx_app_stats(&e->fx, XSL_APP_RETIRED(other), &as), 0);
+	assert_int_equal(as.packets, 0);
+}
+
 /* Reads xsl_ports into e->pf. */
 static const struct xsl_port_filter *ports(struct env *e)
 {
@@ -313,6 +361,59 @@ static void listener_at(struct env *e, uint32_t app, int family, uint8_t proto,
 		assert_int_equal(inet_pton(family == XSL_AF_INET ? AF_INET : AF_INET6, addr,
 					   k.addr), 1);
 	assert_int_equal(registry__listener_add(e->r, app, &k, l), 0);
+}
+
+static int wild_bit(struct env *e, int family, uint8_t proto, uint16_t port)
+{
+	uint32_t bit = xsl_port_bit(family, proto, port);
+
+	return ports(e)->wild[bit / 64] >> (bit % 64) & 1;
+}
+
+/*
+ * A port's wild bit is set while its listeners are all wildcards, cleared
+ * while an exact-address one lives (so the data path looks it up: the
+ * exact listener's app gets its address's flows, the wildcard's the rest),
+ * set again once the last exact one is freed.
+ */
+static void test_wild_bit_follows_exact_listeners(void **state)
+{
+	struct env *e = *state;
+	uint32_t a, b, lw, lx, wa, wb;
+	struct xsl_session s;
+	struct xsl_flow_key k;
+	struct fx_pkt p;
+	__u32 act;
+
+	assert_int_equal(registry__attach_app(e->r, "any", NULL, &a), 0);
+	assert_int_equal(registry__attach_app(e->r, "exact", NULL, &b), 0);
+	assert_int_equal(registry__worker_add(e->r, a, 600, 0, &wa), 0);
+	assert_int_equal(registry__worker_add(e->r, b, 601, 0, &wb), 0);
+	assert_int_equal(mirror__enable_port_filter(&e->mi), 0);
+	listener_at(e, a, XSL_AF_INET, IPPROTO_UDP, NULL, PORT, &lw);
+	assert_int_equal(registry__listener_add_worker(e->r, lw, wa), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+
+	listener_at(e, b, XSL_AF_INET, IPPROTO_UDP, "10.1.0.1", PORT, &lx);
+	assert_int_equal(registry__listener_add_worker(e->r, lx, wb), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 0);
+	flow(&p, 4100);		/* to 10.1.0.1 */
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), 0);
+	assert_int_equal(s.app, b);
+
+	assert_int_equal(registry__listener_del(e->r, lx), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	assert_int_equal(port_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
+	flow(&p, 4101);
+	assert_int_equal(fx_send(&e->fx, &p, &act), 0);
+	fx_key(&p, &k);
+	assert_int_equal(fx_session(&e->fx, &k, &s), 0);
+	assert_int_equal(s.app, a);
+	/* enabling again recomputes it from the registry */
+	assert_int_equal(mirror__enable_port_filter(&e->mi), 0);
+	assert_int_equal(wild_bit(e, XSL_AF_INET, IPPROTO_UDP, PORT), 1);
 }
 
 /* A listener sets its port's bit; freeing it clears the bit. */
@@ -526,7 +627,9 @@ int main(void)
 		T(test_restart_new_flows_to_new_instance_old_stay_drop),
 		T(test_freed_app_traffic_is_not_ours),
 		T(test_reused_worker_starts_with_zero_counters),
+		T(test_reused_worker_counters_retired_to_old_app),
 		T(test_listener_add_and_free_port_bit),
+		T(test_wild_bit_follows_exact_listeners),
 		T(test_port_bit_kept_until_last_listener),
 		T(test_port_bits_per_family_and_proto),
 		T(test_freed_app_clears_port_bits),

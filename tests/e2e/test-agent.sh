@@ -74,6 +74,36 @@ test_killed_worker_cleaned_and_flows_rehomed() {
 		fail "not every session counts 4 packets: $counts"
 }
 
+# An app's packets are the agent's sum over its workers: a dead worker's
+# stay in the app's total when a new worker takes its index (the mirror
+# retires them before zeroing its counters), and across an agent restart.
+app_packets() { ctl --json show app app1 | jq .app.packets; }
+index_of() { ctl --json show workers app1 | jq --argjson p "$1" '.workers[] | select(.pid == $p) | .index'; }
+test_app_packets_kept_through_worker_reuse_and_restart() {
+	xdp_on || return 1
+	start_server 2 || return 1
+	wait_for 300 '[ "$(udp_listener_workers)" -eq 2 ]' || return 1
+	local victim index out n0 p
+	out=$(udp --flows 20 --rounds 2)
+	[ "$(echo "$out" | field lost)" = 0 ] || fail "lost replies: $out"
+	n0=$(app_packets)
+	[ "$n0" = 40 ] || fail "app packets $n0 after 40 datagrams"
+	victim=$(awk '/^worker/ { print $2; exit }' "$SRV_OUT")
+	index=$(index_of "$victim")
+	kill -9 "$victim"
+	wait_for 500 '! worker_pids app1 | grep -qw "$victim"' || fail "killed worker still listed"
+	kill -USR1 "$MASTER"
+	wait_for 300 '[ "$(n_workers app1)" -eq 3 ]' || return 1
+	p=$(ctl --json show workers app1 | jq --argjson i "$index" '.workers[] | select(.index == $i) | .pid')
+	[ -n "$p" ] && [ "$p" != "$victim" ] || fail "no new worker at index $index"
+	[ "$(app_packets)" = "$n0" ] || fail "app packets $n0 -> $(app_packets) after the index was reused"
+	[ "$(in_srv curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+		awk '$1 == "xsl_app_packets_total{app=\"app1\"}" { print $2 }')" = "$n0" ] ||
+		fail "xsl_app_packets_total differs from show app"
+	agent_again || return 1
+	[ "$(app_packets)" = "$n0" ] || fail "app packets $n0 -> $(app_packets) after an agent restart"
+}
+
 test_new_fork_is_registered() {
 	start_server 2 || return 1
 	kill -USR1 "$MASTER"
@@ -488,7 +518,8 @@ test_bench_prints_the_control_path_goals() {
 }
 
 ALL_TESTS="test_run_registers_every_process test_flows_stick_to_their_worker
-test_killed_worker_cleaned_and_flows_rehomed test_new_fork_is_registered
+test_killed_worker_cleaned_and_flows_rehomed test_app_packets_kept_through_worker_reuse_and_restart
+test_new_fork_is_registered
 test_all_exit_frees_app test_fork_storm_registered_and_cleaned test_every_fork_and_exit_is_timed
 test_adopted_cgroup_tree_processes_become_workers
 test_process_detach_keeps_other_workers test_outside_process_is_refused

@@ -148,7 +148,8 @@ test_prometheus_scrapes_agent() {
 # One line of data-path sums from a scrape: XDP packets, per-worker packets,
 # session lookups, parse errors (packets XDP passed without a lookup), and
 # from xslctl show stats, which has it and /metrics does not: not_ours
-# (packets to a port no listener has, passed before any lookup).
+# (packets to a port no listener has, passed before any lookup); then the
+# apps' packets (the agent's sums over their workers).
 datapath_counts() {
 	local page
 	page=$(scrape) || return 1
@@ -156,12 +157,13 @@ datapath_counts() {
 		"$(echo "$page" | metric_sum xsl_worker_packets_total)" \
 		"$(echo "$page" | metric_sum xsl_session_lookups_total)" \
 		"$(echo "$page" | metric_sum xsl_parse_errors_total)" \
-		"$(ctl --json show stats | jq '.stats.not_ours')"
+		"$(ctl --json show stats | jq '.stats.not_ours')" \
+		"$(echo "$page" | metric_sum xsl_app_packets_total)"
 	echo "$page" | grep '^xsl_parse_errors_total{' >"$PARSE_OUT"
 }
 
 test_counters_match_datapath() {
-	local flows=50 rounds=4 n a b dx dw dl dp dn out
+	local flows=50 rounds=4 n a b dx dw dl dp dn da out
 	n=$((flows * rounds))
 	PARSE_OUT=$TMP/parse-$E2E_N
 	xdp_on || return 1
@@ -173,7 +175,8 @@ test_counters_match_datapath() {
 	out=$(udp --flows $flows --rounds $rounds)
 	b=$(datapath_counts) || return 1
 	[ "$(echo "$out" | field replies)" = "$n" ] || fail "client: $out"
-	read -r dx dw dl dp dn < <(echo "$a $b" | awk '{ print $6 - $1, $7 - $2, $8 - $3, $9 - $4, $10 - $5 }')
+	read -r dx dw dl dp dn da < <(echo "$a $b" |
+		awk '{ print $7 - $1, $8 - $2, $9 - $3, $10 - $4, $11 - $5, $12 - $6 }')
 	log "sent $n datagrams: xdp packets +$dx, worker packets +$dw, lookups +$dl," \
 		"parse errors +$dp, not ours +$dn"
 	[ "$dp" -gt 0 ] && log "other packets: $(paste -d' ' "$PARSE_OUT.a" "$PARSE_OUT" |
@@ -192,6 +195,7 @@ test_counters_match_datapath() {
 	[ "$dx" -eq $((dl + dp + dn)) ] || fail "xdp packets +$dx != lookups +$dl + parse errors +$dp + not ours +$dn"
 	# per-worker counters count only session packets: exactly the datagrams
 	[ "$dw" -eq "$n" ] || fail "worker packets grew by $dw, sent $n"
+	[ "$da" -eq "$n" ] || fail "app packets grew by $da, sent $n"
 	[ "$dl" -eq "$n" ] || fail "session lookups grew by $dl, sent $n"
 	# xslctl show stats reads the same counters (no lookups happen between)
 	[ "$(ctl --json show stats | jq '.stats.lookup_hit + .stats.lookup_miss')" = \
