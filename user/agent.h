@@ -431,17 +431,26 @@ uint64_t iview__age_s(const struct agent *a, uint32_t app, const struct inst_vie
 /* agent_stats.c: the data path's per-CPU counters summed over CPUs */
 struct xsl_stats;
 int agent__read_stats(struct agent *a, struct xsl_stats *sum);
-/* One app's / one worker's data-path counters (xsl_app_stats, xsl_wrk_stats). */
 struct xsl_app_stats;
 struct xsl_worker_stats;
-int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum);
+/* Packets and bytes delivered to each app (agent__app_delivered()). */
+struct agent_delivered {
+	uint64_t packets[XSL_MAX_APPS];
+	uint64_t bytes[XSL_MAX_APPS];
+};
+/* One app's data-path counters (xsl_app_stats), its packets and bytes taken
+ * from d, which one agent__app_delivered() serves for every app of a reply. */
+int agent__app_stats(struct agent *a, uint32_t app, const struct agent_delivered *d,
+		     struct xsl_app_stats *sum);
+/* One worker's data-path counters (xsl_wrk_stats). */
 int agent__worker_stats(struct agent *a, uint32_t worker, struct xsl_worker_stats *sum);
 /* Sums entries 0..n-1 of the per-CPU array map fd over the CPUs with one
  * batch lookup: out[k * nf + f] is u64 field f of entry k. */
 int agent__percpu_sums(int fd, uint32_t n, size_t nf, uint64_t *out);
-/* Packets and bytes delivered to each app (arrays of XSL_MAX_APPS): its
- * retired totals plus the counters of each worker index whose xsl_workers
- * record names it (records.h, xsl_app_stats). */
-int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes);
+/* Packets and bytes delivered to each app: its retired totals plus the
+ * counters of each worker index whose xsl_workers record names it
+ * (records.h, xsl_app_stats). Reads every worker's counters: once per reply
+ * or page, not once per app. */
+int agent__app_delivered(struct agent *a, struct agent_delivered *d);
 
 #endif /* XSL_AGENT_H */

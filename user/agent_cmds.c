@@ -84,7 +84,19 @@ static const char *policy_name(uint8_t p)
 	return p == XSL_POLICY_DROP ? "drop" : "reassign";
 }
 
-static json_t *app_json(struct agent *a, uint32_t app)
+/* Every app's delivered packets and bytes for one reply (zeros when they
+ * cannot be read); NULL when out of memory. Freed by the caller. */
+static struct agent_delivered *delivered_read(struct agent *a)
+{
+	struct agent_delivered *d = calloc(1, sizeof(*d));
+
+	if (d && agent__app_delivered(a, d))
+		memset(d, 0, sizeof(*d));
+	return d;
+}
+
+/* d: delivered_read()'s, or NULL (packets and bytes then read as 0). */
+static json_t *app_json(struct agent *a, uint32_t app, const struct agent_delivered *d)
 {
 	const struct reg_app *ra = registry__app(a->reg, app);
 	const struct agent_app *aa = &a->apps[app];
@@ -116,7 +128,7 @@ static json_t *app_json(struct agent *a, uint32_t app)
 			    json_pack("{s:I, s:I}", "idle", (json_int_t)aa->expired[0], "closed",
 				      (json_int_t)aa->expired[1]));
 	/* the data path's counters of the app (zeros when they cannot be read) */
-	if (agent__app_stats(a, app, &st))
+	if (!d || agent__app_stats(a, app, d, &st))
 		memset(&st, 0, sizeof(st));
 	json_object_set_new(o, "created", json_integer((json_int_t)st.sessions_created));
 	json_object_set_new(o, "reassigned", json_integer((json_int_t)st.sessions_reassigned));
@@ -168,8 +180,9 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 	json_t *jcgroup = json_object_get(req, "cgroup"), *steer = json_object_get(req, "cpu_steer");
 	json_t *held = json_object_get(req, "held");
 	const char *name, *policy, *cgroup = NULL, *key;
+	struct agent_delivered *d;
 	char why[512];
-	json_t *v;
+	json_t *v, *obj;
 	long long idle;
 	uint32_t app;
 	int err;
@@ -227,7 +240,10 @@ static json_t *do_app_attach(struct agent *a, const struct agent_client *cl, jso
 	err = apps__attach(a, name, cgroup, &o, &app, why, sizeof(why));
 	if (err)
 		return fail(err, "app attach %s: %s", name, why);
-	return ok(json_pack("{s:o}", "app", app_json(a, app)));
+	d = delivered_read(a);
+	obj = app_json(a, app, d);
+	free(d);
+	return ok(json_pack("{s:o}", "app", obj));
 }
 
 static json_t *do_app_detach(struct agent *a, const struct agent_client *cl, json_t *req)
@@ -490,13 +506,15 @@ static json_t *do_listen(struct agent *a, const struct agent_client *cl, json_t 
 
 static json_t *do_show_apps(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	struct agent_delivered *d = delivered_read(a);
 	json_t *arr = json_array();
 
 	(void)cl;
 	(void)req;
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++)
 		if (registry__app(a->reg, app))
-			json_array_append_new(arr, app_json(a, app));
+			json_array_append_new(arr, app_json(a, app, d));
+	free(d);
 	return ok(json_pack("{s:o}", "apps", arr));
 }
 
@@ -528,13 +546,18 @@ static json_t *listeners_array(struct agent *a, int64_t app)
 
 static json_t *do_show_app(struct agent *a, const struct agent_client *cl, json_t *req)
 {
+	struct agent_delivered *d;
 	const char *name;
 	uint32_t app;
+	json_t *o;
 
 	(void)cl;
 	if (app_arg(a, req, &app, &name))
 		return fail(ENOENT, "show app %s: no such app", name ? name : "");
-	return ok(json_pack("{s:o, s:o, s:o}", "app", app_json(a, app), "workers",
+	d = delivered_read(a);
+	o = app_json(a, app, d);
+	free(d);
+	return ok(json_pack("{s:o, s:o, s:o}", "app", o, "workers",
 			    workers_array(a, app), "listeners", listeners_array(a, app)));
 }
 

@@ -72,7 +72,7 @@ _Static_assert(sizeof(struct xsl_worker_stats) % sizeof(uint64_t) == 0, "u64 fie
 struct render_bufs {
 	uint64_t app[XSL_MAX_APPS * U64_FIELDS(struct xsl_app_stats)];
 	uint64_t wrk[XSL_MAX_WORKERS * U64_FIELDS(struct xsl_worker_stats)];
-	uint64_t app_packets[XSL_MAX_APPS], app_bytes[XSL_MAX_APPS];
+	struct agent_delivered delivered;
 	struct inst_view inst[XSL_MAX_APPS][XSL_REG_MAX_INSTANCES];
 	int n_inst[XSL_MAX_APPS];	/* -ENOENT: no such app */
 };
@@ -340,15 +340,15 @@ static void render_datapath(struct prom *p, struct agent *a)
 static int app_delivered(struct agent *a, struct render_bufs *b, uint64_t *sums)
 {
 	enum { NF = U64_FIELDS(struct xsl_app_stats) };
-	int err = agent__app_delivered(a, b->app_packets, b->app_bytes);
+	int err = agent__app_delivered(a, &b->delivered);
 
 	if (err)
 		pr_warn("metrics: sum the apps' packets over their workers: %s\n", strerror(-err));
 	for (uint32_t i = 0; !err && i < XSL_MAX_APPS; i++) {
 		sums[i * NF + offsetof(struct xsl_app_stats, packets) / sizeof(uint64_t)] =
-			b->app_packets[i];
+			b->delivered.packets[i];
 		sums[i * NF + offsetof(struct xsl_app_stats, bytes) / sizeof(uint64_t)] =
-			b->app_bytes[i];
+			b->delivered.bytes[i];
 	}
 	return err;
 }

@@ -113,7 +113,7 @@ out:
 	return err;
 }
 
-int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes)
+int agent__app_delivered(struct agent *a, struct agent_delivered *d)
 {
 	enum { WF = sizeof(struct xsl_worker_stats) / sizeof(uint64_t),
 	       AF = sizeof(struct xsl_app_stats) / sizeof(uint64_t) };
@@ -122,8 +122,7 @@ int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes)
 	struct xsl_worker *recs = calloc(XSL_MAX_WORKERS, sizeof(*recs));
 	int err = 0;
 
-	memset(packets, 0, XSL_MAX_APPS * sizeof(*packets));
-	memset(bytes, 0, XSL_MAX_APPS * sizeof(*bytes));
+	memset(d, 0, sizeof(*d));
 	if (!wrk || !ret || !recs) {
 		err = -ENOMEM;
 		goto out;
@@ -138,8 +137,8 @@ int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes)
 	for (uint32_t i = 0; i < XSL_MAX_APPS; i++) {
 		const uint64_t *r = ret + (size_t)XSL_APP_RETIRED(i) * AF;
 
-		packets[i] = r[offsetof(struct xsl_app_stats, packets) / sizeof(uint64_t)];
-		bytes[i] = r[offsetof(struct xsl_app_stats, bytes) / sizeof(uint64_t)];
+		d->packets[i] = r[offsetof(struct xsl_app_stats, packets) / sizeof(uint64_t)];
+		d->bytes[i] = r[offsetof(struct xsl_app_stats, bytes) / sizeof(uint64_t)];
 	}
 	/* a never-used index reads as zeros, whatever app it names */
 	for (uint32_t w = 0; w < XSL_MAX_WORKERS; w++) {
@@ -147,8 +146,9 @@ int agent__app_delivered(struct agent *a, uint64_t *packets, uint64_t *bytes)
 
 		if (recs[w].app >= XSL_MAX_APPS)
 			continue;
-		packets[recs[w].app] += s[offsetof(struct xsl_worker_stats, packets) / sizeof(uint64_t)];
-		bytes[recs[w].app] += s[offsetof(struct xsl_worker_stats, bytes) / sizeof(uint64_t)];
+		d->packets[recs[w].app] +=
+			s[offsetof(struct xsl_worker_stats, packets) / sizeof(uint64_t)];
+		d->bytes[recs[w].app] += s[offsetof(struct xsl_worker_stats, bytes) / sizeof(uint64_t)];
 	}
 out:
 	free(wrk);
@@ -159,25 +159,18 @@ out:
 
 /* The data path's counters of app; reassigned also counts the sessions the
  * agent's GC re-homed (the data path re-homes only those a packet finds
- * first); packets and bytes are agent__app_delivered()'s. */
-int agent__app_stats(struct agent *a, uint32_t app, struct xsl_app_stats *sum)
+ * first). */
+int agent__app_stats(struct agent *a, uint32_t app, const struct agent_delivered *d,
+		     struct xsl_app_stats *sum)
 {
-	uint64_t *packets = calloc(XSL_MAX_APPS, sizeof(*packets));
-	uint64_t *bytes = calloc(XSL_MAX_APPS, sizeof(*bytes));
 	int err = percpu_sum(a->maps.app_stats, &app, sizeof(*sum) / sizeof(uint64_t),
 			     (uint64_t *)sum);
 
-	if (!err && (!packets || !bytes))
-		err = -ENOMEM;
-	if (!err && app < XSL_MAX_APPS)
-		err = agent__app_delivered(a, packets, bytes);
 	if (!err && app < XSL_MAX_APPS) {
 		sum->sessions_reassigned += a->apps[app].gc_rehomed;
-		sum->packets = packets[app];
-		sum->bytes = bytes[app];
+		sum->packets = d->packets[app];
+		sum->bytes = d->bytes[app];
 	}
-	free(packets);
-	free(bytes);
 	return err;
 }
 
