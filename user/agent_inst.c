@@ -460,10 +460,17 @@ static void inst_gone(struct agent *a, uint32_t app, struct agent_inst *ai, uint
 	*ai = (struct agent_inst){ 0 };
 }
 
+/* A STARTING instance the registry now names as taking new sessions. */
+static bool takes_over(struct agent *a, uint32_t app, const struct agent_inst *ai)
+{
+	uint16_t taking;
+
+	return ai->phase == INST_P_STARTING && !registry__instance_taking(a->reg, app, &taking) &&
+	       taking == ai->num;
+}
+
 static void tick_app(struct agent *a, uint32_t app, uint64_t now)
 {
-	uint16_t taking = 0;
-
 	for (unsigned int i = 0; i < XSL_REG_MAX_INSTANCES; i++) {
 		struct agent_inst *ai = &a->apps[app].inst[i];
 
@@ -476,8 +483,7 @@ static void tick_app(struct agent *a, uint32_t app, uint64_t now)
 
 		if (!ai->num)
 			continue;
-		if (ai->phase == INST_P_STARTING && !registry__instance_taking(a->reg, app, &taking) &&
-		    taking == ai->num) {
+		if (takes_over(a, app, ai)) {
 			took_over(a, app, ai, now);
 			continue;
 		}
@@ -513,8 +519,6 @@ static void tick_app(struct agent *a, uint32_t app, uint64_t now)
  */
 void inst__settle(struct agent *a)
 {
-	uint16_t taking;
-
 	for (uint32_t app = 0; app < XSL_MAX_APPS; app++) {
 		struct agent_app *aa = &a->apps[app];
 		struct agent_inst *ai;
@@ -522,8 +526,7 @@ void inst__settle(struct agent *a)
 		if (aa->replace.result != REPLACE_PENDING || !registry__app(a->reg, app))
 			continue;
 		ai = inst_find(a, app, aa->replace.num);
-		if (!ai || ai->phase != INST_P_STARTING ||
-		    registry__instance_taking(a->reg, app, &taking) || taking != ai->num)
+		if (!ai || !takes_over(a, app, ai))
 			continue;
 		took_over(a, app, ai, mono_ns());
 		if (!registry__app(a->reg, app) && a->app_freed)

@@ -634,9 +634,8 @@ static bool reconcile_keeps(struct agent *a, const struct reg_worker *rw,
 			    const struct pid_set *s)
 {
 	struct proc_entry *e = proctab__find(&a->reg->procs, rw->pid);
-	uint64_t start;
-
 	char rel[PATH_MAX];
+	uint64_t start;
 
 	if (e && e->pidfd >= 0 && pidfd_exited(e->pidfd))
 		return true;

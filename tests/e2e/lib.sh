@@ -128,6 +128,14 @@ fail() {
 	return 1
 }
 
+# Lines of the first code block after the README heading $1, as written.
+readme_block() {
+	awk -v h="$1" '
+		$0 == h { found = 1; next }
+		found && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }' "$E2E_ROOT/README.md"
+}
+
 e2e_main() {
 	local t only=${XSL_E2E_ONLY:-} ran=0
 	echo "PLAN $(echo ${only:-$ALL_TESTS})"

@@ -20,7 +20,7 @@ start_server() {
 }
 
 n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
-worker_pids() { ctl --json show workers "$1" | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
+worker_pids() { ctl --json show workers "$1" 2>/dev/null | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
 # The server's processes that are still alive, as worker_pids prints them.
 server_pids() {
 	{ echo "$MASTER"; awk '/^worker/ { print $2 }' "$SRV_OUT"; } | while read -r p; do
@@ -45,3 +45,30 @@ udp_bg() {
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
 
 xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
+
+# A process and its children, as ps sees them.
+ps_tree() { { echo "$1"; ps -o pid= --ppid "$1"; } | tr -d ' ' | sort -n | tr '\n' ' '; }
+
+# Writes nginx.conf into dir $1 (4 workers serving "ok" on SRV_IP:HTTP_PORT,
+# every file of nginx inside $1); $2: extra listen parameters.
+nginx_conf() {
+	local d=$1
+	cat >"$d/nginx.conf" <<EOF
+worker_processes 4;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fastcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
+	server {
+		listen $SRV_IP:$HTTP_PORT $2;
+		location / { return 200 "ok\n"; }
+	}
+}
+EOF
+}

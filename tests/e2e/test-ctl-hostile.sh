@@ -6,6 +6,7 @@
 # and a client flooding requests while another one asks for `show apps`.
 # Raw clients: tests/helpers/ctl_client.py.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server.sh"
 
 CLIENT="$E2E_ROOT/tests/helpers/ctl_client.py"
 
@@ -14,8 +15,6 @@ raw() { in_srv socat -t 2 - UNIX-CONNECT:"$SOCK"; }
 # One request line as root; prints its one reply.
 req() { printf '%s\n' "$1" | raw; }
 
-n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
-worker_pids() { ctl --json show workers "$1" | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
 # xslctl as root, failing if it takes longer than $1 seconds.
 ctl_within() { timeout "$1" nsenter --net="/run/netns/$SRV_NS" "$XSLCTL" --socket "$SOCK" "${@:2}"; }
 vmrss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT_PID/status"; }

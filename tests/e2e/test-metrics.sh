@@ -4,6 +4,7 @@
 # sends, and abused by bad HTTP clients. XDP is attached with `ip link`; the
 # UDP client runs in the peer namespace.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server.sh"
 
 PORT=5400
 # Prometheus listens in the test's own srv namespace, where only the agent
@@ -13,25 +14,12 @@ PROM_PORT=9090
 # removed when the tests are done.
 TMP=$(mktemp -d /tmp/xsl-e2e-metrics.XXXXXX)
 
-# Starts the test server as app1 with N workers; sets SRV_OUT.
-start_server() {
+# server.sh's server as app1 with N workers, and every worker's UDP socket
+# adopted.
+start_udp_server() {
 	local n=$1
-	SRV_OUT=$TMP/srv-$E2E_N
-	bg in_srv "$XSLCTL" --socket "$SOCK" run app1 -- "$TESTSRV" --port $PORT \
-		--workers "$n" >"$SRV_OUT" 2>&1
-	wait_for 500 '[ "$(grep -c "^worker" "$SRV_OUT")" -ge "$n" ]' || return 1
-	# master + n workers registered, and every worker's UDP socket adopted
-	wait_for 500 '[ "$(n_workers app1)" -eq $((n + 1)) ]' || return 1
-	wait_for 500 '[ "$(udp_listener_workers)" -eq "$n" ]'
+	start_server "$n" && wait_for 500 '[ "$(udp_listener_workers)" -eq "$n" ]'
 }
-
-n_workers() { ctl --json show workers "$1" 2>/dev/null | jq '.workers | length'; }
-udp_listener_workers() {
-	ctl --json show listeners | jq '[.listeners[] | select(.proto == "udp")] | .[0].workers // 0'
-}
-udp() { in_cli "$UDPCLIENT" --addr "$SRV_IP" --port $PORT "$@"; }
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
-xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
 
 metrics_url() { echo "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
 scrape() { in_srv curl -sf --max-time 5 "$(metrics_url)"; }
@@ -52,7 +40,7 @@ metric_sum() {
 
 test_promtool_accepts_scrape_under_traffic() {
 	xdp_on || return 1
-	start_server 4 || return 1
+	start_udp_server 4 || return 1
 	local page hdr client
 	page=$TMP/scrape-$E2E_N
 	hdr=$TMP/headers-$E2E_N
@@ -102,7 +90,7 @@ prom_start() {
 prometheus_checks() {
 	local v1 v2 w
 	xdp_on || return 1
-	start_server 3 || return 1
+	start_udp_server 3 || return 1
 	udp --flows 16 --rounds 1 >/dev/null
 	prom_start "$1" || return 1
 	# Prometheus hands new targets to its scrapers on a 5 s tick (not
@@ -167,7 +155,7 @@ test_counters_match_datapath() {
 	n=$((flows * rounds))
 	PARSE_OUT=$TMP/parse-$E2E_N
 	xdp_on || return 1
-	start_server 3 || return 1
+	start_udp_server 3 || return 1
 	# resolves ARP both ways before the counted window
 	udp --flows 1 --rounds 1 >/dev/null
 	a=$(datapath_counts) || return 1
@@ -251,7 +239,7 @@ ctl_fast() {
 
 test_bad_http_requests_do_not_disturb_agent() {
 	local c long codes ok holders=()
-	start_server 40 || return 1
+	start_udp_server 40 || return 1
 	# Small TCP buffers in this test's namespace, so the 40-worker page
 	# (~30 KiB) cannot all sit in socket buffers for a client that never reads.
 	in_srv sysctl -qw net.ipv4.tcp_rmem="4096 4096 4096" net.ipv4.tcp_wmem="4096 4096 4096" || return 1

@@ -5,15 +5,6 @@
 E2E_NO_AGENT=1
 . "$(dirname "$0")/lib.sh"
 
-README="$E2E_ROOT/README.md"
-
-# Lines of the first code block after the heading $1.
-block() {
-	awk -v h="$1" '
-		$0 == h { found = 1; next }
-		found && /^```/ { if (inside) exit; inside = 1; next }
-		inside { print }' "$README"
-}
 
 # Runs one README line in the srv namespace from the repository root.
 run_line() {
@@ -48,7 +39,7 @@ test_readme_tour() {
 			wait_for 300 '[ "$(in_srv build/xslctl --json show workers web | jq ".workers | length")" -eq 5 ]' ||
 				fail "workers not registered" ;;
 		esac
-	done < <(cd "$E2E_ROOT" && block "## A five-minute tour")
+	done < <(cd "$E2E_ROOT" && readme_block "## A five-minute tour")
 	# a renamed heading or a moved block must not pass with nothing run
 	[ "$n" -ge 5 ] || fail "only $n lines under \"## A five-minute tour\" in README.md"
 	grep -q '^xsl_workers{app="web"} 5' "$E2E_TMP/readme.out" || fail "metrics line missing"
@@ -68,7 +59,7 @@ test_readme_interface_commands() {
 		run_line "$line" || fail "README command failed: $line"
 		# each loader detaches before the next one attaches
 		case $line in "ip link"*) in_srv ip link set dev "$SRV_IF" xdp off ;; esac
-	done < <(block "### Attaching to an interface")
+	done < <(readme_block "### Attaching to an interface")
 	[ "$n" -ge 2 ] || fail "only $n lines under \"### Attaching to an interface\" in README.md"
 	umount -l /run/xsl
 }

@@ -321,32 +321,11 @@ test_replace_tcp_port_reuse_goes_to_new_instance() {
 
 # ---- nginx ----
 
-# Writes nginx.conf into a new directory below E2E_TMP; sets NGX_DIR.
-nginx_dir() {
-	NGX_DIR=$(mktemp -d "$E2E_TMP/nginx.XXXXXX")
-	cat >"$NGX_DIR/nginx.conf" <<EOF
-worker_processes 4;
-pid $NGX_DIR/nginx.pid;
-error_log $NGX_DIR/error.log notice;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $NGX_DIR/body;
-	proxy_temp_path $NGX_DIR/proxy;
-	fastcgi_temp_path $NGX_DIR/fastcgi;
-	uwsgi_temp_path $NGX_DIR/uwsgi;
-	scgi_temp_path $NGX_DIR/scgi;
-	server {
-		listen $SRV_IP:$HTTP_PORT reuseport;
-		location / { return 200 "ok\n"; }
-	}
-}
-EOF
-}
-
-# Starts nginx in a new directory by `xslctl run web ARGS`; sets NGX_MASTER.
+# Starts nginx in a new directory below E2E_TMP by `xslctl run web ARGS`;
+# sets NGX_DIR and NGX_MASTER.
 nginx_run() {
-	nginx_dir
+	NGX_DIR=$(mktemp -d "$E2E_TMP/nginx.XXXXXX")
+	nginx_conf "$NGX_DIR" reuseport
 	# shellcheck disable=SC2086 # a word list
 	bg in_srv "$XSLCTL" --socket "$SOCK" run web $1 -- "$NGINX" -p "$NGX_DIR" \
 		-e "$NGX_DIR/error.log" -c "$NGX_DIR/nginx.conf" -g 'daemon off;'
@@ -354,8 +333,6 @@ nginx_run() {
 	NGX_MASTER=$(cat "$NGX_DIR/nginx.pid")
 }
 
-# A process and its children, as ps sees them.
-ps_tree() { { echo "$1"; ps -o pid= --ppid "$1"; } | tr -d ' ' | sort -n | tr '\n' ' '; }
 words() { echo $#; }
 wrk_errors() {
 	awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
@@ -394,14 +371,6 @@ test_nginx_replaced_under_wrk() {
 }
 
 # ---- the README's commands ----
-
-# Lines of the first code block after the heading $1 in README.md.
-readme_block() {
-	awk -v h="$1" '
-		$0 == h { found = 1; next }
-		found && /^```/ { if (inside) exit; inside = 1; next }
-		inside { print }' "$E2E_ROOT/README.md"
-}
 
 # The README's restart commands, as written (on this test's agent socket):
 # the second server replaces the first after its drain.

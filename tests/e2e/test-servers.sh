@@ -10,6 +10,7 @@
 # XSL_NGINX_RELOAD_SECS (default 30) sets how long nginx is reloaded;
 # XSL_NGINX_RELOAD_LISTEN (default reuseport) the listen options while it is.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server.sh"
 
 # configs, logs and client output of this file, removed at exit
 SERVERS_TMP=$(mktemp -d /tmp/xsl-e2e-servers.XXXXXX)
@@ -20,14 +21,8 @@ HTTP_PORT=8080
 RELOAD_SECS=${XSL_NGINX_RELOAD_SECS:-30}
 RELOAD_LISTEN=${XSL_NGINX_RELOAD_LISTEN-reuseport}
 
-xdp_on() { in_srv ip link set dev "$SRV_IF" xdp obj "$BUILD/xsl_xdp.bpf.o" sec xdp; }
-
-worker_pids() { ctl --json show workers "$1" 2>/dev/null | jq -r '.workers[].pid' | sort -n | tr '\n' ' '; }
 # (run puts them in their instance's cgroup, i<N> below the app's)
 cgroup_pids() { cat "$CGROOT/$1/cgroup.procs" "$CGROOT/$1"/i*/cgroup.procs 2>/dev/null | sort -n | tr '\n' ' '; }
-# A process and its children, as ps sees them.
-ps_tree() { { echo "$1"; ps -o pid= --ppid "$1"; } | tr -d ' ' | sort -n | tr '\n' ' '; }
-n_apps() { ctl --json show apps | jq '.apps | length'; }
 listener_field() { # proto field
 	ctl --json show listeners | jq "[.listeners[] | select(.proto == \"$1\")] | .[0].$2 // 0"
 }
@@ -53,29 +48,6 @@ disjoint() {
 }
 
 # ---- nginx ----
-
-# Writes nginx.conf into dir $1; $2: extra listen parameters.
-nginx_conf() {
-	local d=$1
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 4;
-pid $d/nginx.pid;
-error_log $d/error.log notice;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $d/body;
-	proxy_temp_path $d/proxy;
-	fastcgi_temp_path $d/fastcgi;
-	uwsgi_temp_path $d/uwsgi;
-	scgi_temp_path $d/scgi;
-	server {
-		listen $SRV_IP:$HTTP_PORT $2;
-		location / { return 200 "ok\n"; }
-	}
-}
-EOF
-}
 
 nginx_cmd() { in_srv "$NGINX" -p "$NGX_DIR" -e "$NGX_DIR/error.log" -c "$NGX_DIR/nginx.conf" "$@"; }
 

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <string.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include "fixture.h"
 
@@ -44,6 +46,17 @@ uint32_t add_listener_key(struct xsl_registry *r, uint32_t app, const struct xsl
 
 	assert_int_equal(registry__listener_add(r, app, k, &l), 0);
 	return l;
+}
+
+uint32_t add_udp_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
+{
+	struct xsl_listener_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = XSL_AF_INET;
+	k.proto = IPPROTO_UDP;
+	k.port = htons(port);
+	return add_listener_key(r, app, &k);
 }
 
 void serve(struct xsl_registry *r, uint32_t l, uint32_t w)

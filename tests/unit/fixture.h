@@ -19,6 +19,8 @@ uint32_t attach_opts(struct xsl_registry *r, const char *name, const struct xsl_
 /* A worker of app for process pid (thread id 1000 + pid). */
 uint32_t add_worker(struct xsl_registry *r, uint32_t app, uint32_t pid);
 uint32_t add_listener_key(struct xsl_registry *r, uint32_t app, const struct xsl_listener_key *k);
+/* A listener of app on UDP port (host order), any IPv4 address. */
+uint32_t add_udp_listener(struct xsl_registry *r, uint32_t app, uint16_t port);
 /* Worker w joins listener l's table. */
 void serve(struct xsl_registry *r, uint32_t l, uint32_t w);
 

@@ -13,56 +13,26 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <cmocka.h>
 #include "instview.h"
 #include "registry.h"
-
-static int setup(void **state)
-{
-	struct xsl_registry *r = registry__new();
-
-	if (!r)
-		return -1;
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	registry__free(*state);
-	return 0;
-}
+#include "fixture.h"
 
 static uint32_t attach(struct xsl_registry *r, const char *name, uint32_t creator,
 		       uint64_t start)
 {
 	struct xsl_app_opts o = { .creator_pid = creator, .creator_start_time_ns = start };
-	uint32_t a = XSL_NO_APP;
 
-	assert_int_equal(registry__attach_app(r, name, &o, &a), 0);
-	return a;
+	return attach_opts(r, name, &o);
 }
 
+/* A worker of app for process pid started at start. */
 static uint32_t add(struct xsl_registry *r, uint32_t app, uint32_t pid, uint64_t start)
 {
 	uint32_t w = XSL_NO_WORKER;
 
 	assert_int_equal(registry__worker_add(r, app, pid, start, &w), 0);
 	return w;
-}
-
-static uint32_t add_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
-{
-	struct xsl_listener_key k;
-	uint32_t l = XSL_NO_WORKER;
-
-	memset(&k, 0, sizeof(k));
-	k.family = XSL_AF_INET;
-	k.proto = IPPROTO_UDP;
-	k.port = htons(port);
-	assert_int_equal(registry__listener_add(r, app, &k, &l), 0);
-	return l;
 }
 
 /* Sessions per worker index, as the GC's counts would give them. */
@@ -154,7 +124,7 @@ static void test_restart_states_oldest_first(void **state)
 {
 	struct xsl_registry *r = *state;
 	struct inst_view v[XSL_REG_MAX_INSTANCES];
-	uint32_t app = attach(r, "sip", 10, 100), l = add_listener(r, app, 5060), w_new;
+	uint32_t app = attach(r, "sip", 10, 100), l = add_udp_listener(r, app, 5060), w_new;
 	uint16_t num;
 
 	memset(sessions_of, 0, sizeof(sessions_of));
@@ -244,7 +214,7 @@ static void test_no_such_app(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, reg_setup, reg_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_one_instance_sums_its_workers),
 		T(test_first_pid_is_earliest_started),

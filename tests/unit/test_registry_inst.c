@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <cmocka.h>
 #include "registry.h"
 #include "fixture.h"
@@ -34,17 +33,6 @@ static uint32_t add_worker_to(struct xsl_registry *r, uint32_t app, uint16_t ins
 
 	assert_int_equal(registry__worker_add_to(r, app, inst, pid, 1000 + pid, &w), 0);
 	return w;
-}
-
-static uint32_t add_listener(struct xsl_registry *r, uint32_t app, uint16_t port)
-{
-	struct xsl_listener_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = XSL_AF_INET;
-	k.proto = IPPROTO_UDP;
-	k.port = htons(port);
-	return add_listener_key(r, app, &k);
 }
 
 static uint16_t start(struct xsl_registry *r, uint32_t app)
@@ -156,7 +144,7 @@ static void test_new_sessions_wait_for_every_listener(void **state)
 {
 	struct xsl_registry *r = *state;
 	uint32_t a = attach(r, "dns", 100, 0);
-	uint32_t l1 = add_listener(r, a, 53), l2 = add_listener(r, a, 853);
+	uint32_t l1 = add_udp_listener(r, a, 53), l2 = add_udp_listener(r, a, 853);
 	uint32_t old = add_worker(r, a, 101), nw;
 
 	serve(r, l1, old);
@@ -213,7 +201,7 @@ static void test_marks_draining_then_stopping(void **state)
 {
 	struct xsl_registry *r = *state;
 	uint32_t a = attach(r, "dns", 100, 0);
-	uint32_t l = add_listener(r, a, 53), nw;
+	uint32_t l = add_udp_listener(r, a, 53), nw;
 
 	serve(r, l, add_worker(r, a, 101));
 	start(r, a);
@@ -247,7 +235,7 @@ static void test_aborted_new_instance_leaves_old_untouched(void **state)
 {
 	struct xsl_registry *r = *state;
 	uint32_t a = attach(r, "dns", 100, 0);
-	uint32_t l = add_listener(r, a, 53), w = add_worker(r, a, 101), nw;
+	uint32_t l = add_udp_listener(r, a, 53), w = add_worker(r, a, 101), nw;
 	struct xsl_table before;
 
 	serve(r, l, w);
@@ -312,7 +300,7 @@ static void test_held_app_stays_without_workers(void **state)
 {
 	struct xsl_registry *r = *state;
 	uint32_t a = attach(r, "kresd", 0, XSL_APP_F_HELD), w;
-	uint32_t l = add_listener(r, a, 53);
+	uint32_t l = add_udp_listener(r, a, 53);
 
 	/* systemctl restart kresd@1: the only process goes, a new one comes */
 	w = add_worker(r, a, 101);
@@ -438,8 +426,8 @@ struct two {
 static void two_listeners(struct xsl_registry *r, struct two *o)
 {
 	o->a = attach(r, "dns", 0, 0);
-	o->l1 = add_listener(r, o->a, 53);
-	o->l2 = add_listener(r, o->a, 853);
+	o->l1 = add_udp_listener(r, o->a, 53);
+	o->l2 = add_udp_listener(r, o->a, 853);
 	for (int i = 0; i < 2; i++) {
 		o->old[i] = add_worker(r, o->a, 101 + i);
 		serve(r, o->l1, o->old[i]);
@@ -595,7 +583,7 @@ static void test_listener_only_a_new_instance_has(void **state)
 	start(r, o.a);
 	nw = add_worker(r, o.a, 201);
 	/* a port the new version adds: nobody else could take its flows */
-	l3 = add_listener(r, o.a, 5353);
+	l3 = add_udp_listener(r, o.a, 5353);
 	serve(r, l3, nw);
 	assert_int_equal(taking(r, o.a), 1);
 	table_is_instance(r, l3, 2);
@@ -728,7 +716,7 @@ static void test_instance_hooks(void **state)
 {
 	struct xsl_registry *r = *state;
 	struct rec x = { .r = r };
-	uint32_t a = attach(r, "dns", 0, 0), w1, w2, w3, l = add_listener(r, a, 53);
+	uint32_t a = attach(r, "dns", 0, 0), w1, w2, w3, l = add_udp_listener(r, a, 53);
 	char s[4][8];
 
 	w1 = add_worker(r, a, 101);
