@@ -228,7 +228,7 @@ struct agent {
 	struct xsl_gc_state *gc;
 	/* the app room's clean-up of an app the registry freed (agent_apps.c
 	 * sets it; agent_procs.c calls it after a detach freed the app) */
-	void (*app_freed)(struct agent *a, uint32_t app);
+	void (*on_app_freed)(struct agent *a, uint32_t app);
 	void *metrics;			/* struct metrics_server * (agent_metrics.c) */
 	struct drainhist drain_hist;	/* xsl_drain_seconds */
 };
@@ -294,26 +294,28 @@ int procs__register_proc(struct agent *a, uint32_t app, uint32_t pid, uint64_t s
 int procs__detach(struct agent *a, uint32_t app, uint32_t pid, enum detach_cause cause);
 void procs__pidfd_ready(struct agent *a, uint32_t idx);
 int procs__reconcile(struct agent *a);
-/* pid's cgroup path relative to the cgroup2 mount, "" if not on v2. */
-int procs__cgroup_of(uint32_t pid, char *out, size_t len);
 /* The pids in the cgroup tree at cgroup (s->pids grown as needed). */
 int procs__cgroup_pids(const char *cgroup, struct pid_set *s);
 
 /* agent_steer.c: pins a worker of a --cpu-steer app to its CPU */
 void steer__worker(struct agent *a, uint32_t app, uint32_t worker);
 
+/* agent_rmdir.c: cgroup directories the agent removes */
+/* Removes the cgroup directory path now, or on the next ticks while an
+ * exiting task still holds it; what names it in a warning. */
+void rmdirs__remove(struct agent *a, const char *path, const char *what);
+/* Retries the queued removals (an exiting task stays a moment). */
+void rmdirs__retry(struct agent *a);
+/* Takes path off the queue (made again by the agent): true if it was on it. */
+bool rmdirs__cancel(struct agent *a, const char *path);
+
 /* agent_apps.c: app lifecycle (cgroups, attach, detach, removal) */
-/* Sets a->app_freed; call once at start. */
+/* Sets a->on_app_freed; call once at start. */
 void apps__init(struct agent *a);
 /* why (why_len bytes) says what failed, with which object */
 int apps__attach(struct agent *a, const char *name, const char *cgroup,
 		 const struct xsl_app_opts *opts, uint32_t *app, char *why, size_t why_len);
 int apps__detach(struct agent *a, uint32_t app);
-/* Retries removing freed apps' cgroups (an exiting task stays a moment). */
-void apps__retry_rmdirs(struct agent *a);
-/* Removes the cgroup directory path now, or on the next ticks while an
- * exiting task still holds it; what names it in a warning. */
-void apps__rmdir(struct agent *a, const char *path, const char *what);
 
 /* agent_inst.c: app instances (graceful restart), see instance.h */
 /* The instance a process started for app by `run` (or a root app.join)

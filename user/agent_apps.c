@@ -23,28 +23,8 @@
 #include "hooks.h"
 #include "log.h"
 
-#define RMDIR_TRIES 50
-#define N_RMDIRS (sizeof(((struct agent *)0)->rmdirs) / sizeof(((struct agent *)0)->rmdirs[0]))
-
-/* The EXIT event comes while the task is still in its cgroup: try again on
- * the next ticks. */
-static void cgroup_rmdir_later(struct agent *a, const char *path, const char *app)
-{
-	for (unsigned int i = 0; i < N_RMDIRS; i++) {
-		if (!a->rmdirs[i].path[0]) {
-			size_t n = strnlen(path, sizeof(a->rmdirs[i].path) - 1);
-
-			memcpy(a->rmdirs[i].path, path, n);
-			a->rmdirs[i].path[n] = '\0';
-			a->rmdirs[i].tries = 0;
-			return;
-		}
-	}
-	pr_warn("remove cgroup %s of app %s: %s\n", path, app, strerror(EBUSY));
-}
-
 /* Frees what the agent keeps for an app the registry has just freed (the
- * process room's app_freed callback). */
+ * process room's on_app_freed callback). */
 static void app_freed(struct agent *a, uint32_t app)
 {
 	struct agent_app *aa = &a->apps[app];
@@ -58,37 +38,14 @@ static void app_freed(struct agent *a, uint32_t app)
 	if (aa->cgroup_fd >= 0)
 		close(aa->cgroup_fd);
 	/* only a directory this agent made, right below its own cgroup root */
-	if (aa->own_cgroup && guard__own_cgroup(aa->cgroup, a->cgroup_root) && rmdir(aa->cgroup) &&
-	    errno != ENOENT)
-		cgroup_rmdir_later(a, aa->cgroup, raw->name);
+	if (aa->own_cgroup && guard__own_cgroup(aa->cgroup, a->cgroup_root))
+		rmdirs__remove(a, aa->cgroup, raw->name);
 	*aa = (struct agent_app){ .cgroup_fd = -1 };
-}
-
-void apps__rmdir(struct agent *a, const char *path, const char *what)
-{
-	if (rmdir(path) && errno != ENOENT)
-		cgroup_rmdir_later(a, path, what);
 }
 
 void apps__init(struct agent *a)
 {
-	a->app_freed = app_freed;
-}
-
-void apps__retry_rmdirs(struct agent *a)
-{
-	for (unsigned int i = 0; i < N_RMDIRS; i++) {
-		char *path = a->rmdirs[i].path;
-
-		if (!path[0])
-			continue;
-		if (!rmdir(path) || errno == ENOENT) {
-			path[0] = '\0';
-		} else if (++a->rmdirs[i].tries >= RMDIR_TRIES) {
-			pr_warn("remove cgroup %s: %s\n", path, strerror(errno));
-			path[0] = '\0';
-		}
-	}
+	a->on_app_freed = app_freed;
 }
 
 /* The adopted cgroup path (resolved into path) may hold an app: below the
@@ -142,12 +99,8 @@ static int own_cgroup(struct agent *a, const char *name, char *path, bool *own, 
 	}
 	/* made by an earlier app of this name and waiting for its last task to
 	 * leave: still ours, and no longer to remove */
-	for (unsigned int i = 0; i < N_RMDIRS; i++) {
-		if (!strcmp(a->rmdirs[i].path, path)) {
-			a->rmdirs[i].path[0] = '\0';
-			*own = true;
-		}
-	}
+	if (rmdirs__cancel(a, path))
+		*own = true;
 	if (!*own)
 		pr_info("app %s: using the existing cgroup %s (not made by this agent: "
 			"kept when the app goes)\n", name, path);

@@ -20,6 +20,7 @@
 #include "instview.h"
 #include "loader.h"
 #include "log.h"
+#include "procfs.h"
 #include "xsl/maps.h"
 #include "xsl/records.h"
 #include "xsl/stats.h"
@@ -268,7 +269,7 @@ static bool peer_in_app(struct agent *a, const struct agent_client *cl, uint32_t
 
 	/* rel is the peer's cgroup below the mount: compare it with ours; read
 	 * by pid, so the peer must still be alive after the read */
-	if (procs__cgroup_of(cl->pid, rel, sizeof(rel)) || peer__alive(cl) || n < root ||
+	if (procfs__cgroup_of(cl->pid, rel, sizeof(rel)) || peer__alive(cl) || n < root ||
 	    strncmp(cg, a->cgroup2, root))
 		return false;
 	cg += root;

@@ -33,6 +33,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "log.h"
+#include "procfs.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -132,8 +133,8 @@ int inst__prepare(struct agent *a, uint32_t app, bool replace, uint16_t *inst, b
 		snprintf(why, why_len, "instance %u: no room to track it", *inst);
 		if (started)
 			registry__instance_mark(a->reg, app, *inst, XSL_INST_STOPPING);
-		if (!registry__app(a->reg, app) && a->app_freed)
-			a->app_freed(a, app);
+		if (!registry__app(a->reg, app) && a->on_app_freed)
+			a->on_app_freed(a, app);
 		return -ENOSPC;
 	}
 	ai->fresh |= started;
@@ -177,8 +178,8 @@ void inst__abandon(struct agent *a, uint32_t app, uint16_t inst)
 	if (!ri || ri->n_workers || (ai && !ai->fresh))
 		return;
 	registry__instance_mark(a->reg, app, inst, XSL_INST_STOPPING);
-	if (!registry__app(a->reg, app) && a->app_freed)
-		a->app_freed(a, app);
+	if (!registry__app(a->reg, app) && a->on_app_freed)
+		a->on_app_freed(a, app);
 }
 
 /* The replace options stay with the new instance's cgroup (an xattr), so
@@ -256,7 +257,7 @@ uint16_t inst__of_process(struct agent *a, uint32_t app, uint32_t pid, uint32_t 
 		return 0;
 	if (ppid && !procs__worker_of(a, app, ppid, &w))
 		return a->reg->workers[w].instance;
-	if (procs__cgroup_of(pid, rel, sizeof(rel)))
+	if (procfs__cgroup_of(pid, rel, sizeof(rel)))
 		return 0;
 	snprintf(path, sizeof(path), "%s%s", a->cgroup2, rel);
 	num = instance__of_cgroup(path, a->apps[app].cgroup);
@@ -454,7 +455,7 @@ static void inst_gone(struct agent *a, uint32_t app, struct agent_inst *ai, uint
 		drainhist__add(&a->drain_hist, now - ai->takeover_ns);
 	if (ai->own_dir && !inst_dir(a, app, ai->num, path, sizeof(path))) {
 		snprintf(what, sizeof(what), "%s/i%u", app_name(a, app), ai->num);
-		apps__rmdir(a, path, what);
+		rmdirs__remove(a, path, what);
 	}
 	pr_info("app %s: instance %u freed\n", app_name(a, app), ai->num);
 	*ai = (struct agent_inst){ 0 };
@@ -529,8 +530,8 @@ void inst__settle(struct agent *a)
 		if (!ai || !takes_over(a, app, ai))
 			continue;
 		took_over(a, app, ai, mono_ns());
-		if (!registry__app(a->reg, app) && a->app_freed)
-			a->app_freed(a, app);
+		if (!registry__app(a->reg, app) && a->on_app_freed)
+			a->on_app_freed(a, app);
 	}
 }
 
@@ -543,8 +544,8 @@ void inst__tick(struct agent *a)
 			continue;
 		tick_app(a, app, now);
 		/* freed by a mark above: its room's clean-up */
-		if (!registry__app(a->reg, app) && a->app_freed)
-			a->app_freed(a, app);
+		if (!registry__app(a->reg, app) && a->on_app_freed)
+			a->on_app_freed(a, app);
 	}
 }
 
@@ -557,7 +558,7 @@ void inst__app_freed(struct agent *a, uint32_t app)
 
 		if (ai->num && ai->own_dir && !inst_dir(a, app, ai->num, path, sizeof(path))) {
 			snprintf(what, sizeof(what), "%s/i%u", a->reg->apps[app].name, ai->num);
-			apps__rmdir(a, path, what);
+			rmdirs__remove(a, path, what);
 		}
 		*ai = (struct agent_inst){ 0 };
 	}

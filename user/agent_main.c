@@ -282,7 +282,7 @@ static void on_tick(struct agent *a)
 	agent__sched_tick(a);
 	socks__settle(a);
 	inst__tick(a);
-	apps__retry_rmdirs(a);
+	rmdirs__retry(a);
 	iview__tick(a);
 	if (a->since_gc_ms >= a->o.gc_ms || gc__busy(a)) {
 		a->since_gc_ms = 0;

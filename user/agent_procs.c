@@ -5,7 +5,7 @@
  * workers, and the reconcile pass that converges the registry to the
  * processes really in each app cgroup when events were lost or the agent
  * was away. The fork -> registration and exit -> detach latencies are
- * measured here. An app freed by a detach is handed to a->app_freed (the
+ * measured here. An app freed by a detach is handed to a->on_app_freed (the
  * app room, agent_apps.c, which sits above this one).
  *
  * Cost: a FORK event that names its process by pidfs inode is registered
@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "agent.h"
 #include "log.h"
+#include "procfs.h"
 
 /* PF_EXITING in /proc/PID/stat's flags: set first thing in do_exit() */
 #define TASK_PF_EXITING 0x4
@@ -132,33 +133,6 @@ uint64_t procs__event_start(uint64_t start_boottime_ns)
 	 * is USER_HZ. (Read in the agent's time namespace: an agent in one
 	 * with a boot-time offset would see every start shifted by it.) */
 	return proctab__tick_ns(start_boottime_ns, hz > 0 ? (unsigned long)hz : 0);
-}
-
-int procs__cgroup_of(uint32_t pid, char *out, size_t len)
-{
-	char path[64], line[PATH_MAX + 8];
-	FILE *f;
-	int err = -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* the v2 hierarchy is the "0::/path" line */
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (strlen(line + 3) >= len) {
-				err = -ENAMETOOLONG;
-				break;
-			}
-			strcpy(out, line + 3);
-			err = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return err;
 }
 
 /*
@@ -295,8 +269,8 @@ static void workers_gone(struct agent *a, uint32_t app, const struct worker_set 
 	for (uint32_t w = 0; ws->n && w < XSL_MAX_WORKERS; w++)
 		if (ws->bits[w / 64] & (1ull << (w % 64)))
 			socks__worker_gone(a, w);
-	if (!registry__app(a->reg, app) && a->app_freed)
-		a->app_freed(a, app);
+	if (!registry__app(a->reg, app) && a->on_app_freed)
+		a->on_app_freed(a, app);
 }
 
 static bool has_left(const struct agent_app *aa, struct proc_id id, unsigned int *at)
@@ -418,7 +392,7 @@ static int proc_settle_old(struct agent *a, uint32_t app, uint32_t pid, uint64_t
 
 		/* it is where the kernel put it last: in app's cgroup, not nearer
 		 * to the old app's (a stale JOIN, or app's cgroup nests the old's) */
-		if (procs__cgroup_of(pid, rel, sizeof(rel)))
+		if (procfs__cgroup_of(pid, rel, sizeof(rel)))
 			return -ESRCH;
 		in_old = app_cgroup_depth(a, old, rel);
 		in_new = app_cgroup_depth(a, app, rel);
@@ -644,7 +618,7 @@ static bool reconcile_keeps(struct agent *a, const struct reg_worker *rw,
 			return true;
 		/* cgroup.procs read in several chunks while a storm forks and
 		 * reaps can skip a live pid: ask the process where it is */
-		if (procs__cgroup_of(rw->pid, rel, sizeof(rel)))
+		if (procfs__cgroup_of(rw->pid, rel, sizeof(rel)))
 			return pidfd_exited(e->pidfd);	/* exited since */
 		return app_cgroup_depth(a, rw->app, rel) != 0;
 	}

@@ -184,7 +184,7 @@ static void agent_down(void)
 			fprintf(stderr, "fuzz_ctl: app %u still there after its detach\n", app);
 			abort();
 		}
-	apps__retry_rmdirs(&a);
+	rmdirs__retry(&a);
 	/* as the agent's cleanup() */
 	ctl__close(&a);
 	procs__close_all(&a);
