@@ -5,17 +5,9 @@
  * GC's session counts, for show.instances and the metrics.
  */
 #include <errno.h>
-#include <time.h>
 #include "agent.h"
+#include "clock.h"
 #include "instview.h"
-
-static uint64_t boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t worker_sessions(const void *ctx, uint32_t worker)
 {

@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "log.h"
 #include "procfs.h"
+#include "strnum.h"
 
 /* PF_EXITING in /proc/PID/stat's flags: set first thing in do_exit() */
 #define TASK_PF_EXITING 0x4
@@ -93,12 +94,11 @@ static bool has_live_thread(uint32_t pid)
 		return false;
 	while (!live && (de = readdir(d))) {
 		struct task_stat ts;
-		char *end;
-		unsigned long tid = strtoul(de->d_name, &end, 10);
+		unsigned int tid;
 
-		if (*end || !tid || tid == pid)
+		if (strnum__uint(de->d_name, 1, UINT32_MAX, &tid) || tid == pid)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%u/task/%lu/stat", pid, tid);
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, tid);
 		live = !read_task_stat(path, &ts) && !(ts.flags & TASK_PF_EXITING) &&
 		       ts.state != 'Z' && ts.state != 'X';
 	}

@@ -55,6 +55,7 @@
 #include "clock.h"
 #include "hooks.h"
 #include "log.h"
+#include "strnum.h"
 #include "xsl/events.h"
 #include "xsl/maps.h"
 
@@ -427,10 +428,13 @@ static int socket_fd(void *ctx, const char *fdname, const char *target)
 {
 	struct socket_walk *w = ctx;
 	uint64_t cookie;
+	unsigned int num;
 	int fd, ret = 0;
 
 	(void)target;
-	fd = pidfd_getfd(w->pidfd, atoi(fdname), 0);
+	if (strnum__uint(fdname, 0, INT32_MAX, &num))
+		return 0;
+	fd = pidfd_getfd(w->pidfd, (int)num, 0);
 	if (fd < 0)
 		return 0;
 	if (!sock_cookie(fd, &cookie))

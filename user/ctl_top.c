@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli_top.h"
+#include "clock.h"
 #include "ctl.h"
 
 #define TOP_INTERVAL_MS 1000
@@ -49,14 +50,6 @@ struct top {
 	bool tty_in, screen;
 	struct termios saved;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sample_push(struct sample *s, json_t *data, double t)
 {
@@ -115,7 +108,7 @@ static int poll_agent(struct top *t)
 	err = fetch(t, "show.apps", &apps);
 	if (!err)
 		err = fetch(t, "show.workers", &workers);
-	now = now_s();
+	now = mono_s();
 	if (err) {
 		json_decref(apps);
 		if (err < 0) {
@@ -248,7 +241,7 @@ static int loop(struct top *t)
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
 	sigset_t block, old;
-	double next = now_s() + TOP_INTERVAL_MS / 1000.0;
+	double next = mono_s() + TOP_INTERVAL_MS / 1000.0;
 
 	sigemptyset(&block);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -261,7 +254,7 @@ static int loop(struct top *t)
 	draw(t);
 	while (!got_stop) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		double left = next - now_s();
+		double left = next - mono_s();
 		struct timespec ts;
 		int r;
 
@@ -272,7 +265,7 @@ static int loop(struct top *t)
 		if (left <= 0) {
 			poll_agent(t);
 			draw(t);
-			next = now_s() + TOP_INTERVAL_MS / 1000.0;
+			next = mono_s() + TOP_INTERVAL_MS / 1000.0;
 			continue;
 		}
 		ts.tv_sec = (time_t)left;
