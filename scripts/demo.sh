@@ -103,7 +103,19 @@ grid() { # COLS WIDTH ITEM...
 	done | sed 's/ *$//'
 }
 
+# ^C reaches the agent too (one process group). bash runs its INT trap only
+# once the command it waits for has died of the signal: one that had just
+# ended by itself hides the ^C from it, and the step then fails on the
+# stopped agent. That failure is the interruption, and is told as one.
+interrupted_agent() {
+	[ -n "$AGENT_PID" ] && grep -q 'info: signal 2: shutting down' "$AGENT_LOG" 2>/dev/null
+}
+
 fail() {
+	if interrupted_agent; then
+		printf '\ndemo: interrupted, cleaning up\n' >&3
+		exit 130
+	fi
 	printf '\n%sdemo FAILED: %s%s\n' "$B" "$*" "$N"
 	if [ -s "$AGENT_LOG" ]; then
 		echo "   agent log (last 20 lines):"

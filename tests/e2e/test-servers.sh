@@ -78,10 +78,18 @@ wrk_run() { # seconds outfile [wrk options]
 }
 
 # "client-port pid" of each established HTTP connection, from the server side.
+# Joined on the socket inode with the fds of nginx's processes, not by
+# `ss -p`, which was seen to name no process for any of them on a busy
+# machine (its own walk of every process's fds).
 conn_owners() {
-	in_srv ss -tnpH state established "( sport = :$HTTP_PORT )" |
-		awk 'match($0, /pid=[0-9]+/) { n = split($4, a, ":");
-			print a[n], substr($0, RSTART + 4, RLENGTH - 4) }' | sort
+	local p
+	LC_ALL=C join <(in_srv ss -tneH state established "( sport = :$HTTP_PORT )" |
+		awk 'match($0, /ino:[0-9]+/) { n = split($4, a, ":");
+			print substr($0, RSTART + 4, RLENGTH - 4), a[n] }' | LC_ALL=C sort) \
+		<(for p in $(ps_tree "$NGX_MASTER"); do
+			find "/proc/$p/fd" -lname 'socket:*' -printf "%l $p\n" 2>/dev/null
+		done | sed 's/^socket:\[\([0-9]*\)\]/\1/' | LC_ALL=C sort) |
+		awk '{ print $2, $3 }' | sort
 }
 # "client-port pid" of each TCP session xsl has for app web.
 session_owners() {
@@ -129,10 +137,12 @@ nginx_check_start() {
 		fail "listener: $(ctl --json show listeners | jq -c .listeners), wsocks workers $(wsock_workers tcp)"
 	local out conns sess
 	out=$(mktemp "$SERVERS_TMP/wrk.XXXXXX")
-	bg wrk_run 3 "$out"
+	# long enough to be sampled on a loaded machine, where one sample (a
+	# walk of nginx's fds and the sockets) can take a while
+	bg wrk_run 6 "$out"
 	local client=$BG_PID
 	# sampled while wrk holds its connections
-	wait_ms 2500 '[ "$(conn_owners | awk NF | wc -l)" -ge 28 ]' >/dev/null
+	wait_ms 5000 '[ "$(conn_owners | awk NF | wc -l)" -ge 28 ]' >/dev/null
 	conns=$(conn_owners)
 	sess=$(session_owners)
 	wait "$client"
@@ -194,7 +204,7 @@ test_nginx_reload_under_load() {
 	bg wrk_run $((RELOAD_SECS + 2)) "$out" -H "Connection: close"
 	local client=$BG_PID
 	# the load runs before the first reload
-	wait_ms 3000 '[ -n "$(conn_owners)" ]' >/dev/null || fail "wrk did not connect"
+	wait_ms 6000 '[ -n "$(conn_owners)" ]' >/dev/null || fail "wrk did not connect"
 	t0=$(date +%s)
 	while [ $(($(date +%s) - t0)) -lt "$RELOAD_SECS" ]; do
 		old=$(ps -o pid= --ppid "$NGX_MASTER" | tr '\n' ' ')
