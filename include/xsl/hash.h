@@ -48,9 +48,14 @@ static inline void xsl_hash_secrets(__u32 seed, __u32 sec[XSL_HASH_WORDS])
  * A 64-bit hash of a flow key with a seed's secrets: an NH sum (the words
  * in pairs, each word plus its secret, multiplied in 64 bits, the five
  * products added; the products are independent, so the CPU computes them
- * in parallel), then a 64-bit finaliser so that every output bit depends
- * on every input bit. The key's padding does not take part. The low half
- * picks the bucket and the listener slot, the high half is the tag.
+ * in parallel), then one fold and one multiply. The sum's high half depends
+ * on every input bit, its low half on the bits below; the fold puts the
+ * high half into the low one, and the multiply spreads the whole into the
+ * product's high half. The key's padding does not take part. The high
+ * half picks the bucket and the listener slot, the low half (a bijection
+ * of the folded low half, so independent of the bucket) is the tag. One
+ * multiply after the sum, not splitmix64's two: it is on every packet's
+ * path (issue 11, hit_hot_vs_lru).
  */
 static inline __u64 xsl_flow_hash64_sec(const struct xsl_flow_key *k, const __u32 *sec)
 {
@@ -62,12 +67,8 @@ static inline __u64 xsl_flow_hash64_sec(const struct xsl_flow_key *k, const __u3
 	h += XSL_NH(k->raddr[2], sec[4]) * XSL_NH(k->raddr[3], sec[5]);
 	h += XSL_NH(k->laddr[0], sec[6]) * XSL_NH(k->laddr[1], sec[7]);
 	h += XSL_NH(k->laddr[2], sec[8]) * XSL_NH(k->laddr[3], sec[9]);
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 29;
-	return h;
+	return h * 0x9e3779b97f4a7c15ull;
 }
 
 /* The same from the seed. */
@@ -82,7 +83,7 @@ static inline __u64 xsl_flow_hash64(const struct xsl_flow_key *k, __u32 seed)
 /* Hash of a flow key with a table's seed: picks the bucket and the slot. */
 static inline __u32 xsl_flow_hash_seed(const struct xsl_flow_key *k, __u32 seed)
 {
-	return (__u32)xsl_flow_hash64(k, seed);
+	return (__u32)(xsl_flow_hash64(k, seed) >> 32);
 }
 
 /* The same with the fixed seed (tables whose header says XSL_HASH_SEED). */

@@ -36,7 +36,7 @@
 #include "limits.h"
 
 #define XSL_SESS_WAYS		8
-#define XSL_SESS_MAGIC		0x78534c33u	/* "xSL3": header written */
+#define XSL_SESS_MAGIC		0x78534c34u	/* "xSL4": header written */
 #define XSL_SESS_HDR_INIT	1u		/* header being written */
 
 #define XSL_TAG_EMPTY		0u
@@ -146,9 +146,8 @@ static inline __u32 xsl_sess_other(__u32 bucket, __u32 tag, __u32 mask)
 /* A flow's place from its 64-bit hash (xsl_flow_hash64*). */
 static inline void xsl_sess_place_h(__u64 h, __u32 mask, struct xsl_sess_pos *p)
 {
-
-	p->hash = (__u32)h;
-	p->tag = (__u32)(h >> 32) | XSL_TAG_BIT;
+	p->hash = (__u32)(h >> 32);
+	p->tag = (__u32)h | XSL_TAG_BIT;
 	p->b1 = p->hash & mask;
 	p->b2 = xsl_sess_other(p->b1, p->tag, mask);
 }
